@@ -1,0 +1,1 @@
+"""Database models, migrations, the local PostGIS cluster, import, export and sample data."""

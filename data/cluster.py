@@ -1,0 +1,127 @@
+"""A project-local PostGIS cluster, started on demand when no ``DATABASE_URL`` is given.
+
+The cluster lives in ``var/pg`` (git-ignored), listens on 127.0.0.1 on a non-default port and
+is reused by every later run. PostgreSQL refuses to run as root, so as root the server runs as
+the ``postgres`` system user.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class ClusterError(RuntimeError):
+    """The local cluster could not be created, started or stopped."""
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    """A PostgreSQL data directory under the project, served on ``127.0.0.1:port``."""
+
+    root: Path
+    port: int
+
+    @property
+    def datadir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def logfile(self) -> Path:
+        return self.root / "server.log"
+
+    def url(self, dbname: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def is_running(self) -> bool:
+        if not (self.datadir / "PG_VERSION").exists():
+            return False
+        result = self._run("pg_ctl", "status", "-D", str(self.datadir), check=False)
+        return result.returncode == 0
+
+    def ensure_running(self) -> None:
+        """Create the cluster if it does not exist and start it if it is stopped."""
+        if not (PG_BIN / "initdb").exists():
+            raise ClusterError(
+                "PostgreSQL 15 server binaries are missing: run `make setup` "
+                "(installs postgresql-15-postgis-3) or set DATABASE_URL"
+            )
+        if not (self.datadir / "PG_VERSION").exists():
+            self._init()
+        if not self.is_running():
+            self._start()
+
+    def stop(self) -> bool:
+        """Stop the server; returns False when it was not running."""
+        if not self.is_running():
+            return False
+        self._run("pg_ctl", "stop", "-D", str(self.datadir), "-m", "fast", "-w")
+        return True
+
+    def _init(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(exist_ok=True)
+        self._give_to_server_user(self.root)
+        self._run(
+            "initdb",
+            "-D",
+            str(self.datadir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        )
+        settings = (
+            f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
+            f"unix_socket_directories = '{self.socket_dir}'\n"
+            "max_connections = 200\nshared_buffers = 256MB\nfsync = on\n"
+        )
+        with (self.datadir / "postgresql.conf").open("a") as conf:
+            conf.write(settings)
+
+    def _start(self) -> None:
+        self.socket_dir.mkdir(exist_ok=True)
+        self._give_to_server_user(self.socket_dir)
+        # The log goes beside the data directory, which the server user owns.
+        self._run(
+            "pg_ctl", "start", "-D", str(self.datadir), "-l", str(self.logfile), "-w", "-t", "60"
+        )
+        deadline = time.monotonic() + 30
+        while not self.is_running():
+            if time.monotonic() > deadline:
+                raise ClusterError(f"PostgreSQL did not start; see {self.logfile}")
+            time.sleep(0.2)
+
+    def _give_to_server_user(self, path: Path) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(path, "postgres", "postgres")
+            _make_traversable(path.parent)
+
+    def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        command = [str(PG_BIN / tool), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, cwd="/")
+        if check and result.returncode != 0:
+            message = (result.stderr or result.stdout).strip().splitlines()
+            raise ClusterError(f"{tool} failed: {message[-1] if message else result.returncode}")
+        return result
+
+
+def _make_traversable(path: Path) -> None:
+    """Let the server user reach a data directory below root-owned folders (o+x only)."""
+    for folder in [path, *path.parents]:
+        mode = folder.stat().st_mode
+        if not mode & 0o001:
+            folder.chmod(mode | 0o001)

@@ -1,0 +1,86 @@
+"""Finding, reaching and preparing the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from data.cluster import ClusterError, LocalCluster
+from data.settings import Settings, libpq_url, sqlalchemy_url
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database named by the settings cannot be reached."""
+
+
+def local_cluster(settings: Settings) -> LocalCluster:
+    return LocalCluster(root=settings.var_dir / "pg", port=settings.local_pg_port)
+
+
+def resolve_url(settings: Settings, *, start_local: bool = True) -> str:
+    """The SQLAlchemy URL to use: ``DATABASE_URL``, or the project-local cluster.
+
+    With no ``DATABASE_URL`` the local cluster is started (and created) when needed, and its
+    database created when missing.
+    """
+    if settings.database_url:
+        return sqlalchemy_url(settings.database_url)
+    cluster = local_cluster(settings)
+    if start_local:
+        try:
+            cluster.ensure_running()
+        except ClusterError as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
+        create_database(cluster.url("postgres"), settings.local_db_name)
+    return cluster.url(settings.local_db_name)
+
+
+def create_database(admin_url: str, name: str) -> bool:
+    """Create database ``name`` through ``admin_url`` unless it exists; True if created."""
+    with psycopg.connect(libpq_url(admin_url), autocommit=True, connect_timeout=10) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists:
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return True
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(libpq_url(admin_url), autocommit=True, connect_timeout=10) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """An engine that checks connections before use, so a restarted server is survived."""
+    return create_engine(
+        sqlalchemy_url(url),
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5},
+        **kwargs,
+    )
+
+
+def check_reachable(engine: Engine) -> None:
+    """Raise DatabaseUnavailable with a one-line reason when the server does not answer."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver failure means the same thing to the caller
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise DatabaseUnavailable(reason) from exc
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """A session whose work commits as a whole or not at all."""
+    with session_factory(engine)() as session, session.begin():
+        yield session
