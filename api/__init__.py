@@ -1,0 +1,1 @@
+"""The FastAPI app and the ``wangge`` command line."""

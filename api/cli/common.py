@@ -1,0 +1,52 @@
+"""Helpers shared by the sub-commands: settings, the database, progress bars."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
+
+from data.db import DatabaseUnavailable, check_reachable, make_engine, resolve_url
+from data.settings import Settings
+
+console = Console(stderr=True)
+
+
+class UserError(Exception):
+    """Something the user can fix; printed as one line, exit code 2."""
+
+
+def database_url(settings: Settings) -> str:
+    """Resolve the database, starting the local cluster when no DATABASE_URL is set."""
+    try:
+        return resolve_url(settings)
+    except DatabaseUnavailable as exc:
+        raise UserError(f"cannot start the local PostGIS ({exc}); or set DATABASE_URL") from exc
+
+
+def connect(settings: Settings) -> Engine:
+    """An engine to a database that answers, or a one-line UserError naming DATABASE_URL."""
+    url = database_url(settings)
+    engine = make_engine(url)
+    try:
+        check_reachable(engine)
+    except DatabaseUnavailable as exc:
+        source = "DATABASE_URL" if settings.database_url else "the local cluster"
+        raise UserError(
+            f"database unreachable via {source} ({exc}); check that the server runs and "
+            "DATABASE_URL points to it (postgresql://user@host:port/dbname), or unset it "
+            "to use the project-local PostGIS"
+        ) from exc
+    return engine
+
+
+def progress() -> Progress:
+    """A rich progress bar for long work."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
