@@ -344,3 +344,62 @@ class AuditLog(Base):
     object_id: Mapped[str | None]
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict | None] = mapped_column(JSONB)
+
+
+class AccountRole(enum.StrEnum):
+    admin = "admin"
+    street_planner = "street_planner"  # 街道规划员: every community of one street office
+    community_planner = "community_planner"  # 社区规划员: one community
+    grid_worker = "grid_worker"  # 网格员: the grids their staff record serves
+
+
+class Account(Base):
+    """A staff login. The scope columns say which part of the district the account sees."""
+
+    __tablename__ = "account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str]
+    password_hash: Mapped[str]
+    role: Mapped[AccountRole] = mapped_column(Enum(AccountRole, name="account_role"))
+    street_code: Mapped[str | None] = mapped_column(ForeignKey("street_office.code"))
+    community_code: Mapped[str | None] = mapped_column(ForeignKey("community.code"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    active: Mapped[bool] = mapped_column(default=True, server_default="true")
+    __table_args__ = (
+        CheckConstraint(
+            "(role = 'admin')"
+            " OR (role = 'street_planner' AND street_code IS NOT NULL)"
+            " OR (role = 'community_planner' AND community_code IS NOT NULL)"
+            " OR (role = 'grid_worker' AND staff_id IS NOT NULL)",
+            name="scope",
+        ),
+    )
+
+
+class AuthSession(Base):
+    """A login session (browser cookie) or API token; only the token's SHA-256 is stored."""
+
+    __tablename__ = "auth_session"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PlanEdit(Base):
+    """One edit of a draft plan, with the state it replaced, so that it can be undone."""
+
+    __tablename__ = "plan_edit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("grid_plan.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str]
+    action: Mapped[str]
+    summary: Mapped[str]
+    before: Mapped[dict] = mapped_column(JSONB)
