@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from api.auth import LoginRequired
 from data.db import DatabaseUnavailable
+from data.plans import InvalidEdit, NotADraft, PlanError, PlanNotFound, StaleRevision
 
 log = logging.getLogger("wangge")
 
@@ -27,6 +30,31 @@ def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
     return JSONResponse({"detail": "服务器内部错误 (internal error)"}, status_code=500)
 
 
+def _login_required(request: Request, exc: LoginRequired) -> Response:
+    """Pages send the browser to the login page; the API answers 401."""
+    if request.url.path.startswith("/api/") or request.method != "GET":
+        return JSONResponse(
+            {"detail": "请先登录 (login required)"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+PLAN_STATUS = {PlanNotFound: 404, StaleRevision: 409, NotADraft: 409, InvalidEdit: 422}
+
+
+def _plan_error(request: Request, exc: PlanError) -> JSONResponse:
+    status = next((code for kind, code in PLAN_STATUS.items() if isinstance(exc, kind)), 422)
+    body: dict = {"detail": str(exc)}
+    if isinstance(exc, StaleRevision):
+        body |= {"changed_by": exc.changed_by, "revision": exc.current}
+    return JSONResponse(body, status_code=status)
+
+
 def register(app: FastAPI) -> None:
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(PlanError, _plan_error)

@@ -52,7 +52,9 @@ def create_database(admin_url: str, name: str) -> bool:
 
 def drop_database(admin_url: str, name: str) -> None:
     with psycopg.connect(libpq_url(admin_url), autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -31,10 +31,16 @@ def test_stats_counts_match_the_database(client: TestClient, session: Session) -
     response = client.get("/api/v1/stats")
     assert response.status_code == 200
     stats = Stats.model_validate(response.json())
-    for table, field in [("community", "communities"), ("building", "buildings"),
-                         ("household", "households"), ("compound", "compounds"),
-                         ("staff", "staff"), ("street_office", "street_offices")]:
-        assert getattr(stats, field) == session.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+    for table, field in [
+        ("community", "communities"),
+        ("building", "buildings"),
+        ("household", "households"),
+        ("compound", "compounds"),
+        ("staff", "staff"),
+        ("street_office", "street_offices"),
+    ]:
+        count = session.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+        assert getattr(stats, field) == count
     assert stats.communities == 1
     assert stats.households > 2000
     assert 0 < stats.grids_out_of_band < stats.grids

@@ -9,13 +9,26 @@ import sys
 import pytest
 
 WANGGE = [sys.executable, "-m", "api.cli"]
-COMMANDS = [[], ["setup"], ["serve"], ["db"], ["db", "start"], ["db", "stop"], ["db", "status"],
-            ["db", "upgrade"], ["sample"], ["sample", "load"]]
+COMMANDS = [
+    [],
+    ["setup"],
+    ["serve"],
+    ["db"],
+    ["db", "start"],
+    ["db", "stop"],
+    ["db", "status"],
+    ["db", "upgrade"],
+    ["sample"],
+    ["sample", "load"],
+]
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*WANGGE, *args], capture_output=True, text=True, timeout=60,
+        [*WANGGE, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, **(env or {})},
     )
 

@@ -42,8 +42,10 @@ def test_every_geometry_column_has_a_gist_index(engine: Engine) -> None:
 def test_care_tags_live_in_their_own_schema(engine: Engine) -> None:
     with engine.connect() as conn:
         schema = conn.execute(
-            text("SELECT table_schema FROM information_schema.tables "
-                 "WHERE table_name = 'household_care'")
+            text(
+                "SELECT table_schema FROM information_schema.tables "
+                "WHERE table_name = 'household_care'"
+            )
         ).scalar_one()
     assert schema == "protected"
 
@@ -51,8 +53,14 @@ def test_care_tags_live_in_their_own_schema(engine: Engine) -> None:
 def test_only_one_published_plan_per_community(session: Session) -> None:
     plan = session.query(GridPlan).filter_by(status=PlanStatus.published).first()
     assert plan is not None
-    session.add(GridPlan(community_code=plan.community_code, version=plan.version + 100,
-                         status=PlanStatus.published, created_by="test"))
+    session.add(
+        GridPlan(
+            community_code=plan.community_code,
+            version=plan.version + 100,
+            status=PlanStatus.published,
+            created_by="test",
+        )
+    )
     with pytest.raises(IntegrityError):
         session.flush()
 
@@ -70,7 +78,10 @@ def test_only_one_published_plan_per_community(session: Session) -> None:
             "SELECT '520699001001', code, 'x', geom FROM street_office LIMIT 1",
             "ck_community_code",
         ),
-        ("UPDATE grid SET code = '12' WHERE id = (SELECT min(id) FROM grid)", "ck_grid_code_digits"),
+        (
+            "UPDATE grid SET code = '12' WHERE id = (SELECT min(id) FROM grid)",
+            "ck_grid_code_digits",
+        ),
         (
             "UPDATE community SET band_min = 600 WHERE code = (SELECT min(code) FROM community)",
             "ck_community_band",

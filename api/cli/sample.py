@@ -25,7 +25,9 @@ def load(
     migrate.upgrade(engine.url.render_as_string(hide_password=False))
     with session_factory(engine)() as session:
         if not is_empty(session):
-            raise UserError("the database already holds a district; load the sample into an empty one")
+            raise UserError(
+                "the database already holds a district; load the sample into an empty one"
+            )
     with progress() as bar:
         tasks: dict[str, int] = {}
 
@@ -35,7 +37,9 @@ def load(
             bar.update(tasks[stage], completed=done, total=total)
 
         counts = load_sample(
-            engine, seed if seed is not None else settings.sample_seed,
-            communities=communities, progress=report,
+            engine,
+            seed if seed is not None else settings.sample_seed,
+            communities=communities,
+            progress=report,
         )
     console.print(", ".join(f"{table}: {rows}" for table, rows in counts.items()))

@@ -1,0 +1,123 @@
+"""Logging in and out: the login page, the session cookie, API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
+
+from api.auth import SESSION_COOKIE, PrincipalDep
+from api.deps import SessionDep
+from api.templating import templates
+from data.accounts import authenticate, close_session, open_session
+from data.audit import record
+
+pages = APIRouter(tags=["auth"], include_in_schema=False)
+api = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect a login to another host."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/plan"
+
+
+@pages.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "login.html", {"next": _safe_next(next), "error": None}
+    )
+
+
+@pages.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    account = authenticate(session, username, password)
+    if account is None:
+        record(session, username, "login_failed", "account", None)
+        session.commit()
+        return templates.TemplateResponse(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": "用户名或密码错误"},
+            status_code=status.HTTP_401_UNAUTHORIZED,
+        )
+    issued = open_session(session, account)
+    record(session, account.username, "login", "account", str(account.id))
+    session.commit()
+    response = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.token,
+        expires=issued.expires_at,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@pages.post("/logout")
+def logout(request: Request, principal: PrincipalDep, session: SessionDep) -> Response:
+    close_session(session, request.cookies.get(SESSION_COOKIE, ""))
+    record(session, principal.account.username, "logout", "account", str(principal.account.id))
+    session.commit()
+    response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+class Credentials(BaseModel):
+    username: str
+    password: str
+
+
+class Token(BaseModel):
+    token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+class Me(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    communities: list[str] | None
+    csrf_token: str | None
+
+
+@api.post("/token", response_model=Token, responses={401: {"description": "用户名或密码错误"}})
+def issue_token(credentials: Credentials, session: SessionDep) -> Token:
+    """Exchange a username and password for an API token (``Authorization: Bearer``)."""
+    account = authenticate(session, credentials.username, credentials.password)
+    if account is None:
+        record(session, credentials.username, "login_failed", "account", None)
+        session.commit()
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "用户名或密码错误")
+    issued = open_session(session, account)
+    record(session, account.username, "token", "account", str(account.id))
+    session.commit()
+    return Token(token=issued.token, expires_at=issued.expires_at)
+
+
+@api.get("/me", response_model=Me)
+def me(principal: PrincipalDep) -> Me:
+    """The caller's account and scope (and, for a browser session, its CSRF token)."""
+    scope = principal.scope
+    return Me(
+        username=principal.account.username,
+        display_name=principal.account.display_name,
+        role=principal.account.role.value,
+        communities=sorted(scope.communities) if scope.communities is not None else None,
+        csrf_token=principal.auth.csrf_token if principal.by_cookie else None,
+    )
