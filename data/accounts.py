@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from data.models import Account, AccountRole, AuthSession
+from data.models import Account, AccountRole, AuthSession, Community, Staff, StreetOffice
 
 HASHER = PasswordHasher()
 SESSION_LIFETIME = timedelta(hours=12)
@@ -63,6 +63,13 @@ def create_account(
     }.get(role)
     if needed and needed[1] is None:
         raise AccountError(f"a {role.value} account needs its {needed[0]}")
+    for model, key, what in [
+        (StreetOffice, street_code, "street office"),
+        (Community, community_code, "community"),
+        (Staff, staff_id, "staff record"),
+    ]:
+        if key is not None and session.get(model, key) is None:
+            raise AccountError(f"no {what} {key!r}")
     account = Account(
         username=username,
         display_name=display_name or username,

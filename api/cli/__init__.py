@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from api.cli import db, sample, serve
+from api.cli import db, sample, serve, users
 from api.cli.common import UserError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(sample.app, name="sample")
+app.add_typer(users.app, name="user")
 serve.register(app)
 
 
