@@ -78,9 +78,8 @@ def _faces(community: BaseGeometry, lines: np.ndarray) -> np.ndarray:
     return faces[inside]
 
 
-def _points(buildings: gpd.GeoDataFrame) -> np.ndarray:
-    """Representative points of the buildings as an (n, 2) array, shared points nudged apart."""
-    xy = shapely.get_coordinates(shapely.point_on_surface(buildings.geometry.values))
+def distinct_points(xy: np.ndarray) -> np.ndarray:
+    """Copy of an (n, 2) array of points with repeated points nudged east, so all differ."""
     _, inverse, counts = np.unique(xy, axis=0, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()
     order = np.argsort(inverse, kind="stable")
@@ -204,7 +203,9 @@ def grid_polygons(
     if buildings["grid"].isna().any():
         missing = list(buildings.index[buildings["grid"].isna()][:5])
         raise InvalidInput(f"楼栋 {missing} 没有所属网格")
-    xy = _points(buildings)
+    xy = distinct_points(
+        shapely.get_coordinates(shapely.point_on_surface(buildings.geometry.values))
+    )
     labels = buildings["grid"].to_numpy()
     base = barrier_lines(barriers)
     block_polys = _faces(community, base)

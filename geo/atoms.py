@@ -1,0 +1,231 @@
+"""Atoms of a division: the pieces that a grid boundary may not cut.
+
+Inputs (projected CRS, metres):
+
+``buildings``
+    GeoDataFrame indexed by a unique building id, with ``households`` (non-negative integer),
+    optional ``compound_id`` (nullable; buildings of one compound/小区 share it) and a footprint
+    polygon or a point geometry.
+``units``
+    DataFrame of unit entrances (单元) with ``building_id``, ``unit_id`` and ``households``; only
+    needed for buildings over the ceiling, whose unit households must add up to the building's.
+
+An *atom* is a compound at or under the ceiling, else a building at or under the ceiling, else a
+unit entrance. A *piece* is what an assignment names: a whole building, or one unit of a building
+over the ceiling. An **assignment** is a DataFrame with one row per piece and columns
+``building_id``, ``unit_id`` (None for a whole building) and ``grid`` (the grid label).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.crs import require_projected
+from geo.errors import InvalidInput, NoValidDivision
+
+ASSIGNMENT_COLUMNS = ["building_id", "unit_id", "grid"]
+
+
+@dataclass(frozen=True)
+class Atoms:
+    """Atoms and pieces of one community.
+
+    Attributes
+    ----------
+    pieces
+        One row per piece: ``building_id``, ``unit_id`` (None for a whole building), ``atom``
+        (index into ``table``), ``households``, ``compound_id``, ``x``, ``y``.
+    table
+        One row per atom, indexed 0..n-1: ``households``, ``kind`` ("compound", "building" or
+        "unit"), ``name`` (for messages), ``x``, ``y`` (household-weighted centre).
+    """
+
+    pieces: pd.DataFrame
+    table: pd.DataFrame
+
+
+def validate_buildings(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Check ids, household counts and geometries; repair invalid footprints.
+
+    Parameters
+    ----------
+    buildings
+        See the module docstring.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The buildings, with ``households`` as int64 and ``compound_id`` present.
+
+    Raises
+    ------
+    geo.errors.InvalidInput
+        Naming the offending building ids.
+    """
+    require_projected(buildings, "楼栋")
+    if not buildings.index.is_unique:
+        dup = list(buildings.index[buildings.index.duplicated()].unique()[:5])
+        raise InvalidInput(f"楼栋编号重复: {dup}")
+    households = pd.to_numeric(buildings.get("households"), errors="coerce")
+    bad = households.isna() | (households < 0) | (households != np.floor(households))
+    if bad.any():
+        raise InvalidInput(f"楼栋 {list(buildings.index[bad][:5])} 的户数缺失、为负或不是整数")
+    empty = buildings.geometry.isna() | buildings.geometry.is_empty
+    if empty.any():
+        raise InvalidInput(f"楼栋 {list(buildings.index[empty][:5])} 没有几何")
+    out = buildings.assign(households=households.astype("int64"))
+    if "compound_id" not in out:
+        out["compound_id"] = pd.NA
+    invalid = ~out.geometry.is_valid
+    if invalid.any():
+        out.loc[invalid, out.geometry.name] = shapely.make_valid(out.geometry.values[invalid])
+    return out
+
+
+def unit_points(footprint, count: int) -> np.ndarray:
+    """``count`` points spread along the long axis of a footprint, one per unit entrance."""
+    if count == 1 or shapely.get_type_id(footprint) == 0:
+        return np.repeat(shapely.get_coordinates(shapely.point_on_surface(footprint)), count, 0)
+    corners = shapely.get_coordinates(shapely.oriented_envelope(footprint))[:4]
+    sides = np.linalg.norm(np.roll(corners, -1, axis=0) - corners, axis=1)
+    k = int(np.argmax(sides[:2]))
+    start = (corners[k - 1] + corners[k]) / 2
+    end = (corners[k + 1] + corners[(k + 2) % 4]) / 2
+    t = (np.arange(count) + 0.5) / count
+    return start + t[:, None] * (end - start)
+
+
+def build_atoms(buildings: gpd.GeoDataFrame, units: pd.DataFrame | None, ceiling: int) -> Atoms:
+    """Atoms and pieces of a community under a household ceiling.
+
+    Parameters
+    ----------
+    buildings
+        Validated buildings (see ``validate_buildings``).
+    units
+        Unit entrances, or None when no building exceeds the ceiling.
+    ceiling
+        Most households a grid may hold.
+
+    Returns
+    -------
+    Atoms
+
+    Raises
+    ------
+    geo.errors.NoValidDivision
+        A building over the ceiling has no units, or a unit alone exceeds the ceiling.
+    geo.errors.InvalidInput
+        A split building's units do not add up to its households.
+    """
+    points = shapely.get_coordinates(shapely.point_on_surface(buildings.geometry.values))
+    compound = buildings["compound_id"].astype("object").where(buildings["compound_id"].notna())
+    compound_total = buildings.groupby(compound, dropna=True)["households"].sum()
+    pieces, atoms = [], []
+    for compound_id, total in compound_total.items():
+        if total <= ceiling:
+            atoms.append((int(total), "compound", f"小区 {compound_id}"))
+            for pos in np.flatnonzero((compound == compound_id).to_numpy()):
+                pieces.append(_piece(buildings, pos, None, len(atoms) - 1, points[pos]))
+    whole = (
+        compound.isna().to_numpy()
+        | ~compound.isin(compound_total.index[compound_total <= ceiling]).to_numpy()
+    )
+    for pos in np.flatnonzero(whole):
+        building_id = buildings.index[pos]
+        count = int(buildings["households"].iat[pos])
+        if count <= ceiling:
+            atoms.append((count, "building", f"楼栋 {building_id}"))
+            pieces.append(_piece(buildings, pos, None, len(atoms) - 1, points[pos]))
+            continue
+        own = _units_of(units, building_id, count, ceiling)
+        xy = unit_points(buildings.geometry.iat[pos], len(own))
+        for (unit_id, unit_households), unit_xy in zip(own.items(), xy, strict=True):
+            atoms.append((int(unit_households), "unit", f"楼栋 {building_id} 单元 {unit_id}"))
+            pieces.append(_piece(buildings, pos, unit_id, len(atoms) - 1, unit_xy))
+            pieces[-1]["households"] = int(unit_households)
+    piece_frame = pd.DataFrame(pieces)
+    table = pd.DataFrame(atoms, columns=["households", "kind", "name"])
+    weight = piece_frame["households"].to_numpy() + 1e-9
+    for axis in ("x", "y"):
+        moment = np.bincount(piece_frame["atom"], weights=weight * piece_frame[axis])
+        table[axis] = moment / np.bincount(piece_frame["atom"], weights=weight)
+    return Atoms(piece_frame, table)
+
+
+def _piece(buildings, pos, unit_id, atom, xy) -> dict:
+    return {
+        "building_id": buildings.index[pos],
+        "unit_id": unit_id,
+        "atom": atom,
+        "households": int(buildings["households"].iat[pos]),
+        "compound_id": buildings["compound_id"].iat[pos],
+        "x": float(xy[0]),
+        "y": float(xy[1]),
+    }
+
+
+def _units_of(units: pd.DataFrame | None, building_id, count: int, ceiling: int) -> pd.Series:
+    """Households per unit of a building over the ceiling, checked."""
+    own = None if units is None else units[units["building_id"] == building_id]
+    if own is None or own.empty:
+        raise NoValidDivision(
+            f"楼栋 {building_id}（{count} 户）超过每格 {ceiling} 户的上限，但没有单元数据，无法按单元拆分"
+        )
+    series = own.set_index("unit_id")["households"].astype("int64").sort_index()
+    if int(series.sum()) != count:
+        raise InvalidInput(
+            f"楼栋 {building_id} 各单元户数之和 {series.sum()} 与楼栋户数 {count} 不符"
+        )
+    over = series[series > ceiling]
+    if not over.empty:
+        raise NoValidDivision(
+            f"楼栋 {building_id} 单元 {over.index[0]}（{over.iat[0]} 户）单独超过每格 {ceiling} 户的上限"
+        )
+    return series
+
+
+def piece_points(atoms: Atoms, crs) -> gpd.GeoDataFrame:
+    """Pieces as points (for ``geo.polygons.grid_polygons``), same row order as ``pieces``."""
+    xy = atoms.pieces[["x", "y"]].to_numpy()
+    return gpd.GeoDataFrame(atoms.pieces, geometry=shapely.points(xy), crs=crs)
+
+
+def assignment_frame(atoms: Atoms, grid_of_atom: np.ndarray) -> pd.DataFrame:
+    """The assignment (see the module docstring) giving each piece the grid of its atom."""
+    frame = atoms.pieces[["building_id", "unit_id"]].copy()
+    frame["grid"] = np.asarray(grid_of_atom)[atoms.pieces["atom"].to_numpy()]
+    return frame
+
+
+def grid_of_pieces(atoms: Atoms, assignment: pd.DataFrame) -> np.ndarray:
+    """Grid label of each piece of ``atoms`` under ``assignment``.
+
+    A piece that the assignment names at another level takes the grid of its building (a whole
+    building now split by units) or the grid holding most of its units (a split building now
+    whole). Raises ``InvalidInput`` for buildings the assignment does not name.
+    """
+    rows = assignment.assign(unit_key=assignment["unit_id"].astype("object").fillna(""))
+    by_unit = rows.set_index(["building_id", "unit_key"])["grid"]
+    by_building = (
+        rows.sort_values("grid", kind="stable")
+        .groupby("building_id")["grid"]
+        .agg(lambda grids: grids.mode().iat[0])
+    )
+    grids = []
+    for building_id, unit_id in zip(
+        atoms.pieces["building_id"], atoms.pieces["unit_id"], strict=True
+    ):
+        key = (building_id, "" if unit_id is None else unit_id)
+        if key in by_unit.index:
+            grids.append(by_unit.loc[key])
+        elif building_id in by_building.index:
+            grids.append(by_building.loc[building_id])
+        else:
+            raise InvalidInput(f"楼栋 {building_id} 不在任何网格中")
+    return np.asarray(grids, dtype=object)

@@ -1,0 +1,199 @@
+"""Divide a community into grids from scratch.
+
+1. Atoms (``geo.atoms``): compounds, else buildings, else unit entrances under the ceiling.
+2. Blocks (``geo.polygons.blocks``) and the weighted atom graph (``geo.graph``): cheap to cut
+   across roads, expensive inside blocks and compounds, no links across rivers except at bridges.
+3. Each connected part of the graph is split into grids by ``geo.partition``; the number of grids
+   is the feasible count closest to the middle of the band. When lumpy atoms defeat the search,
+   it runs again with a widened band and ``geo.repair`` moves atoms until every grid is in band.
+4. Grid polygons (``geo.polygons.grid_polygons``), numbered west→east, north→south
+   (``geo.numbering``); grid labels are these sequence numbers 1..n.
+
+Input shapes are documented in ``geo.atoms``. Everything is in a projected CRS (metres).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
+from shapely.geometry.base import BaseGeometry
+
+from geo.atoms import Atoms, assignment_frame, build_atoms, piece_points, validate_buildings
+from geo.crs import require_projected
+from geo.errors import NoValidDivision
+from geo.graph import AtomGraph, atom_graph
+from geo.numbering import grid_sequence
+from geo.partition import feasible_counts, partition
+from geo.polygons import blocks, grid_polygons
+from geo.repair import repair
+
+#: Widenings of the band (share of each bound) tried before repair when the strict search fails.
+RELAXATIONS = (0.1, 0.2, 0.35)
+
+
+@dataclass(frozen=True)
+class Division:
+    """A division of one community.
+
+    Attributes
+    ----------
+    assignment
+        One row per piece: ``building_id``, ``unit_id`` (None for a whole building), ``grid``.
+    grids
+        Index = grid label (sequence number 1..n), columns ``households`` and ``geometry``.
+    """
+
+    assignment: pd.DataFrame
+    grids: gpd.GeoDataFrame
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Atoms, blocks and graph of a community, shared by ``divide`` and ``rebalance``."""
+
+    atoms: Atoms
+    blocks: np.ndarray
+    graph: AtomGraph
+
+
+def prepare(
+    community: BaseGeometry,
+    buildings: gpd.GeoDataFrame,
+    units: pd.DataFrame | None,
+    barriers: gpd.GeoDataFrame | None,
+    band: tuple[int, int],
+) -> Prepared:
+    """Validate the inputs and build atoms, blocks and the atom graph."""
+    buildings = validate_buildings(buildings)
+    if barriers is not None:
+        require_projected(barriers, "道路与河流")
+    atoms = build_atoms(buildings, units, band[1])
+    community_blocks = blocks(community, barriers)
+    graph = atom_graph(atoms, community, community_blocks, barriers)
+    return Prepared(atoms, community_blocks, graph)
+
+
+def components(graph: AtomGraph) -> list[np.ndarray]:
+    """Atom indices of each connected part of the graph, largest first."""
+    matrix = coo_array((np.ones(len(graph.u)), (graph.u, graph.v)), shape=(graph.n, graph.n))
+    count, label = connected_components(matrix, directed=False)
+    parts = [np.flatnonzero(label == c) for c in range(count)]
+    return sorted(parts, key=lambda p: (-len(p), p[0]))
+
+
+def describe(prepared: Prepared, nodes: np.ndarray) -> str:
+    """Name a connected part of the community in Chinese: its first atoms and households."""
+    table = prepared.atoms.table
+    total = int(table["households"].iloc[nodes].sum())
+    if len(nodes) == prepared.graph.n:
+        return f"社区（共 {total} 户）"
+    names = "、".join(
+        f"{table['name'].iat[i]}（{table['households'].iat[i]} 户）" for i in nodes[:3]
+    )
+    return names if len(nodes) <= 3 else f"{names} 等 {len(nodes)} 处（共 {total} 户）"
+
+
+def infeasible_reason(prepared: Prepared, nodes: np.ndarray, band: tuple[int, int]) -> str:
+    """Why a connected part of the community cannot form grids in the band, in Chinese."""
+    low, high = band
+    if len(nodes) == prepared.graph.n:
+        return f"{describe(prepared, nodes)}无法分成每格 {low}–{high} 户的网格"
+    inside = set(nodes.tolist())
+    by_river = any(a in inside or b in inside for a, b in prepared.graph.river_cut)
+    cause = "被河流和社区边界围合" if by_river else "与社区其他部分不相邻"
+    return f"{describe(prepared, nodes)}{cause}，无法与其他楼栋组成 {low}–{high} 户的网格"
+
+
+def divide(
+    community: BaseGeometry,
+    buildings: gpd.GeoDataFrame,
+    units: pd.DataFrame | None = None,
+    barriers: gpd.GeoDataFrame | None = None,
+    band: tuple[int, int] = (300, 500),
+    seed: int = 0,
+) -> Division:
+    """Divide a community into contiguous, compact grids within the household band.
+
+    Parameters
+    ----------
+    community
+        Community (Multi)Polygon in the CRS of ``buildings``.
+    buildings
+        Buildings (projected CRS), see ``geo.atoms``.
+    units
+        Unit entrances, see ``geo.atoms``; needed for buildings over the ceiling.
+    barriers
+        Roads and rivers with a column ``kind`` in {"road", "river"}, or None.
+    band
+        (low, high) households per grid.
+    seed
+        Seed of ``numpy.random.default_rng``; the same inputs and seed give the same division.
+
+    Returns
+    -------
+    Division
+
+    Raises
+    ------
+    geo.errors.NoValidDivision
+        When no division satisfies the band; the message names the atom and the reason.
+    geo.crs.CRSError, geo.errors.InvalidInput
+        For unusable input.
+    """
+    prepared = prepare(community, buildings, units, barriers, band)
+    households = prepared.atoms.table["households"].to_numpy()
+    rng = np.random.default_rng(seed)
+    grid_of_atom = np.zeros(prepared.graph.n, dtype=int)
+    next_label = 0
+    for nodes in components(prepared.graph):
+        if not feasible_counts(households[nodes].sum(), band):
+            raise NoValidDivision(infeasible_reason(prepared, nodes, band))
+        parts = partition(prepared.graph, households, nodes, band, rng) or _relaxed(
+            prepared.graph, households, nodes, band, rng
+        )
+        if parts is None:
+            raise NoValidDivision(
+                f"{describe(prepared, nodes)}户数过于集中，"
+                f"未能分成每格 {band[0]}–{band[1]} 户的连片网格"
+            )
+        for part in parts:
+            grid_of_atom[part] = next_label
+            next_label += 1
+    return finish(community, prepared, grid_of_atom, barriers, buildings.crs)
+
+
+def _relaxed(graph, households, nodes, band, rng) -> list[np.ndarray] | None:
+    """Partition under a widened band, then repair to the strict band; None if that fails."""
+    counts = feasible_counts(households[nodes].sum(), band)
+    for share in RELAXATIONS:
+        wide = (band[0] * (1 - share), band[1] * (1 + share))
+        parts = partition(graph, households, nodes, wide, rng, counts=counts)
+        if parts is None:
+            continue
+        labels = np.full(graph.n, -1)
+        for k, part in enumerate(parts):
+            labels[part] = k
+        labels = repair(graph, households, labels, band, rng)
+        fixed = [np.flatnonzero(labels == g) for g in np.unique(labels[nodes])]
+        if all(band[0] <= households[part].sum() <= band[1] for part in fixed):
+            return fixed
+    return None
+
+
+def finish(community, prepared: Prepared, grid_of_atom, barriers, crs) -> Division:
+    """Polygons, sequence numbers and the assignment for a labelling of the atoms."""
+    assignment = assignment_frame(prepared.atoms, grid_of_atom)
+    points = piece_points(prepared.atoms, crs).assign(grid=assignment["grid"].to_numpy())
+    grids = grid_polygons(community, points, barriers)
+    sequence = grid_sequence(grids)
+    assignment["grid"] = assignment["grid"].map(sequence)
+    grids = grids.set_index(sequence.loc[grids.index].to_numpy()).sort_index()
+    totals = prepared.atoms.pieces["households"].groupby(assignment["grid"]).sum()
+    grids.insert(0, "households", totals.reindex(grids.index, fill_value=0).to_numpy())
+    grids.index.name = "grid"
+    return Division(assignment, grids)

@@ -1,0 +1,212 @@
+"""Balanced partition of a connected atom graph into grids within a household band.
+
+Recursive bisection of random spanning trees, in the manner of GerryChain's
+``recursive_tree_part`` but with the band as a hard constraint: a set of atoms meant for ``k``
+grids is split by cutting one edge of a spanning tree into two parts meant for ``k1`` and
+``k - k1`` grids, each holding between ``k1 × low`` and ``k1 × high`` households. The spanning
+tree is the minimum spanning tree under randomly perturbed weights that favour short edges
+inside compounds and blocks, so its subtrees are compact and tend to end at roads. Among the
+admissible cuts of a few trees the one with the lowest boundary cost (sum of the graph's cut
+costs, ``geo.graph``) plus an imbalance penalty wins. Lumpy atoms leave trees with few admissible
+cuts, so each split also offers cuts grown greedily from a peripheral atom (nearest atom to the
+growing part's centre first, skipping atoms that would overshoot) whose complement stays
+connected. On a dead end the search backtracks within a budget of spanning trees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components, depth_first_order, minimum_spanning_tree
+
+from geo.graph import AtomGraph
+
+TREES_PER_SPLIT = 6
+GROWS_PER_SPLIT = 4
+ATTEMPTS_PER_SPLIT = 4
+TREE_BUDGET = 200
+IMBALANCE_WEIGHT = 4.0
+
+
+class _Search:
+    """State of one partition search: graph arrays, band, random generator and budget."""
+
+    def __init__(self, graph: AtomGraph, households: np.ndarray, band, rng):
+        self.graph = graph
+        self.households = np.asarray(households, dtype=float)
+        self.low, self.high = band
+        self.rng = rng
+        self.budget = TREE_BUDGET
+        # spanning trees prefer short edges that are expensive to cut
+        self.tree_base = (graph.length + 1.0) / graph.cost
+
+    def parts(self, nodes: np.ndarray, k: int) -> list[np.ndarray] | None:
+        """Split ``nodes`` into ``k`` connected parts in band, or None within the budget."""
+        if k == 1:
+            return [nodes]
+        for _ in range(ATTEMPTS_PER_SPLIT):
+            split = self._best_split(nodes, k)
+            if split is None:
+                continue
+            (a, ka), (b, kb) = split
+            left = self.parts(a, ka)
+            right = None if left is None else self.parts(b, kb)
+            if right is not None:
+                return left + right
+        return None
+
+    def _subgraph(self, nodes: np.ndarray):
+        inside = np.zeros(self.graph.n, dtype=bool)
+        inside[nodes] = True
+        keep = inside[self.graph.u] & inside[self.graph.v]
+        local = np.full(self.graph.n, -1)
+        local[nodes] = np.arange(len(nodes))
+        return local[self.graph.u[keep]], local[self.graph.v[keep]], keep
+
+    def _best_split(self, nodes: np.ndarray, k: int):
+        u, v, keep = self._subgraph(nodes)
+        cost = self.graph.cost[keep]
+        weight = self.households[nodes]
+        total = weight.sum()
+        candidates = self._grow_cuts(u, v, self.graph.xy[nodes], weight, total, k)
+        best, best_score = None, np.inf
+        for tree in range(TREES_PER_SPLIT + 1):
+            if tree:
+                if self.budget <= 0:
+                    return None
+                self.budget -= 1
+                tree_weight = self.tree_base[keep] * self.rng.uniform(1.0, 2.0, size=len(u))
+                candidates = self._cuts(u, v, tree_weight, weight, total, k)
+            for part, k_part in candidates:
+                crossing = part[u] != part[v]
+                share = weight[part].sum() / k_part
+                score = cost[crossing].sum() + IMBALANCE_WEIGHT * abs(share - total / k) / (
+                    total / k
+                )
+                if score < best_score:
+                    best, best_score = (part, k_part), score
+        if best is None:
+            return None
+        part, k_part = best
+        return (nodes[part], k_part), (nodes[~part], k - k_part)
+
+    def _window(self, k_part: int, k: int, total: float) -> tuple[float, float]:
+        """Households a part for ``k_part`` of ``k`` grids may hold, leaving a feasible rest."""
+        rest = k - k_part
+        return (
+            max(k_part * self.low, total - rest * self.high),
+            min(k_part * self.high, total - rest * self.low),
+        )
+
+    def _grow_cuts(self, u, v, xy, weight, total, k):
+        """Cuts grown from peripheral atoms, as (mask, grids on the mask side)."""
+        n = len(weight)
+        matrix = coo_array((np.ones(len(u)), (u, v)), shape=(n, n)).tocsr()
+        matrix = (matrix + matrix.T).tocsr()
+        for _ in range(GROWS_PER_SPLIT):
+            angle = self.rng.uniform(0.0, 2 * np.pi)
+            seed = int(np.argmax(xy @ np.array([np.cos(angle), np.sin(angle)])))
+            for k_part in sorted({k // 2, k - k // 2}):
+                low, high = self._window(k_part, k, total)
+                mask = _grow(matrix, xy, weight, seed, low, high)
+                if mask is not None and _connected(matrix, ~mask):
+                    yield mask, k_part
+
+    def _cuts(self, u, v, tree_weight, weight, total, k):
+        """Admissible cuts of one random spanning tree, as (mask, grids on the mask side)."""
+        n = len(weight)
+        matrix = coo_array((tree_weight, (u, v)), shape=(n, n)).tocsr()
+        tree = minimum_spanning_tree(matrix)
+        root = int(self.rng.integers(n))
+        order, parent = depth_first_order(tree, root, directed=False, return_predecessors=True)
+        if len(order) < n:
+            return
+        sums = weight.copy()
+        size = np.ones(n, dtype=int)
+        for node in order[:0:-1]:
+            sums[parent[node]] += sums[node]
+            size[parent[node]] += size[node]
+        position = np.empty(n, dtype=int)
+        position[order] = np.arange(n)
+        windows = [(k_part, *self._window(k_part, k, total)) for k_part in {k // 2, k - k // 2}]
+        for node in order[1:]:
+            for k_part, low, high in windows:
+                if low <= sums[node] <= high:
+                    mask = np.zeros(n, dtype=bool)
+                    mask[order[position[node] : position[node] + size[node]]] = True
+                    yield mask, k_part
+
+
+def _grow(matrix, xy, weight, seed: int, low: float, high: float) -> np.ndarray | None:
+    """Grow a connected part from ``seed`` until it holds ``low``–``high`` households."""
+    inside = np.zeros(len(weight), dtype=bool)
+    inside[seed] = True
+    total = weight[seed]
+    frontier = set(matrix.indices[matrix.indptr[seed] : matrix.indptr[seed + 1]].tolist())
+    while total < low:
+        fits = [f for f in frontier if total + weight[f] <= high]
+        if total > high or not fits:
+            return None
+        centre = np.average(xy[inside], axis=0, weights=weight[inside] + 1e-9)
+        pick = min(fits, key=lambda f: (float(np.hypot(*(xy[f] - centre))), f))
+        inside[pick] = True
+        total += weight[pick]
+        frontier.discard(pick)
+        frontier.update(
+            f
+            for f in matrix.indices[matrix.indptr[pick] : matrix.indptr[pick + 1]]
+            if not inside[f]
+        )
+    return inside if total <= high else None
+
+
+def _connected(matrix, mask: np.ndarray) -> bool:
+    """Whether the atoms under ``mask`` form one connected part of ``matrix``."""
+    nodes = np.flatnonzero(mask)
+    return len(nodes) > 0 and connected_components(matrix[nodes][:, nodes], directed=False)[0] == 1
+
+
+def feasible_counts(total: float, band: tuple[int, int]) -> list[int]:
+    """Grid counts ``k`` with ``k × low ≤ total ≤ k × high``, the mid-band count first."""
+    low, high = band
+    counts = range(int(np.ceil(total / high)), int(total // low) + 1)
+    middle = total / ((low + high) / 2)
+    return sorted((k for k in counts if k >= 1), key=lambda k: (abs(k - middle), k))
+
+
+def partition(
+    graph: AtomGraph,
+    households: np.ndarray,
+    nodes: np.ndarray,
+    band: tuple[int, int],
+    rng: np.random.Generator,
+    counts: list[int] | None = None,
+) -> list[np.ndarray] | None:
+    """Connected parts of ``nodes`` (a connected set of atoms), each in the household band.
+
+    Parameters
+    ----------
+    graph
+        Atom graph (``geo.graph.atom_graph``).
+    households
+        Households per atom.
+    nodes
+        Atom indices to partition; connected in ``graph``.
+    band
+        (low, high) households per grid.
+    rng
+        Random generator (``numpy.random.default_rng(seed)``).
+    counts
+        Numbers of parts to try, in order; default ``feasible_counts``.
+
+    Returns
+    -------
+    list of numpy.ndarray or None
+        Atom indices of each part, or None when no partition was found.
+    """
+    total = float(np.asarray(households)[nodes].sum())
+    for k in feasible_counts(total, band) if counts is None else counts:
+        parts = _Search(graph, households, band, rng).parts(np.asarray(nodes), k)
+        if parts is not None:
+            return parts
+    return None

@@ -1,0 +1,225 @@
+"""Repair band violations of a grid labelling by moving few households across grid boundaries.
+
+Greedy local search on the atom graph, shared by ``geo.divide`` (to finish a search that fell
+short) and ``geo.rebalance`` (after household counts change):
+
+1. *Single moves*: an atom on the boundary of a violating grid moves to an adjacent grid, or an
+   atom of an adjacent grid moves into an under-full grid. The move must lower the total
+   violation (Σ households above the ceiling + Σ shortfall below the floor), keep the losing
+   grid connected, and is chosen by violation removed per household moved.
+2. *Chains*: when no single move helps, an atom moves into a full neighbour while that neighbour
+   passes another atom on to a third grid with room.
+3. *Structure*: a grid that still exceeds the ceiling and holds at least twice the floor is split
+   in two (``geo.partition``); a grid that is still under the floor is dissolved into its
+   neighbours.
+
+Grids are identified by integer labels; a split creates the next unused label. Atoms labelled -1
+take no part (other connected parts of the community).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+import numpy as np
+
+from geo.graph import AtomGraph
+from geo.partition import partition
+
+MAX_ROUNDS = 400
+
+
+def violation(total: float, band: tuple[int, int]) -> float:
+    """Households above the ceiling or short of the floor."""
+    low, high = band
+    return max(0.0, total - high) + max(0.0, low - total)
+
+
+def lower_bound(totals, band: tuple[int, int]) -> int:
+    """Fewest households any repair must move: Σ violation over grids."""
+    return int(sum(violation(t, band) for t in totals))
+
+
+class _Repair:
+    def __init__(self, graph: AtomGraph, households, labels, band, rng):
+        self.neighbours: list[set[int]] = [set() for _ in range(graph.n)]
+        for a, b in zip(graph.u.tolist(), graph.v.tolist(), strict=True):
+            self.neighbours[a].add(b)
+            self.neighbours[b].add(a)
+        self.graph = graph
+        self.weight = np.asarray(households, dtype=float)
+        self.labels = np.asarray(labels, dtype=int).copy()
+        self.band = band
+        self.rng = rng
+        self.members: dict[int, set[int]] = defaultdict(set)
+        for atom, label in enumerate(self.labels.tolist()):
+            if label >= 0:
+                self.members[label].add(atom)
+        self.totals = {g: float(self.weight[list(m)].sum()) for g, m in self.members.items()}
+
+    def bad(self) -> list[int]:
+        worst = sorted(self.totals, key=lambda g: (-violation(self.totals[g], self.band), g))
+        return [g for g in worst if violation(self.totals[g], self.band) > 0]
+
+    def gain(self, atom: int, source: int, target: int) -> float:
+        """Violation removed by moving ``atom`` from ``source`` to ``target``."""
+        w = self.weight[atom]
+        s, t = self.totals[source], self.totals[target]
+        before = violation(s, self.band) + violation(t, self.band)
+        return before - violation(s - w, self.band) - violation(t + w, self.band)
+
+    def keeps_connected(self, atom: int, grid: int) -> bool:
+        rest = self.members[grid] - {atom}
+        if not rest:
+            return False
+        start = next(iter(rest))
+        seen, stack = {start}, [start]
+        while stack:
+            for nxt in self.neighbours[stack.pop()]:
+                if nxt in rest and nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return len(seen) == len(rest)
+
+    def boundary(self, grid: int) -> Iterator[tuple[int, int]]:
+        """(atom of ``grid``, adjacent grid) pairs."""
+        for atom in sorted(self.members[grid]):
+            for other in sorted({self.labels[n] for n in self.neighbours[atom]} - {grid, -1}):
+                yield atom, other
+
+    def move(self, atom: int, target: int) -> None:
+        source = self.labels[atom]
+        self.members[source].discard(atom)
+        self.members[target].add(atom)
+        self.totals[source] -= self.weight[atom]
+        self.totals[target] += self.weight[atom]
+        self.labels[atom] = target
+        if not self.members[source]:
+            del self.members[source], self.totals[source]
+
+    def single(self, grid: int) -> tuple | None:
+        """Best single move touching ``grid``: (score, atom, target)."""
+        moves = [(atom, other) for atom, other in self.boundary(grid)]
+        incoming = [
+            (n, grid)
+            for atom, other in moves
+            for n in self.neighbours[atom]
+            if self.labels[n] == other
+        ]
+        best = None
+        for atom, target in moves + incoming:
+            source = self.labels[atom]
+            g = self.gain(atom, source, target)
+            if g <= 1e-9 or not self.keeps_connected(atom, source):
+                continue
+            key = (g / max(self.weight[atom], 1.0), g, -atom)
+            if best is None or key > best[0]:
+                best = (key, atom, target)
+        return best
+
+    def chain(self, grid: int) -> bool:
+        """Move an atom of an over-full ``grid`` into a neighbour that passes one on."""
+        before = {g: violation(t, self.band) for g, t in self.totals.items()}
+        best = None
+        for atom, middle in self.boundary(grid):
+            if not self.keeps_connected(atom, grid):
+                continue
+            self.move(atom, middle)
+            for passed, target in self.boundary(middle):
+                if passed == atom or target == grid or not self.keeps_connected(passed, middle):
+                    continue
+                w = self.weight[passed]
+                after = (
+                    violation(self.totals[grid], self.band)
+                    + violation(self.totals[middle] - w, self.band)
+                    + violation(self.totals[target] + w, self.band)
+                )
+                gain = before[grid] + before[middle] + before[target] - after
+                moved = self.weight[atom] + w
+                key = (gain / max(moved, 1.0), gain, -atom, -passed)
+                if gain > 1e-9 and (best is None or key > best[0]):
+                    best = (key, atom, middle, passed, target)
+            self.move(atom, grid)
+        if best is None:
+            return False
+        _, atom, middle, passed, target = best
+        self.move(atom, middle)
+        self.move(passed, target)
+        return True
+
+    def restructure(self, grid: int) -> None:
+        """Split an over-full grid in two, or dissolve an under-full one into its neighbours."""
+        nodes = np.array(sorted(self.members[grid]))
+        if self.totals[grid] > self.band[1]:
+            parts = partition(self.graph, self.weight, nodes, self.band, self.rng)
+            if parts is None:
+                parts = [nodes]
+            new = max(self.totals) + 1
+            for k, part in enumerate(parts[1:]):
+                for atom in part:
+                    self.move(int(atom), new + k)
+            return
+        for atom in nodes:
+            others = sorted(
+                {self.labels[n] for n in self.neighbours[atom]} - {grid, -1},
+                key=lambda g: (self.totals[g], g),
+            )
+            if others:
+                self.move(int(atom), others[0])
+
+    def run(self) -> np.ndarray:
+        stuck: set[int] = set()
+        for _ in range(MAX_ROUNDS):
+            bad = self.bad()
+            if not bad:
+                break
+            progressed = False
+            for grid in bad:
+                best = self.single(grid)
+                if best is not None:
+                    self.move(best[1], best[2])
+                    progressed = True
+                    break
+                if self.totals[grid] > self.band[1] and self.chain(grid):
+                    progressed = True
+                    break
+            if progressed:
+                continue
+            grid = next((g for g in bad if g not in stuck), None)
+            if grid is None:
+                break
+            stuck.add(grid)
+            self.restructure(grid)
+        return self.labels
+
+
+def repair(
+    graph: AtomGraph,
+    households: np.ndarray,
+    labels: np.ndarray,
+    band: tuple[int, int],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Labels with as few households moved as the greedy search finds; violations may remain.
+
+    Parameters
+    ----------
+    graph
+        Atom graph (``geo.graph.atom_graph``).
+    households
+        Households per atom.
+    labels
+        Integer grid label per atom; each grid connected.
+    band
+        (low, high) households per grid.
+    rng
+        Random generator, used when a grid has to be split.
+
+    Returns
+    -------
+    numpy.ndarray
+        New integer label per atom. Check the totals: a violation remains when no move, chain,
+        split or merge the search tried could remove it.
+    """
+    return _Repair(graph, households, labels, band, rng).run()
