@@ -175,7 +175,8 @@ def _units_of(units: pd.DataFrame | None, building_id, count: int, ceiling: int)
     own = None if units is None else units[units["building_id"] == building_id]
     if own is None or own.empty:
         raise NoValidDivision(
-            f"楼栋 {building_id}（{count} 户）超过每格 {ceiling} 户的上限，但没有单元数据，无法按单元拆分"
+            f"楼栋 {building_id}（{count} 户）超过每格 {ceiling} 户的上限，"
+            "但没有单元数据，无法按单元拆分"
         )
     series = own.set_index("unit_id")["households"].astype("int64").sort_index()
     if int(series.sum()) != count:
@@ -185,7 +186,8 @@ def _units_of(units: pd.DataFrame | None, building_id, count: int, ceiling: int)
     over = series[series > ceiling]
     if not over.empty:
         raise NoValidDivision(
-            f"楼栋 {building_id} 单元 {over.index[0]}（{over.iat[0]} 户）单独超过每格 {ceiling} 户的上限"
+            f"楼栋 {building_id} 单元 {over.index[0]}（{over.iat[0]} 户）"
+            f"单独超过每格 {ceiling} 户的上限"
         )
     return series
 

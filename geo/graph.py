@@ -1,8 +1,9 @@
 """Adjacency of atoms, weighted by what a grid boundary between them would cut.
 
 Pieces (buildings or units, see ``geo.atoms``) are joined by the edges of a Delaunay
-triangulation: within a block the triangulation of the block's pieces alone (so that joined
-pieces have touching Voronoi cells in ``geo.polygons``), across blocks the triangulation of all
+triangulation: within a block the Gabriel edges of the triangulation of the block's pieces alone
+(so that joined pieces have Voronoi cells touching inside the block, see ``geo.polygons``),
+across blocks the triangulation of all
 pieces. An edge is kept when it stays inside the community and its two pieces lie in the
 same block, in blocks sharing an edge (a road between them, not a river and not a mere corner),
 or in blocks linked by a bridge (blocks touching a road where it crosses a river). The kept piece
@@ -23,7 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.spatial import Delaunay, QhullError
+from scipy.spatial import Delaunay, QhullError, cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from geo.atoms import Atoms
@@ -87,6 +88,22 @@ def _delaunay_edges(xy: np.ndarray) -> np.ndarray:
         return np.column_stack([i, j])
     pairs = np.concatenate([simplices[:, [0, 1]], simplices[:, [1, 2]], simplices[:, [0, 2]]])
     return np.unique(np.sort(pairs, axis=1), axis=0)
+
+
+def _gabriel(xy: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The edges whose diametral circle holds no other point (the Gabriel graph).
+
+    A Gabriel edge crosses the shared Voronoi edge of its points at its midpoint, so within a
+    convex block the two Voronoi cells touch inside the block.
+    """
+    if len(xy) < 3 or len(edges) == 0:
+        return edges
+    middle = (xy[edges[:, 0]] + xy[edges[:, 1]]) / 2
+    radius = np.linalg.norm(xy[edges[:, 0]] - xy[edges[:, 1]], axis=1) / 2
+    distance, nearest = cKDTree(xy).query(middle, k=3)
+    other = (nearest != edges[:, [0]]) & (nearest != edges[:, [1]])
+    blocked = (other & (distance < radius[:, None] * (1 - 1e-9))).any(axis=1)
+    return edges[~blocked]
 
 
 def _bridged_blocks(barriers: gpd.GeoDataFrame | None, blocks: np.ndarray) -> set:
@@ -157,7 +174,8 @@ def atom_graph(
     for b in np.unique(block):
         members = np.flatnonzero(block == b)
         if len(members) > 1:
-            edges = np.concatenate([edges, members[_delaunay_edges(xy[members])]])
+            local = _gabriel(xy[members], _delaunay_edges(xy[members]))
+            edges = np.concatenate([edges, members[local]])
     atom = pieces["atom"].to_numpy()
     edges = edges[atom[edges[:, 0]] != atom[edges[:, 1]]]
     segments = shapely.linestrings(np.stack([xy[edges[:, 0]], xy[edges[:, 1]]], axis=1))

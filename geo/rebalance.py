@@ -1,0 +1,132 @@
+"""Re-balance an existing plan after household counts change.
+
+The atoms are rebuilt from the new counts; each atom starts in the grid of its pieces under the
+old assignment (the grid holding most of its households when the old plan split it). The greedy
+repair of ``geo.repair`` then moves as few households as it can until every grid is in band.
+Grids that lose or gain nothing keep their labels, hence their codes, numbers and staff; a grid
+split in two keeps its label for one half and the other half gets the next unused label.
+Grid labels must be integers (``geo.divide`` numbers grids 1..n).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+from geo.atoms import assignment_frame, grid_of_pieces, piece_points
+from geo.divide import prepare
+from geo.polygons import grid_polygons
+from geo.repair import lower_bound, repair
+
+
+@dataclass(frozen=True)
+class Rebalance:
+    """Result of ``rebalance``.
+
+    Attributes
+    ----------
+    assignment
+        New assignment (``geo.atoms``).
+    grids
+        Grid polygons indexed by label, with ``households``.
+    moves
+        One row per piece that changes grid: ``building_id``, ``unit_id``, ``households``,
+        ``from_grid``, ``to_grid`` — the households whose grid worker changes.
+    per_grid
+        Per grid label: ``households_before``, ``households_after``, ``buildings_in``,
+        ``buildings_out``, ``households_in``, ``households_out``.
+    lower_bound
+        Σ households above the ceiling + Σ shortfall under the floor before re-balancing.
+    """
+
+    assignment: pd.DataFrame
+    grids: gpd.GeoDataFrame
+    moves: pd.DataFrame
+    per_grid: pd.DataFrame
+    lower_bound: int
+
+    @property
+    def moved_households(self) -> int:
+        return int(self.moves["households"].sum())
+
+
+def rebalance(
+    community: BaseGeometry,
+    buildings: gpd.GeoDataFrame,
+    units: pd.DataFrame | None,
+    barriers: gpd.GeoDataFrame | None,
+    assignment: pd.DataFrame,
+    band: tuple[int, int] = (300, 500),
+    seed: int = 0,
+) -> Rebalance:
+    """Fix every band violation of ``assignment`` under new household counts, moving few.
+
+    Parameters
+    ----------
+    community
+        Community (Multi)Polygon, metres.
+    buildings
+        Buildings with their *new* household counts (``geo.atoms``), projected CRS.
+    units
+        Unit entrances with new counts, or None.
+    barriers
+        Roads and rivers (column ``kind``), or None.
+    assignment
+        Current assignment (``geo.atoms``) with integer grid labels.
+    band
+        (low, high) households per grid.
+    seed
+        Seed for the rare case that a grid must be split.
+
+    Returns
+    -------
+    Rebalance
+        Violations that no move could remove stay visible in ``grids["households"]``.
+    """
+    prepared = prepare(community, buildings, units, barriers, band)
+    atoms = prepared.atoms
+    old_piece = grid_of_pieces(atoms, assignment).astype(int)
+    households = atoms.table["households"].to_numpy()
+    weight = atoms.pieces["households"].to_numpy()
+    share = pd.DataFrame({"atom": atoms.pieces["atom"], "grid": old_piece, "households": weight})
+    major = (
+        share.groupby(["atom", "grid"], as_index=False)["households"]
+        .sum()
+        .sort_values(["atom", "households", "grid"], ascending=[True, False, True])
+        .drop_duplicates("atom")
+    )
+    labels = major.set_index("atom")["grid"].sort_index().to_numpy(dtype=int)
+    before = pd.Series(weight).groupby(old_piece).sum()
+    bound = lower_bound(before.to_numpy(), band)
+    fixed = repair(prepared.graph, households, labels, band, np.random.default_rng(seed))
+
+    new = assignment_frame(atoms, fixed)
+    points = piece_points(atoms, buildings.crs).assign(grid=new["grid"].to_numpy())
+    grids = grid_polygons(community, points, barriers)
+    after = pd.Series(weight).groupby(new["grid"].to_numpy()).sum()
+    grids.insert(0, "households", after.reindex(grids.index, fill_value=0).to_numpy())
+    changed = new["grid"].to_numpy() != old_piece
+    moves = new.loc[changed, ["building_id", "unit_id"]].assign(
+        households=weight[changed], from_grid=old_piece[changed], to_grid=new["grid"][changed]
+    )
+    return Rebalance(
+        new, grids, moves.reset_index(drop=True), _per_grid(before, after, moves), bound
+    )
+
+
+def _per_grid(before: pd.Series, after: pd.Series, moves: pd.DataFrame) -> pd.DataFrame:
+    index = sorted(set(before.index) | set(after.index))
+    out = pd.DataFrame(index=pd.Index(index, name="grid"))
+    out["households_before"] = before.reindex(index, fill_value=0)
+    out["households_after"] = after.reindex(index, fill_value=0)
+    out["buildings_in"] = moves.groupby("to_grid")["building_id"].nunique().reindex(index).fillna(0)
+    out["buildings_out"] = (
+        moves.groupby("from_grid")["building_id"].nunique().reindex(index).fillna(0)
+    )
+    out["households_in"] = moves.groupby("to_grid")["households"].sum().reindex(index).fillna(0)
+    out["households_out"] = moves.groupby("from_grid")["households"].sum().reindex(index).fillna(0)
+    return out.astype(int)
