@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import auth, health, stats
+from api.routes import auth, exchange, health, ogc, stats
 from data.db import make_engine, resolve_url, session_factory
 from data.settings import Settings
 
@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.settings = settings
     errors.register(app)
     app.include_router(health.router)
+    app.include_router(exchange.router, prefix="/api/v1")
+    app.include_router(ogc.router)
     app.include_router(stats.router, prefix="/api/v1")
     app.include_router(auth.pages)
     app.include_router(auth.api, prefix="/api/v1")

@@ -10,7 +10,11 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from api.auth import LoginRequired
+from api.deps import NotAuthorised
 from data.db import DatabaseUnavailable
+from data.export import ExportError, ExportForbidden
+from data.importing import MAX_REPORTED, ImportRejected
+from data.ogc import OGCError, OGCNotFound
 from data.plans import InvalidEdit, NotADraft, PlanError, PlanNotFound, StaleRevision
 
 log = logging.getLogger("wangge")
@@ -53,8 +57,37 @@ def _plan_error(request: Request, exc: PlanError) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+def _export_error(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+def _forbidden(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=403)
+
+
+def _ogc_not_found(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"code": "NotFound", "description": str(exc)}, status_code=404)
+
+
+def _ogc_bad_request(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"code": "InvalidParameterValue", "description": str(exc)}, status_code=400)
+
+
+def _import_rejected(request: Request, exc: ImportRejected) -> JSONResponse:
+    """422 with the whole report: file, row, column and problem of each issue."""
+    issues = [vars(issue) for issue in exc.issues[:MAX_REPORTED]]
+    body = {"detail": str(exc), "problems": len(exc.issues), "issues": issues}
+    return JSONResponse(body, status_code=422)
+
+
 def register(app: FastAPI) -> None:
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PlanError, _plan_error)
+    app.add_exception_handler(ExportError, _export_error)
+    app.add_exception_handler(ExportForbidden, _forbidden)
+    app.add_exception_handler(NotAuthorised, _forbidden)
+    app.add_exception_handler(ImportRejected, _import_rejected)
+    app.add_exception_handler(OGCError, _ogc_bad_request)
+    app.add_exception_handler(OGCNotFound, _ogc_not_found)

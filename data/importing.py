@@ -276,7 +276,7 @@ def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise ValueError(f"column mapping {pair!r}: write 表头=field")
+            raise ImportRejected([Issue("mapping", None, pair, "write 表头=field")])
         column, name = pair.split("=", 1)
         out[column.strip()] = name.strip()
     return out

@@ -1,0 +1,187 @@
+"""``wangge export`` and ``wangge import``: the same core as the HTTP API, for operators.
+
+On the command line the operator is authorised for every layer; exports and imports of
+household (personal) data need ``--reason`` or are recorded with the operator's name in
+``audit_log``.
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+from pathlib import Path
+
+import typer
+
+from api.cli.common import UserError, connect, console, progress
+from data.export import ExportError, ExportForbidden, export
+from data.household_import import import_households
+from data.importing import Imported, ImportRejected, import_buildings, import_compounds
+from data.importing import parse_mapping as _parse_mapping
+from data.settings import Settings
+
+import_app = typer.Typer(
+    help="Import buildings, compounds or a household 一张表.", no_args_is_help=True
+)
+
+
+def _operator() -> str:
+    return f"operator:{getpass.getuser()}"
+
+
+def export_command(
+    layers: list[str] = typer.Argument(
+        ...,
+        help="grids, communities, streets, compounds, "
+        "buildings, households (several: GeoPackage only)",
+    ),
+    format: str = typer.Option("gpkg", "--format", "-f", help="gpkg, shp, geojson, fgb, kml, csv"),
+    crs: str = typer.Option("4490", help="4326, 4490, gk (or 4534–4554), 3857, gcj02, bd09"),
+    encoding: str = typer.Option("UTF-8", help="text encoding of Shapefile/CSV: UTF-8 or GBK"),
+    area: str = typer.Option("", help="district, street or community code to limit to"),
+    out: Path = typer.Option(Path("."), "--out", "-o", help="folder to write into"),
+    reason: str = typer.Option(None, help="why household data leaves (required for it)"),
+) -> None:
+    """Export layers for a city platform; prints each file with its CRS."""
+    engine = connect(Settings())
+    try:
+        result = export(
+            engine,
+            layers,
+            format,
+            crs,
+            out,
+            prefix=area,
+            encoding=encoding,
+            actor=_operator(),
+            reason=reason,
+        )
+    except (ExportError, ExportForbidden) as exc:
+        raise UserError(str(exc)) from exc
+    console.print(
+        f"wrote {result.path}: "
+        + ", ".join(f"{name} {n} features" for name, n in result.counts.items())
+    )
+    console.print(
+        f"CRS: {result.target.label}"
+        + (f"; encoding {result.encoding}" if result.format.name in ("shp", "csv") else "")
+    )
+
+
+def _run(kind: str, work, path: Path, report: Path) -> None:
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    engine = connect(Settings())
+    with progress() as bar:
+        tasks: dict[str, int] = {}
+
+        def step(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        try:
+            with engine.begin() as conn:
+                result: Imported = work(conn, path, step)
+        except ImportRejected as exc:
+            _write_report(report, exc)
+            raise UserError(f"{kind} not imported: {exc}; full report in {report}") from exc
+    console.print(result.summary())
+
+
+def _write_report(report: Path, exc: ImportRejected) -> None:
+    with report.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["file", "row", "column", "problem"])
+        for issue in exc.issues:
+            writer.writerow([issue.file, issue.row or "", issue.column or "", issue.problem])
+
+
+def _mapping(pairs: list[str] | None) -> dict[str, str]:
+    try:
+        return _parse_mapping(pairs)
+    except ImportRejected as exc:
+        raise UserError(str(exc)) from exc
+
+
+REPORT = typer.Option(Path("import-report.csv"), help="where the problem report is written")
+MAP = typer.Option(None, "--map", help="表头=field, repeatable (e.g. 户主=head_name)")
+
+
+@import_app.command("buildings")
+def import_buildings_command(
+    path: Path = typer.Argument(..., help="zipped or bare Shapefile, GeoPackage or GeoJSON"),
+    community: str = typer.Option(None, help="community code the buildings belong to"),
+    crs: str = typer.Option(None, help="gcj02, bd09 or an EPSG code, when the file lacks it"),
+    map: list[str] = MAP,
+    report: Path = REPORT,
+) -> None:
+    """Add or update buildings (rows with an id update that building)."""
+    _run(
+        "buildings",
+        lambda conn, p, step: import_buildings(
+            conn,
+            p,
+            community=community,
+            declared_crs=crs,
+            mapping=_mapping(map),
+            progress=step,
+        ),
+        path,
+        report,
+    )
+
+
+@import_app.command("compounds")
+def import_compounds_command(
+    path: Path = typer.Argument(..., help="zipped or bare Shapefile, GeoPackage or GeoJSON"),
+    community: str = typer.Option(None, help="community code the compounds belong to"),
+    crs: str = typer.Option(None, help="gcj02, bd09 or an EPSG code, when the file lacks it"),
+    map: list[str] = MAP,
+    report: Path = REPORT,
+) -> None:
+    """Add or update compounds (小区)."""
+    _run(
+        "compounds",
+        lambda conn, p, step: import_compounds(
+            conn,
+            p,
+            community=community,
+            declared_crs=crs,
+            mapping=_mapping(map),
+            progress=step,
+        ),
+        path,
+        report,
+    )
+
+
+@import_app.command("households")
+def import_households_command(
+    path: Path = typer.Argument(..., help="the 一张表: .xlsx or .csv with Chinese headers"),
+    community: str = typer.Option(None, help="community code (limits address matching)"),
+    sheet: str = typer.Option("0", help="sheet name or number (xlsx)"),
+    map: list[str] = MAP,
+    report: Path = REPORT,
+) -> None:
+    """Add the households of a 一张表, matched to buildings by address; audited."""
+    which: str | int = int(sheet) if sheet.isdigit() else sheet
+    _run(
+        "households",
+        lambda conn, p, step: import_households(
+            conn,
+            p,
+            actor=_operator(),
+            community=community,
+            mapping=_mapping(map),
+            sheet=which,
+            progress=step,
+        ),
+        path,
+        report,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export_command)
+    app.add_typer(import_app, name="import")

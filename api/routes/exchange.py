@@ -1,0 +1,139 @@
+"""Exports for city platforms and imports of community data: thin wrappers over ``data/``."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+
+from api.deps import PersonalDataUser, StaffActor, StaffUser, get_session, personal_data_user
+from api.deps import staff_user as _staff_user
+from data.export import export
+from data.household_import import import_households
+from data.importing import import_buildings, import_compounds, parse_mapping
+from data.layers import LAYERS, Access
+
+router = APIRouter(tags=["exchange 数据交换"])
+MAX_UPLOAD = 200 * 1024 * 1024
+
+
+async def export_actor(
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    layer: str = Query(
+        "grids",
+        description="grids, communities, streets; staff: compounds, "
+        "buildings; personal data: households",
+    ),
+) -> StaffActor | None:
+    """Nobody for public layers; a planner for staff layers; personal data as deps says."""
+    found = LAYERS.get(layer)
+    if found is None or found.access is Access.public:
+        return None
+    if found.access is Access.personal:
+        return personal_data_user()
+    return await _staff_user(request, session)
+
+
+@router.get("/export", response_class=FileResponse)
+def export_layer(
+    request: Request,
+    actor: Annotated[StaffActor | None, Depends(export_actor)],
+    layer: str = "grids",
+    format: Literal["gpkg", "shp", "geojson", "fgb", "kml", "csv"] = "gpkg",
+    crs: str = Query("4490", description="4326, 4490, gk or 4534–4554, 3857, gcj02, bd09"),
+    encoding: Literal["UTF-8", "GBK"] = "UTF-8",
+    area: str = Query("", description="district, street or community code to limit to"),
+    reason: str | None = None,
+) -> FileResponse:
+    """The layer as a file; the ``Content-Crs`` header and the file name say its CRS."""
+    tmp = Path(tempfile.mkdtemp(prefix="wangge-export-"))
+    try:
+        result = export(
+            request.app.state.engine,
+            [layer],
+            format,
+            crs,
+            tmp,
+            prefix=area,
+            encoding=encoding,
+            actor=actor.name if actor else None,
+            reason=reason,
+        )
+    except Exception:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    target = result.target
+    crs_uri = f"http://www.opengis.net/def/crs/EPSG/0/{target.epsg}" if target.epsg else target.key
+    return FileResponse(
+        result.path,
+        media_type=result.media_type,
+        filename=result.path.name,
+        headers={
+            "Content-Crs": f"<{crs_uri}>",
+            "X-Wangge-Crs": target.label,
+            "X-Wangge-Features": str(sum(result.counts.values())),
+        },
+        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
+    )
+
+
+def _saved(upload: UploadFile, tmp: Path) -> Path:
+    name = Path(upload.filename or "upload").name
+    dest = tmp / name
+    with dest.open("wb") as fh:
+        shutil.copyfileobj(upload.file, fh, length=1024 * 1024)
+    return dest
+
+
+@router.post("/import/households")
+def import_household_table(
+    request: Request,
+    actor: PersonalDataUser,
+    file: Annotated[UploadFile, File(description="一张表: .xlsx or .csv")],
+    community: Annotated[str | None, Form()] = None,
+    mapping: Annotated[str, Form(description="one 表头=field per line")] = "",
+) -> dict:
+    """Add the households of a 一张表, all or none; 422 with the report on any problem."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _saved(file, Path(tmp))
+        with request.app.state.engine.begin() as conn:
+            result = import_households(
+                conn,
+                path,
+                actor=actor.name,
+                community=community or None,
+                mapping=parse_mapping(mapping.splitlines()),
+            )
+    return {"summary": result.summary(), "inserted": result.inserted}
+
+
+@router.post("/import/{kind}")
+def import_layer(
+    request: Request,
+    actor: StaffUser,
+    kind: Literal["buildings", "compounds"],
+    file: Annotated[UploadFile, File(description="zipped Shapefile, GeoPackage or GeoJSON")],
+    community: Annotated[str | None, Form()] = None,
+    crs: Annotated[str | None, Form(description="gcj02, bd09 or an EPSG code")] = None,
+    mapping: Annotated[str, Form(description="one 表头=field per line")] = "",
+) -> dict:
+    """Add or update buildings or compounds, all or none; 422 with the report on any problem."""
+    run = import_buildings if kind == "buildings" else import_compounds
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _saved(file, Path(tmp))
+        with request.app.state.engine.begin() as conn:
+            result = run(
+                conn,
+                path,
+                community=community or None,
+                declared_crs=crs or None,
+                mapping=parse_mapping(mapping.splitlines()),
+            )
+    return {"summary": result.summary(), "inserted": result.inserted, "updated": result.updated}
