@@ -191,11 +191,9 @@ def atom_graph(
     keep &= passable
     edges, segments = edges[keep], segments[keep]
 
-    compound = pieces["compound_id"].astype("object").to_numpy()
+    compound = pd.factorize(pieces["compound_id"])[0]
     same_block = block[edges[:, 0]] == block[edges[:, 1]]
-    same_compound = pd.notna(compound[edges[:, 0]]) & (
-        compound[edges[:, 0]] == compound[edges[:, 1]]
-    )
+    same_compound = (compound[edges[:, 0]] >= 0) & (compound[edges[:, 0]] == compound[edges[:, 1]])
     cost = np.where(same_compound, COMPOUND_COST, np.where(same_block, BLOCK_COST, ROAD_COST))
     pairs = pd.DataFrame(
         {

@@ -8,7 +8,9 @@ short) and ``geo.rebalance`` (after household counts change):
    violation (Σ households above the ceiling + Σ shortfall below the floor), keep the losing
    grid connected, and is chosen by violation removed per household moved.
 2. *Chains*: when no single move helps, an atom moves into a full neighbour while that neighbour
-   passes another atom on to a third grid with room.
+   passes another atom on to a third grid with room; failing that, households are pushed along
+   the shortest path of grids to the nearest grid with room (or pulled from the nearest grid
+   with a surplus), one boundary atom per hop, kept only if the total violation drops.
 3. *Structure*: a grid that still exceeds the ceiling and holds at least twice the floor is split
    in two (``geo.partition``); a grid that is still under the floor is dissolved into its
    neighbours.
@@ -19,6 +21,7 @@ take no part (other connected parts of the community).
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -56,7 +59,9 @@ class _Repair:
         for atom, label in enumerate(self.labels.tolist()):
             if label >= 0:
                 self.members[label].add(atom)
-        self.totals = {g: float(self.weight[list(m)].sum()) for g, m in self.members.items()}
+        self.totals: dict[int, float] = defaultdict(float)
+        for g, m in self.members.items():
+            self.totals[g] = float(self.weight[list(m)].sum())
 
     def bad(self) -> list[int]:
         worst = sorted(self.totals, key=lambda g: (-violation(self.totals[g], self.band), g))
@@ -148,25 +153,110 @@ class _Repair:
         self.move(passed, target)
         return True
 
+    def grid_neighbours(self, grid: int) -> set[int]:
+        return {other for _, other in self.boundary(grid)}
+
+    def path(self, grid: int, wanted) -> list[int] | None:
+        """Shortest path of adjacent grids from ``grid`` to the nearest one with ``wanted``."""
+        parent = {grid: None}
+        queue = [grid]
+        for current in queue:
+            if current != grid and wanted(current):
+                path = [current]
+                while parent[path[-1]] is not None:
+                    path.append(parent[path[-1]])
+                return path[::-1]
+            for nxt in sorted(self.grid_neighbours(current)):
+                if nxt not in parent:
+                    parent[nxt] = current
+                    queue.append(nxt)
+        return None
+
+    def hop(self, source: int, target: int, need: float) -> int | None:
+        """Move the smallest boundary atom of ``source`` next to ``target`` covering ``need``."""
+        options = sorted(
+            {a for a, other in self.boundary(source) if other == target},
+            key=lambda a: (
+                self.weight[a] < need,
+                self.weight[a] if self.weight[a] >= need else -self.weight[a],
+                a,
+            ),
+        )
+        for atom in options:
+            if self.keeps_connected(atom, source):
+                self.move(atom, target)
+                return atom
+        return None
+
+    def push(self, grid: int) -> bool:
+        """Pass households along a path of grids from an over-full ``grid`` or to an under-full
+        one; undone unless the total violation drops."""
+        low, high = self.band
+        before = sum(violation(t, self.band) for t in self.totals.values())
+        over = self.totals[grid] > high
+        if over:
+            path = self.path(grid, lambda g: self.totals[g] < high)
+            need = self.totals[grid] - high
+        else:
+            path = self.path(grid, lambda g: self.totals[g] > low)
+            need = low - self.totals[grid]
+            path = None if path is None else path[::-1]
+        if path is None:
+            return False
+        done = []
+        for source, target in itertools.pairwise(path):
+            atom = self.hop(source, target, need)
+            if atom is None:
+                break
+            done.append((atom, source))
+        if sum(violation(t, self.band) for t in self.totals.values()) < before - 1e-9:
+            return True
+        for atom, source in reversed(done):
+            self.move(atom, source)
+        return False
+
     def restructure(self, grid: int) -> None:
-        """Split an over-full grid in two, or dissolve an under-full one into its neighbours."""
-        nodes = np.array(sorted(self.members[grid]))
-        if self.totals[grid] > self.band[1]:
-            parts = partition(self.graph, self.weight, nodes, self.band, self.rng)
-            if parts is None:
-                parts = [nodes]
-            new = max(self.totals) + 1
-            for k, part in enumerate(parts[1:]):
-                for atom in part:
-                    self.move(int(atom), new + k)
+        """Split an over-full grid (with a neighbour when too small to halve), or dissolve an
+        under-full one into its neighbours."""
+        low, high = self.band
+        if self.totals[grid] > high:
+            groups = [[grid]] if self.totals[grid] >= 2 * low else []
+            groups += [
+                [grid, other]
+                for other in sorted(self.grid_neighbours(grid), key=lambda g: (-self.totals[g], g))
+                if self.totals[grid] + self.totals[other] >= 3 * low
+            ]
+            for group in groups:
+                nodes = np.array(sorted(set().union(*(self.members[g] for g in group))))
+                parts = partition(
+                    self.graph, self.weight, nodes, self.band, self.rng, counts=[len(group) + 1]
+                )
+                if parts is not None:
+                    self.relabel(parts, group)
+                    return
             return
-        for atom in nodes:
+        for atom in sorted(self.members[grid]):
             others = sorted(
                 {self.labels[n] for n in self.neighbours[atom]} - {grid, -1},
                 key=lambda g: (self.totals[g], g),
             )
             if others:
                 self.move(int(atom), others[0])
+
+    def relabel(self, parts: list[np.ndarray], labels: list[int]) -> None:
+        """Give ``parts`` the old ``labels`` (each to the part holding most of it), then new."""
+        new = max(self.totals) + 1
+        free = list(labels)
+        for part in sorted(parts, key=lambda p: -len(p)):
+            held = [self.labels[p] for p in part if self.labels[p] in free]
+            label = max(free, key=lambda g: (held.count(g), -g)) if free else new
+            if label == new:
+                new += 1
+            else:
+                free.remove(label)
+            for atom in part:
+                if self.labels[atom] != label:
+                    self.move(int(atom), label)
 
     def run(self) -> np.ndarray:
         stuck: set[int] = set()
@@ -181,7 +271,7 @@ class _Repair:
                     self.move(best[1], best[2])
                     progressed = True
                     break
-                if self.totals[grid] > self.band[1] and self.chain(grid):
+                if (self.totals[grid] > self.band[1] and self.chain(grid)) or self.push(grid):
                     progressed = True
                     break
             if progressed:
