@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from psycopg_pool import AsyncConnectionPool
+from starlette.middleware.gzip import GZipMiddleware
 
 from api import errors
-from api.routes import auth, exchange, health, ogc, stats
+from api.ratelimit import TokenBuckets
+from api.routes import auth, exchange, health, lookup, ogc, public, stats, tiles
 from data.db import make_engine, resolve_url, session_factory
-from data.settings import Settings
+from data.settings import Settings, libpq_url
+from maps.assets import STATIC_DIR
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -22,7 +28,19 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         engine = make_engine(database_url or resolve_url(settings), pool_size=10)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        # The residents' lookups, tiles and public pages: async psycopg, no ORM on the fast path.
+        pool = AsyncConnectionPool(
+            libpq_url(engine.url.render_as_string(hide_password=False)),
+            min_size=1,
+            max_size=settings.lookup_pool_size,
+            kwargs={"autocommit": True, "connect_timeout": 5},
+            open=False,
+        )
+        await pool.open(wait=False)
+        app.state.lookup_pool = pool
+        app.state.pdf_slots = asyncio.Semaphore(2)
         yield
+        await pool.close()
         engine.dispose()
 
     app = FastAPI(
@@ -39,4 +57,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(stats.router, prefix="/api/v1")
     app.include_router(auth.pages)
     app.include_router(auth.api, prefix="/api/v1")
+    app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
+    app.include_router(lookup.router, prefix="/api/v1")
+    app.include_router(tiles.router)
+    app.include_router(public.router)
+    app.mount("/static", GZipMiddleware(StaticFiles(directory=STATIC_DIR)), name="static")
     return app

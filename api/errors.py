@@ -5,17 +5,26 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
+import psycopg
+import psycopg_pool
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from api.auth import LoginRequired
 from api.deps import NotAuthorised
+from api.ratelimit import RateLimited
 from data.db import DatabaseUnavailable
 from data.export import ExportError, ExportForbidden
 from data.importing import MAX_REPORTED, ImportRejected
+from data.lookup import BadLookup, NotCovered, NotFound
 from data.ogc import OGCError, OGCNotFound
 from data.plans import InvalidEdit, NotADraft, PlanError, PlanNotFound, StaleRevision
+from data.tiles import TileOutOfRange
+from geo.address import AddressError
+from geo.offsets import OffsetError
+from geo.points import PointError
+from maps.pdf import PdfError
 
 log = logging.getLogger("wangge")
 
@@ -57,6 +66,39 @@ def _plan_error(request: Request, exc: PlanError) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+def _bad_input(request: Request, exc: Exception) -> JSONResponse:
+    """Input a resident or a client can correct: 400 with the reason."""
+    return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+    body: dict = {"detail": str(exc)}
+    if isinstance(exc, NotCovered):
+        near = exc.nearest
+        body |= {
+            "nearest_community": {
+                "code": near.code,
+                "name": near.name,
+                "office_phone": near.office_phone,
+            },
+            "distance_m": near.distance_m,
+        }
+    return JSONResponse(body, status_code=404)
+
+
+def _rate_limited(request: Request, exc: RateLimited) -> JSONResponse:
+    return JSONResponse(
+        {"detail": "查询过于频繁，请稍后再试 (too many lookups, try again later)"},
+        status_code=429,
+        headers={"Retry-After": str(max(1, round(exc.retry_after)))},
+    )
+
+
+def _pdf_failed(request: Request, exc: PdfError) -> JSONResponse:
+    log.error("signboard PDF failed on %s: %s", request.url.path, exc)
+    return JSONResponse({"detail": "PDF 暂时无法生成，请打印网页版 (PDF unavailable)"}, 503)
+
+
 def _export_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=400)
 
@@ -85,6 +127,13 @@ def register(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PlanError, _plan_error)
+    app.add_exception_handler(psycopg.OperationalError, _unavailable)
+    app.add_exception_handler(psycopg_pool.PoolTimeout, _unavailable)
+    for kind in (AddressError, PointError, OffsetError, BadLookup, TileOutOfRange):
+        app.add_exception_handler(kind, _bad_input)
+    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(RateLimited, _rate_limited)
+    app.add_exception_handler(PdfError, _pdf_failed)
     app.add_exception_handler(ExportError, _export_error)
     app.add_exception_handler(ExportForbidden, _forbidden)
     app.add_exception_handler(NotAuthorised, _forbidden)

@@ -1,0 +1,186 @@
+"""Residents' lookup: which grid, and whom to call, for a point, an address or a grid code.
+
+The handlers are async and forward the JSON that PostgreSQL builds (see ``data/lookup.py``)
+through the app's psycopg pool; the response models below document it and the tests validate
+against them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from api.ratelimit import LookupLimit
+from data import lookup
+from data.models import ROLE_LABELS_ZH, StaffRole
+from geo.address import parse_address
+from geo.offsets import convert
+from geo.points import Datum, from_datum, to_datum_geojson
+
+router = APIRouter(tags=["lookup"])
+
+
+class Community(BaseModel):
+    code: str
+    name: str
+    office_address: str | None = None
+    office_phone: str | None = None
+
+
+class Street(BaseModel):
+    code: str
+    name: str
+
+
+class Grid(BaseModel):
+    code: str
+    number: int
+    name: str
+    description: str | None = None
+    bbox: list[float]
+    community: Community
+    street: Street
+
+
+class StaffEntry(BaseModel):
+    role: StaffRole
+    name: str
+    phone: str | None = None
+    organisation: str | None = None
+    party_member: bool
+
+
+class Leader(BaseModel):
+    name: str
+    phone: str | None = None
+
+
+class Building(BaseModel):
+    name: str
+    road: str
+    door_number: str
+    compound: str | None = None
+
+
+class Match(BaseModel):
+    kind: str
+    name: str
+    score: float
+    exact: bool
+
+
+class LookupResult(BaseModel):
+    """The public answer: the grid, its staff (no household data), the building's
+    liaison leaders when the building is known, and optionally the boundary (GeoJSON)."""
+
+    grid: Grid
+    staff: list[StaffEntry]
+    building: Building | None = None
+    liaison_leaders: list[Leader]
+    boundary: dict | None = None
+    coordsys: Datum = Datum.wgs84
+    match: Match | None = None
+
+
+class NotFoundDetail(BaseModel):
+    detail: str
+    nearest_community: Community | None = None
+    distance_m: int | None = None
+
+
+RESPONSES = {
+    200: {"model": LookupResult},
+    400: {"description": "bad input, with a message"},
+    404: {"model": NotFoundDetail},
+    429: {"description": "too many lookups from this client"},
+}
+ROLE_LABELS = {role.value: label for role, label in ROLE_LABELS_ZH.items()}
+
+
+def _respond(card: str, datum: Datum, geometry: bool, extra: dict | None = None) -> Response:
+    """Forward PostgreSQL's JSON; re-encode only when coordinates must be converted."""
+    if datum is Datum.wgs84 and not extra:
+        body = card[:-1] + ',"coordsys":"wgs84"}'
+        return Response(body, media_type="application/json")
+    data = json.loads(card)
+    data["coordsys"] = datum.value
+    if datum is not Datum.wgs84:
+        x0, y0, x1, y1 = data["grid"]["bbox"]
+        (ax, bx), (ay, by) = convert([x0, x1], [y0, y1], Datum.wgs84, datum)
+        data["grid"]["bbox"] = [round(float(v), 6) for v in (ax, ay, bx, by)]
+        if geometry and data.get("boundary"):
+            data["boundary"] = to_datum_geojson(data["boundary"], datum)
+    data.update(extra or {})
+    return Response(json.dumps(data, ensure_ascii=False), media_type="application/json")
+
+
+@router.get("/lookup", responses=RESPONSES, response_class=Response)
+async def lookup_grid(
+    request: Request,
+    _: LookupLimit,
+    lon: Annotated[float | None, Query(description="经度 longitude")] = None,
+    lat: Annotated[float | None, Query(description="纬度 latitude")] = None,
+    coordsys: Annotated[
+        Datum,
+        Query(
+            description="datum of lon/lat and of the answer: wgs84 (also CGCS2000), "
+            "gcj02 (AMap, Tencent, most phones) or bd09 (Baidu)"
+        ),
+    ] = Datum.wgs84,
+    q: Annotated[
+        str | None,
+        Query(
+            description="address: road + door number, or compound + building + unit",
+        ),
+    ] = None,
+    geometry: Annotated[bool, Query(description="include the boundary as GeoJSON")] = False,
+) -> Response:
+    """The published grid serving a point (``lon``/``lat``) or an address (``q``): its code,
+    number, name and community, and the staff to call with their work phones.
+
+    A point outside every published grid is answered 404 with the nearest community.
+    """
+    pool = request.app.state.lookup_pool
+    if q is not None:
+        if lon is not None or lat is not None:
+            raise lookup.BadLookup(
+                "请只给出地址 q 或坐标 lon/lat 之一 (give q or lon/lat, not both)"
+            )
+        query = parse_address(q)
+        async with pool.connection() as conn:
+            found = await lookup.card_for_address(conn, query, geometry=geometry)
+        if found is None:
+            raise lookup.UnknownAddress(f"未找到地址“{query.text}” (address not found)")
+        card, match = found
+        return _respond(card, coordsys, geometry, {"match": match.__dict__})
+    if lon is None or lat is None:
+        raise lookup.BadLookup("请给出地址 q，或经纬度 lon 与 lat (give q, or both lon and lat)")
+    x, y = from_datum(lon, lat, coordsys)
+    async with pool.connection() as conn:
+        card = await lookup.card_at_point(conn, x, y, geometry=geometry)
+        if card is None:
+            raise lookup.NotCovered(await lookup.nearest_community(conn, x, y))
+    return _respond(card, coordsys, geometry)
+
+
+@router.get("/lookup/grids/{code}", responses=RESPONSES, response_class=Response)
+async def lookup_grid_code(
+    request: Request,
+    _: LookupLimit,
+    code: str,
+    coordsys: Datum = Datum.wgs84,
+    geometry: bool = True,
+) -> Response:
+    """The public card of one published grid, by its 15-digit code (the signboard's QR code
+    opens the page that reads this)."""
+    if not (len(code) == 15 and code.isascii() and code.isdigit()):
+        raise lookup.BadLookup("网格编码应为15位数字 (a grid code has 15 digits)")
+    async with request.app.state.lookup_pool.connection() as conn:
+        card = await lookup.card_for_grid(conn, code, geometry=geometry)
+    if card is None:
+        raise lookup.UnknownGrid(f"没有已发布的网格 {code} (no published grid {code})")
+    return _respond(card, coordsys, geometry)

@@ -1,0 +1,34 @@
+"""Vector tiles of the public layers: ``/tiles/{layer}/{z}/{x}/{y}.pbf``.
+
+Grids of published plans, communities and street offices, with public attributes only
+(``data/tiles.py``). Used by the district map and the residents' page, and by city platforms.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from data import tiles
+
+router = APIRouter(tags=["tiles"])
+
+MVT = "application/vnd.mapbox-vector-tile"
+Layer = Literal["grids", "communities", "streets"]
+
+
+@router.get(
+    "/tiles/{layer}/{z}/{x}/{y}.pbf",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}, "description": "Mapbox vector tile (EPSG:3857)"}},
+)
+async def vector_tile(request: Request, layer: Layer, z: int, x: int, y: int) -> Response:
+    """One Mapbox vector tile of a public layer; empty (204) where the layer has nothing."""
+    async with request.app.state.lookup_pool.connection() as conn:
+        body = await tiles.tile(conn, layer, z, x, y)
+    headers = {"Cache-Control": "public, max-age=300"}
+    if not body:
+        return Response(status_code=204, headers=headers)
+    return Response(body, media_type=MVT, headers=headers)

@@ -1,0 +1,1 @@
+"""Folium maps and printable pages built from plain data; no database or web imports."""
