@@ -9,7 +9,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from data.migrations.env import include_object
+from data.migrate import include_object
 from data.models import Base, GridPlan, PlanStatus
 
 

@@ -6,17 +6,11 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 
 from data.db import make_engine, resolve_url
+from data.migrate import include_object
 from data.models import Base
 from data.settings import Settings
 
 config = context.config
-
-
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Ignore PostGIS's own tables and the TIGER/topology schemas."""
-    if type_ == "table" and name in {"spatial_ref_sys"}:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_online() -> None:
