@@ -1,0 +1,69 @@
+"""The planner pages: the list of communities in scope and the planner map of one community."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from api.auth import PrincipalDep, ScopedCommunity
+from api.deps import SessionDep
+from api.routes.plans import plan_detail
+from api.templating import templates
+from data.dashboard import community_rows
+from data.planmap import plan_layers
+from data.planning import diff_against_published
+from data.plans import open_draft, plan_in_community, published_plan
+from geo.check import RULES
+from maps.planner import planner_map
+
+router = APIRouter(tags=["planner pages"], include_in_schema=False)
+
+
+@router.get("/plan", response_class=HTMLResponse)
+def communities_page(
+    request: Request, principal: PrincipalDep, session: SessionDep
+) -> HTMLResponse:
+    """社区列表: load and staffing of every community in the planner's scope."""
+    rows = community_rows(session, principal.scope.communities)
+    return templates.TemplateResponse(
+        request,
+        "plan_list.html",
+        {"rows": rows, "account": principal.account, "csrf_token": principal.auth.csrf_token},
+    )
+
+
+@router.get("/plan/{code}", response_class=HTMLResponse)
+def community_page(
+    community: ScopedCommunity,
+    principal: PrincipalDep,
+    session: SessionDep,
+    plan: int | None = None,
+) -> HTMLResponse:
+    """The planner map: the open draft (or the given plan, or the published one)."""
+    if plan is not None:
+        current = plan_in_community(session, community.code, plan)
+    else:
+        current = open_draft(session, community.code) or published_plan(session, community.code)
+    if current is None:
+        return HTMLResponse("<p>该社区还没有网格方案</p>", status_code=404)
+    detail = plan_detail(session, current)
+    loads = {g.number: g.load for g in detail.grids}
+    over = sum(g.load == "over" for g in detail.grids)
+    under = sum(g.load == "under" for g in detail.grids)
+    panel = {
+        "account": principal.account.display_name,
+        "community": {"code": community.code, "name": community.name},
+        "plan": detail.plan.model_dump(mode="json"),
+        "band": list(detail.band),
+        "grids": [g.model_dump() for g in detail.grids],
+        "summary": f"{len(detail.grids)} 格，超出 {over}，不足 {under}",
+        "violations": [
+            {**v.model_dump(), "rule_zh": RULES.get(v.rule, v.rule)} for v in detail.violations
+        ],
+        "diff": diff_against_published(session, current) if current.status == "draft" else {},
+        "can_plan": principal.scope.can_plan,
+        "csrf_token": principal.auth.csrf_token,
+    }
+    m = planner_map(plan_layers(session, current), loads, panel)
+    html = m.get_root().render().replace("<html>", '<html lang="zh-CN">', 1)
+    return HTMLResponse(html)
