@@ -379,15 +379,20 @@ def _metres(x0: float, y0: float, x1: float, y1: float) -> float:
     return float(np.hypot(dx, dy))
 
 
-def _geometry_issues(gdf: gpd.GeoDataFrame, allowed: set[str]) -> list[Issue]:
-    """Missing, invalid and unaccepted geometries, and files that mix geometry types."""
+def _geometry_issues(
+    gdf: gpd.GeoDataFrame, allowed: set[str], mixable: set[str] | None = None
+) -> list[Issue]:
+    """Missing, invalid and unaccepted geometries, and files that mix geometry types.
+
+    ``mixable`` are the kinds that may share a file (buildings: footprints and points).
+    """
     issues: list[Issue] = []
     for _, part in gdf.groupby("_file", sort=False):
-        issues += _geometry_issues_of(part.reset_index(drop=True), allowed)
+        issues += _geometry_issues_of(part.reset_index(drop=True), allowed, mixable or set())
     return issues
 
 
-def _geometry_issues_of(gdf: gpd.GeoDataFrame, allowed: set[str]) -> list[Issue]:
+def _geometry_issues_of(gdf: gpd.GeoDataFrame, allowed: set[str], mixable: set[str]) -> list[Issue]:
     geoms = gdf.geometry.to_numpy()
     issues: list[Issue] = []
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -400,7 +405,7 @@ def _geometry_issues_of(gdf: gpd.GeoDataFrame, allowed: set[str]) -> list[Issue]
     for kind in sorted(present - allowed):
         first = int(np.flatnonzero(kinds == kind)[0])
         issues.append(Issue(*_at(gdf, first), "geometry", f"{kind} geometries are not accepted"))
-    if len(present) > 1:
+    if len(present) > 1 and not present <= mixable:
         counts = kinds.value_counts()
         minority = counts.idxmin()
         where = np.flatnonzero(kinds == minority)
@@ -467,7 +472,7 @@ def import_buildings(
     for required in ("road", "door_number", "floors"):
         if required not in columns:
             issues.append(Issue(label, None, required, "required column missing"))
-    issues += _geometry_issues(gdf, {"polygon", "point"})
+    issues += _geometry_issues(gdf, {"polygon", "point"}, mixable={"polygon", "point"})
     if issues:
         raise ImportRejected(issues)
     if progress:
@@ -578,7 +583,11 @@ def _located(
         return [Issue(label, None, None, f"no community with code {community}")]
     codes, issues = check_location(gdf, areas, label, gdf.attrs.get("source_crs", "?"))
     declared = frame["community_code"]
-    clash = declared.notna().to_numpy() & (declared.to_numpy() != codes) & pd.notna(codes)
+    given = declared.astype(object).where(declared.notna(), None).to_numpy()
+    clash = np.array(
+        [g is not None and c is not None and g != c for g, c in zip(given, codes, strict=True)],
+        dtype=bool,
+    )
     issues += [
         Issue(
             *_at(frame, i),
