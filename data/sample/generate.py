@@ -128,7 +128,10 @@ def _project(geoms, transformer: Transformer):
 
 
 def _multi(g: BaseGeometry) -> MultiPolygon:
-    parts = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon"]
+    """The polygons of ``g`` (of a collection too) as one MultiPolygon."""
+    parts = []
+    for part in shapely.get_parts(g):
+        parts += [p for p in shapely.get_parts(part) if p.geom_type == "Polygon"]
     return MultiPolygon(parts)
 
 
@@ -139,8 +142,19 @@ def _frame(data: dict, geoms, crs=METRIC_CRS) -> gpd.GeoDataFrame:
 
 
 def _store(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """To the storage CRS, once."""
-    return gdf.to_crs(STORAGE_CRS)
+    """To the storage CRS, once.
+
+    Reprojection can make a valid polygon with nearly touching vertices self-intersect by a
+    hair; such MultiPolygons are repaired with ``make_valid`` (polygonal parts kept).
+    """
+    out = gdf.to_crs(STORAGE_CRS)
+    geoms = out.geometry.values.to_numpy()
+    bad = ~shapely.is_valid(geoms) & (shapely.get_type_id(geoms) == 6)
+    if bad.any():
+        geoms = geoms.copy()
+        geoms[bad] = [_multi(shapely.make_valid(g)) for g in geoms[bad]]
+        out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
+    return out
 
 
 class _Stages:
