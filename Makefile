@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := postgresql-15-postgis-3 chromium gdal-bin poppler-utils wrk fonts-noto-cjk
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test setup system venv lint format bench db-stop lock
+.PHONY: serve test setup system venv lint format bench db-stop lock vendor
 
 serve: setup  ## serve the app on http://127.0.0.1:8000 with the sample district loaded
 	$(BIN)/wangge serve
@@ -52,3 +52,7 @@ db-stop:
 
 lock:  ## re-pin every dependency after changing pyproject.toml
 	$(BIN)/pip freeze --exclude-editable | grep -v '^wangge' > constraints.txt
+
+vendor:  ## refresh maps/static/vendor (committed) from the npm packages pinned in package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	sh maps/static/vendor.sh

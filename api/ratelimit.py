@@ -61,7 +61,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def limit_lookups(request: Request) -> None:
+async def limit_lookups(request: Request) -> None:
     """Dependency: one token of the client's lookup bucket."""
     request.app.state.lookup_buckets.take(client_address(request))
 

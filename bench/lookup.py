@@ -1,0 +1,271 @@
+"""Point lookup speed on the sample district, all on loopback (issue 8).
+
+(a) the raw lookup query through psycopg from two processes;
+(b) a bare FastAPI endpoint running only that query through the same kind of async pool, served
+    by uvicorn with 2 workers (the stack's ceiling);
+(c) Wangge's real ``/api/v1/lookup`` with 2 uvicorn workers (rate limit off: one client here).
+(b) and (c) are loaded by wrk at concurrency 64. Then the district map page's transfer size and
+draw time in headless Chromium. Prints throughput, p50 and p99 for each.
+
+Run: ``.venv/bin/python bench/lookup.py [--seconds 10]`` (loads the sample district first if
+the database is empty).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from data import lookup  # noqa: E402
+from data.db import make_engine, resolve_url  # noqa: E402
+from data.settings import Settings, libpq_url  # noqa: E402
+from data.setup import prepare  # noqa: E402
+
+POINTS_SQL = """
+SELECT ST_X(p.geom), ST_Y(p.geom) FROM (
+  SELECT (ST_Dump(ST_GeneratePoints(g.geom, 3, %(seed)s))).geom
+  FROM grid g JOIN grid_plan pl ON pl.id = g.plan_id AND pl.status = 'published'
+) p
+"""
+PARAMS = {"geometry": False, "roles": list(lookup.ROLE_ORDER)}
+
+BARE_APP = """
+import os
+from contextlib import asynccontextmanager
+from fastapi import FastAPI, Response
+from psycopg_pool import AsyncConnectionPool
+from data import lookup
+
+PARAMS = {"geometry": False, "roles": list(lookup.ROLE_ORDER)}
+
+def create_app():
+    @asynccontextmanager
+    async def lifespan(app):
+        app.state.pool = AsyncConnectionPool(os.environ["BENCH_DSN"], min_size=1, max_size=8,
+                                             kwargs={"autocommit": True}, open=False)
+        await app.state.pool.open()
+        yield
+        await app.state.pool.close()
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/lookup")
+    async def bare(lon: float, lat: float):
+        async with app.state.pool.connection() as conn:
+            cur = await conn.execute(lookup._POINT, {"lon": lon, "lat": lat, **PARAMS},
+                                     prepare=True)
+            row = await cur.fetchone()
+        return Response(row[0], media_type="application/json")
+    return app
+"""
+
+WRK_LUA = """
+local points = {}
+for line in io.lines("%s") do points[#points + 1] = line end
+local i = 0
+request = function()
+  i = i %% #points + 1
+  return wrk.format("GET", "%s" .. points[i])
+end
+"""
+
+
+def _percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def _raw_worker(dsn: str, points: list[tuple[float, float]], seconds: float, out) -> None:
+    lat_ms = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        end = time.perf_counter() + seconds
+        i = 0
+        while time.perf_counter() < end:
+            lon, lat = points[i % len(points)]
+            t = time.perf_counter()
+            conn.execute(lookup._POINT, {"lon": lon, "lat": lat, **PARAMS}, prepare=True)
+            lat_ms.append((time.perf_counter() - t) * 1000)
+            i += 1
+    out.put(lat_ms)
+
+
+def bench_raw(dsn: str, points, seconds: float) -> tuple[float, float, float]:
+    queue: mp.Queue = mp.Queue()
+    procs = [
+        mp.Process(target=_raw_worker, args=(dsn, points[k::2], seconds, queue)) for k in (0, 1)
+    ]
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    all_ms = [v for r in results for v in r]
+    return len(all_ms) / seconds, _percentile(all_ms, 0.5), _percentile(all_ms, 0.99)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(target: str, env: dict, port: int, cwd: Path) -> subprocess.Popen:
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    proc = subprocess.Popen(cmd, env=os.environ | env, cwd=cwd)
+    for _ in range(150):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError(f"{target} did not start")
+
+
+def _wrk(
+    url_prefix: str, base: str, points_file: Path, seconds: float
+) -> tuple[float, float, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_LUA % (points_file, url_prefix))
+    out = subprocess.run(
+        ["wrk", "-t2", "-c64", f"-d{int(seconds)}s", "--latency", "-s", f.name, base],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    os.unlink(f.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    if re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out):
+        print("  warning: wrk saw non-2xx responses:\n" + out)
+
+    def pct(p: str) -> float:
+        v, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return rps, pct("50"), pct("99")
+
+
+def bench_map_page(base: str) -> tuple[float, float]:
+    """(kB transferred, ms until the first view's grid tiles are drawn) for /map."""
+    from playwright.sync_api import sync_playwright
+
+    from maps.pdf import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        sizes: list[int] = []
+        page.on("requestfinished", lambda req: sizes.append(_transferred(req)))
+        t = time.perf_counter()
+        page.goto(base + "/map")
+        page.wait_for_function("window.wanggeTilesLoaded === true", timeout=30_000)
+        draw_ms = (time.perf_counter() - t) * 1000
+        page.wait_for_load_state("networkidle")
+        browser.close()
+    return sum(sizes) / 1024, draw_ms
+
+
+def _transferred(req) -> int:
+    s = req.sizes()
+    return s["responseBodySize"] + s["responseHeadersSize"] + s["requestHeadersSize"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench/lookup.py: wrk is missing (make system installs it)")
+
+    settings = Settings()
+    url = resolve_url(settings)
+    engine = make_engine(url)
+    if prepare(engine, settings.sample_seed):
+        print("loaded the sample district")
+    engine.dispose()
+    dsn = libpq_url(url)
+    with psycopg.connect(dsn) as conn:
+        points = [tuple(r) for r in conn.execute(POINTS_SQL, {"seed": 8}).fetchall()]
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM grid g JOIN grid_plan p ON p.id = g.plan_id"
+            " AND p.status = 'published'), (SELECT count(*) FROM household)"
+        ).fetchone()
+    random.Random(8).shuffle(points)
+    print(
+        f"lookup benchmark: {counts[0]} published grids, {counts[1]} households, "
+        f"{len(points)} random points inside grids, {os.cpu_count()} cores, loopback only"
+    )
+
+    a = bench_raw(dsn, points, args.seconds)
+    points_file = Path(tempfile.mkstemp(suffix=".txt")[1])
+    points_file.write_text("\n".join(f"?lon={x:.6f}&lat={y:.6f}" for x, y in points) + "\n")
+    bare_dir = Path(tempfile.mkdtemp())
+    (bare_dir / "bench_bare_app.py").write_text(BARE_APP)
+    env = {"BENCH_DSN": dsn, "PYTHONPATH": f"{bare_dir}:{ROOT}"}
+
+    port = _free_port()
+    proc = _serve("bench_bare_app:create_app", env, port, bare_dir)
+    try:
+        b = _wrk("/lookup", f"http://127.0.0.1:{port}", points_file, args.seconds)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+    port = _free_port()
+    env = {"DATABASE_URL": dsn, "WANGGE_LOOKUP_RATE_PER_MINUTE": "0", "PYTHONPATH": str(ROOT)}
+    proc = _serve("api.app:create_app", env, port, ROOT)
+    try:
+        c = _wrk("/api/v1/lookup", f"http://127.0.0.1:{port}", points_file, args.seconds)
+        kb, draw_ms = bench_map_page(f"http://127.0.0.1:{port}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    points_file.unlink()
+
+    print(f"{'':44} {'lookups/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, (rps, p50, p99) in (
+        ("(a) raw query, psycopg, 2 processes", a),
+        ("(b) bare FastAPI + pool, 2 workers, c=64", b),
+        ("(c) /api/v1/lookup, 2 workers, c=64", c),
+    ):
+        print(f"{name:44} {rps:10.0f} {p50:8.2f} {p99:8.2f}")
+    print(f"(c)/(b) = {c[0] / b[0]:.0%}   targets: (c) >= 4000/s, p99 <= 25 ms, >= 80% of (b)")
+    print(
+        f"district map /map: {kb:.0f} kB transferred, grids drawn in {draw_ms:.0f} ms "
+        "(targets <= 1536 kB, <= 2000 ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
