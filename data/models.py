@@ -132,7 +132,7 @@ class Compound(Base):
     __tablename__ = "compound"
     id: Mapped[int] = mapped_column(primary_key=True)
     community_code: Mapped[str] = mapped_column(ForeignKey("community.code"), index=True)
-    name: Mapped[str]
+    name: Mapped[str] = mapped_column(index=True)
     geom = mapped_column(_geom("POLYGON"), nullable=False)
 
 
@@ -144,7 +144,7 @@ class Building(Base):
     community_code: Mapped[str] = mapped_column(ForeignKey("community.code"), index=True)
     compound_id: Mapped[int | None] = mapped_column(ForeignKey("compound.id"), index=True)
     name: Mapped[str]  # e.g. "3栋"
-    road: Mapped[str]  # 路名
+    road: Mapped[str] = mapped_column(index=True)  # 路名, searched by residents
     door_number: Mapped[str]  # 门牌号, e.g. "12号"
     kind: Mapped[BuildingKind] = mapped_column(Enum(BuildingKind, name="building_kind"))
     floors: Mapped[int] = mapped_column(SmallInteger)

@@ -1,8 +1,8 @@
 """Fixtures: a real PostGIS test database, migrated and holding the one-community fixture.
 
 Without DATABASE_URL the project-local cluster is started; with it, the tests create their own
-database ``<name>_test`` on that server. Each ``session`` test runs in a transaction that is
-rolled back.
+databases ``<name>_test*`` on that server. Each ``session`` test runs in a transaction that is
+rolled back; tests that must commit take ``isolated_url``, a fresh copy of the fixture.
 """
 
 from __future__ import annotations
@@ -10,19 +10,23 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from api.app import create_app
 from data import migrate
 from data.db import create_database, drop_database, make_engine, resolve_url
-from data.settings import Settings
+from data.settings import Settings, libpq_url
 from data.setup import load_sample
 
 FIXTURE_SEED = 7
+FIXTURE_COMMUNITIES = 1
 
 
 def _server_urls() -> tuple[str, str]:
@@ -33,23 +37,50 @@ def _server_urls() -> tuple[str, str]:
     return admin, url.set(database=test_name).render_as_string(hide_password=False)
 
 
+def _clone(admin_url: str, template: str, name: str) -> str:
+    """A new database ``name`` copied from ``template`` (fast: PostgreSQL copies the files)."""
+    drop_database(admin_url, name)
+    with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        )
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def admin_url() -> str:
     return _server_urls()[0]
 
 
 @pytest.fixture(scope="session")
-def database_url(admin_url: str) -> Iterator[str]:
-    """A fresh test database: migrated, with the one-community fixture loaded."""
-    _, url = _server_urls()
-    name = make_url(url).database
+def template_name(admin_url: str) -> str:
+    """A database migrated and holding the one-community fixture, never connected to after:
+    every test database is cloned from it."""
+    name = make_url(_server_urls()[1]).database + "_tpl"
     drop_database(admin_url, name)
     create_database(admin_url, name)
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     migrate.upgrade(url)
-    engine = make_engine(url)
-    load_sample(engine, FIXTURE_SEED, communities=1)
+    engine = make_engine(url, poolclass=NullPool)
+    load_sample(engine, FIXTURE_SEED, communities=FIXTURE_COMMUNITIES)
     engine.dispose()
-    yield url
+    return name
+
+
+@pytest.fixture(scope="session")
+def database_url(admin_url: str, template_name: str) -> str:
+    """The shared test database: tests change it only inside rolled-back transactions."""
+    return _clone(admin_url, template_name, make_url(_server_urls()[1]).database)
+
+
+@pytest.fixture
+def isolated_url(admin_url: str, template_name: str) -> Iterator[str]:
+    """A fresh copy of the fixture for one test that commits (publishing, browser flows)."""
+    name = make_url(_server_urls()[1]).database + "_iso"
+    yield _clone(admin_url, template_name, name)
+    drop_database(admin_url, name)
 
 
 @pytest.fixture(scope="session")
