@@ -85,6 +85,7 @@ def load_community(session: Session, code: str) -> CommunityFrames:
     boundary = gpd.GeoSeries([shapely.from_wkb(bytes(row.geom))], crs=STORAGE_CRS).to_crs(crs)
     conn = session.connection()
     buildings = _geoframe(pd.read_sql(BUILDINGS, conn, params={"code": code}), crs)
+    buildings["compound_id"] = buildings["compound_id"].astype("Int64")
     units = pd.read_sql(UNITS, conn, params={"code": code})
     barriers = _geoframe(
         pd.read_sql(BARRIERS, conn, params={"code": code, "margin": BARRIER_MARGIN_DEG}), crs
