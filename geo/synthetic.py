@@ -125,7 +125,7 @@ def synthetic_community(
         index=pd.Index(ids, name="building_id"),
         crs=CRS,
     )
-    units = _units(buildings)
+    units = units_for(buildings)
     boundary = box(x0, y0, x0 + nx * block_m, y0 + ny * block_m)
     river_row = ny // 2 if river and ny > 1 else None
     return Community(
@@ -133,7 +133,7 @@ def synthetic_community(
     )
 
 
-def _units(buildings: gpd.GeoDataFrame) -> pd.DataFrame:
+def units_for(buildings: gpd.GeoDataFrame) -> pd.DataFrame:
     """Unit entrances: about ``HOUSEHOLDS_PER_UNIT`` households each, spread evenly."""
     frames = []
     for building_id, count in buildings["households"].items():

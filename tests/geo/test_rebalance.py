@@ -6,7 +6,7 @@ import pytest
 from geo.check import check_plan
 from geo.divide import divide
 from geo.rebalance import rebalance
-from geo.synthetic import _units, synthetic_community
+from geo.synthetic import synthetic_community, units_for
 
 BAND = (300, 500)
 
@@ -24,7 +24,7 @@ def grown(c, share: float, seed: int):
     buildings.loc[pick, "households"] = np.round(
         buildings.loc[pick, "households"] * (1 + 2 * share)
     ).astype(int)
-    return buildings, _units(buildings)
+    return buildings, units_for(buildings)
 
 
 def test_unchanged_plan_moves_nothing(plan):
