@@ -34,6 +34,8 @@ from geo.repair import repair
 
 #: Widenings of the band (share of each bound) tried before repair when the strict search fails.
 RELAXATIONS = (0.1, 0.2, 0.35)
+#: Grid counts the strict search tries (nearest the middle of the band first) before relaxing.
+STRICT_COUNTS = 2
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,8 @@ def divide(
     for nodes in components(prepared.graph):
         if not feasible_counts(households[nodes].sum(), band):
             raise NoValidDivision(infeasible_reason(prepared, nodes, band))
-        parts = partition(prepared.graph, households, nodes, band, rng) or _relaxed(
+        counts = feasible_counts(households[nodes].sum(), band)[:STRICT_COUNTS]
+        parts = partition(prepared.graph, households, nodes, band, rng, counts) or _relaxed(
             prepared.graph, households, nodes, band, rng
         )
         if parts is None:

@@ -24,7 +24,7 @@ from geo.graph import AtomGraph
 TREES_PER_SPLIT = 6
 GROWS_PER_SPLIT = 4
 ATTEMPTS_PER_SPLIT = 4
-TREE_BUDGET = 200
+TREE_BUDGET = 60
 IMBALANCE_WEIGHT = 4.0
 
 
@@ -140,24 +140,24 @@ class _Search:
 def _grow(matrix, xy, weight, seed: int, low: float, high: float) -> np.ndarray | None:
     """Grow a connected part from ``seed`` until it holds ``low``–``high`` households."""
     inside = np.zeros(len(weight), dtype=bool)
-    inside[seed] = True
-    total = weight[seed]
-    frontier = set(matrix.indices[matrix.indptr[seed] : matrix.indptr[seed + 1]].tolist())
-    while total < low:
-        fits = [f for f in frontier if total + weight[f] <= high]
-        if total > high or not fits:
-            return None
-        centre = np.average(xy[inside], axis=0, weights=weight[inside] + 1e-9)
-        pick = min(fits, key=lambda f: (float(np.hypot(*(xy[f] - centre))), f))
+    frontier = np.zeros(len(weight), dtype=bool)
+    total, moment, mass = 0.0, np.zeros(2), 0.0
+    pick = seed
+    while True:
         inside[pick] = True
+        frontier[pick] = False
         total += weight[pick]
-        frontier.discard(pick)
-        frontier.update(
-            f
-            for f in matrix.indices[matrix.indptr[pick] : matrix.indptr[pick + 1]]
-            if not inside[f]
-        )
-    return inside if total <= high else None
+        moment += (weight[pick] + 1e-9) * xy[pick]
+        mass += weight[pick] + 1e-9
+        frontier[matrix.indices[matrix.indptr[pick] : matrix.indptr[pick + 1]]] = True
+        frontier &= ~inside
+        if total >= low:
+            return inside if total <= high else None
+        fits = np.flatnonzero(frontier & (weight <= high - total))
+        if len(fits) == 0:
+            return None
+        distance = np.hypot(*(xy[fits] - moment / mass).T)
+        pick = int(fits[np.argmin(distance)])
 
 
 def _connected(matrix, mask: np.ndarray) -> bool:
