@@ -7,6 +7,7 @@ Built from plain GeoJSON and tallies (``data.planmap``, ``data.planning``); all 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import folium
@@ -17,6 +18,37 @@ from maps.public import _Page
 
 LOAD_COLOURS = {"under": "#f1c40f", "in_band": "#27ae60", "over": "#e74c3c"}
 LOAD_ZH = {"under": "不足", "in_band": "达标", "over": "超出"}
+
+
+RIVER_STYLE = {"color": "#3498db", "fillColor": "#85c1e9", "weight": 1, "fillOpacity": 0.6}
+GRID_STYLE = {"color": "#2c3e50", "weight": 2, "fillOpacity": 0.35}
+PUBLISHED_STYLE = {"color": "#000", "weight": 2.5, "dashArray": "6 6", "fill": False}
+COMPOUND_STYLE = {"color": "#8e44ad", "weight": 1, "fill": False, "dashArray": "2 4"}
+
+
+def _road_style(feature: dict[str, Any]) -> dict[str, Any]:
+    major = feature["properties"]["level"] in ("trunk", "primary")
+    return {"color": "#7f8c8d", "weight": 3 if major else 1.5}
+
+
+def _layer(
+    m: folium.Map,
+    collection: dict[str, Any],
+    name: str,
+    style: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]],
+    tooltip: dict[str, str] | None = None,
+) -> folium.GeoJson | None:
+    """Add a GeoJSON layer (skipped when empty) with a style and a field → label tooltip."""
+    if not collection["features"]:
+        return None
+    return folium.GeoJson(
+        collection,
+        name=name,
+        style_function=style if callable(style) else lambda f: style,
+        tooltip=folium.GeoJsonTooltip(list(tooltip), aliases=list(tooltip.values()))
+        if tooltip
+        else None,
+    ).add_to(m)
 
 
 def _bounds(collection: dict[str, Any]) -> list[list[float]]:
@@ -58,63 +90,20 @@ def planner_map(
     root = m.get_root()
     root.header.add_child(Element("<title>网格规划 · 网格 Wangge</title>"), name="title")
 
-    folium.GeoJson(
-        layers["rivers"],
-        name="河流",
-        style_function=lambda f: {
-            "color": "#3498db",
-            "fillColor": "#85c1e9",
-            "weight": 1,
-            "fillOpacity": 0.6,
-        },
-    ).add_to(m)
-    folium.GeoJson(
-        layers["roads"],
-        name="道路",
-        style_function=lambda f: {
-            "color": "#7f8c8d",
-            "weight": 3 if f["properties"]["level"] in ("trunk", "primary") else 1.5,
-        },
-        tooltip=folium.GeoJsonTooltip(["name"], aliases=["道路"]),
-    ).add_to(m)
+    _layer(m, layers["rivers"], "河流", RIVER_STYLE)
+    _layer(m, layers["roads"], "道路", _road_style, {"name": "道路"})
     for feature in layers["grids"]["features"]:
         props = feature["properties"]
         props["load_zh"] = LOAD_ZH[loads.get(props["number"], "in_band")]
-    grids = folium.GeoJson(
+    grids = _layer(
+        m,
         layers["grids"],
-        name="网格（按户数着色）",
-        style_function=lambda f: {
-            "color": "#2c3e50",
-            "weight": 2,
-            "fillOpacity": 0.35,
-            "fillColor": LOAD_COLOURS[loads.get(f["properties"]["number"], "in_band")],
-        },
-        tooltip=folium.GeoJsonTooltip(
-            ["name", "code", "households", "load_zh"], aliases=["网格", "编码", "户数", "状态"]
-        ),
-    ).add_to(m)
-    if layers["published"]["features"]:
-        folium.GeoJson(
-            layers["published"],
-            name="已发布边界",
-            style_function=lambda f: {
-                "color": "#000",
-                "weight": 2.5,
-                "dashArray": "6 6",
-                "fill": False,
-            },
-        ).add_to(m)
-    folium.GeoJson(
-        layers["compounds"],
-        name="小区",
-        style_function=lambda f: {
-            "color": "#8e44ad",
-            "weight": 1,
-            "fill": False,
-            "dashArray": "2 4",
-        },
-        tooltip=folium.GeoJsonTooltip(["name"], aliases=["小区"]),
-    ).add_to(m)
+        "网格（按户数着色）",
+        lambda f: {**GRID_STYLE, "fillColor": LOAD_COLOURS[loads.get(f["properties"]["number"])]},
+        {"name": "网格", "code": "编码", "households": "户数", "load_zh": "状态"},
+    )
+    _layer(m, layers["published"], "已发布边界", PUBLISHED_STYLE)
+    _layer(m, layers["compounds"], "小区", COMPOUND_STYLE, {"name": "小区"})
     buildings = folium.GeoJson(
         layers["buildings"],
         name="楼栋",
@@ -151,6 +140,6 @@ def planner_map(
         "planner.html",
         **panel,
         buildings_layer=buildings.get_name(),
-        grids_layer=grids.get_name(),
+        grids_layer=grids.get_name() if grids else "null",
     ).add_to(m)
     return m
