@@ -154,7 +154,7 @@ WITH hit AS (SELECT %(grid_id)s::int AS grid_id, %(building_id)s::int AS buildin
     + _CARD
 )
 
-MIN_PLACE_SCORE = 0.5
+MIN_PLACE_SCORE = 0.6
 
 
 class BadLookup(ValueError):

@@ -10,7 +10,11 @@ The city-platform export reuses :func:`tile` and :data:`LAYERS`.
 
 from __future__ import annotations
 
+import numpy as np
+import shapely
 from psycopg import AsyncConnection
+
+from geo.offsets import Datum, convert, transform_geometry
 
 EXTENT = 4096
 BUFFER = 64
@@ -80,6 +84,82 @@ async def tile(conn: AsyncConnection, layer: str, z: int, x: int, y: int) -> byt
     tile_m = WORLD_M / (1 << z)
     sql = _TILE.format(rows=rows, extent=EXTENT, buffer=BUFFER, columns=_COLUMNS[layer])
     params = {
+        "z": z,
+        "x": x,
+        "y": y,
+        "layer": layer,
+        "margin": tile_m * BUFFER / EXTENT,
+        "tolerance": tile_m / EXTENT / 4,
+    }
+    cur = await conn.execute(sql, params)
+    row = await cur.fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""
+
+
+_ATTRS = {
+    "grids": ("code", "number", "name", "community"),
+    "communities": ("code", "name", "street"),
+    "streets": ("code", "name"),
+}
+
+_ROWS_IN = """
+SELECT ST_AsBinary(rows.geom), {columns}
+FROM ({rows}) rows
+WHERE rows.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4490)
+"""
+
+_SHIFTED = """
+SELECT ST_SetSRID(ST_GeomFromWKB(t.wkb), 4490) AS geom, {typed}
+FROM unnest(%(wkb)s::bytea[], {arrays}) AS t(wkb, {names})
+"""
+
+
+def _lonlat_bounds(z: int, x: int, y: int, margin: float) -> tuple[float, float, float, float]:
+    n = 1 << z
+    lon0, lon1 = x / n * 360 - 180, (x + 1) / n * 360 - 180
+    lat1 = float(np.degrees(np.arctan(np.sinh(np.pi * (1 - 2 * y / n)))))
+    lat0 = float(np.degrees(np.arctan(np.sinh(np.pi * (1 - 2 * (y + 1) / n)))))
+    dx, dy = (lon1 - lon0) * margin, (lat1 - lat0) * margin
+    return lon0 - dx, lat0 - dy, lon1 + dx, lat1 + dy
+
+
+async def tile_in_datum(
+    conn: AsyncConnection, layer: str, z: int, x: int, y: int, datum: Datum | str
+) -> bytes:
+    """A tile for a basemap drawn in ``datum`` (GCJ-02 for AMap/Tencent, BD-09 for Baidu).
+
+    The stored geometries are shifted into ``datum`` on their way into the tile (with
+    :mod:`geo.offsets`), so they line up with that basemap; the stored data is never changed.
+    """
+    datum = Datum(datum)
+    if datum is Datum.wgs84:
+        return await tile(conn, layer, z, x, y)
+    rows = LAYERS[layer]
+    check_tile(z, x, y)
+    # The tile's area in the basemap's datum, brought back to stored coordinates (+ margin).
+    bx0, by0, bx1, by1 = _lonlat_bounds(z, x, y, BUFFER / EXTENT + 0.01)
+    xs, ys = convert([bx0, bx1], [by0, by1], datum, Datum.wgs84)
+    names = _ATTRS[layer]
+    cur = await conn.execute(
+        _ROWS_IN.format(rows=rows, columns=", ".join(f"rows.{c}" for c in names)),
+        {"x0": float(xs[0]), "y0": float(ys[0]), "x1": float(xs[1]), "y1": float(ys[1])},
+    )
+    found = await cur.fetchall()
+    if not found:
+        return b""
+    geoms = transform_geometry(shapely.from_wkb([bytes(r[0]) for r in found]), Datum.wgs84, datum)
+    types = {"number": "int"}
+    params = {"wkb": [bytes(w) for w in shapely.to_wkb(geoms)]}
+    for i, name in enumerate(names, start=1):
+        params[name] = [r[i] for r in found]
+    shifted = _SHIFTED.format(
+        typed=", ".join(f"t.{n}" for n in names),
+        arrays=", ".join(f"%({n})s::{types.get(n, 'text')}[]" for n in names),
+        names=", ".join(names),
+    )
+    tile_m = WORLD_M / (1 << z)
+    sql = _TILE.format(rows=shifted, extent=EXTENT, buffer=BUFFER, columns=_COLUMNS[layer])
+    params |= {
         "z": z,
         "x": x,
         "y": y,

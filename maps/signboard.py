@@ -172,6 +172,11 @@ def _staff_rows(card: dict, *, party_members: bool) -> list[dict]:
     return rows
 
 
+def _map_height(rows: int) -> int:
+    """The map gives way to the staff tables so the signboard stays one A4 page."""
+    return max(140, min(360, 360 - 32 * (rows - 5)))
+
+
 def signboard_html(
     card: dict,
     surroundings: Surroundings,
@@ -198,7 +203,7 @@ def signboard_html(
         party_members=party_members,
         compounds=list(compounds),
         households=households,
-        map_svg=map_svg(surroundings, g["number"]),
+        map_svg=map_svg(surroundings, g["number"], height=_map_height(len(staff) + len(party))),
         qr=qr_svg(url),
         url=url,
     )

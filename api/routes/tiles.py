@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from data import tiles
+from geo.offsets import Datum
 
 router = APIRouter(tags=["tiles"])
 
@@ -24,10 +25,16 @@ Layer = Literal["grids", "communities", "streets"]
     response_class=Response,
     responses={200: {"content": {MVT: {}}, "description": "Mapbox vector tile (EPSG:3857)"}},
 )
-async def vector_tile(request: Request, layer: Layer, z: int, x: int, y: int) -> Response:
-    """One Mapbox vector tile of a public layer; empty (204) where the layer has nothing."""
+async def vector_tile(
+    request: Request, layer: Layer, z: int, x: int, y: int, coordsys: Datum = Datum.wgs84
+) -> Response:
+    """One Mapbox vector tile of a public layer; empty (204) where the layer has nothing.
+
+    ``coordsys=gcj02`` (AMap, Tencent) or ``bd09`` (Baidu) shifts the features so that they
+    line up with a basemap drawn in that datum.
+    """
     async with request.app.state.lookup_pool.connection() as conn:
-        body = await tiles.tile(conn, layer, z, x, y)
+        body = await tiles.tile_in_datum(conn, layer, z, x, y, coordsys)
     headers = {"Cache-Control": "public, max-age=300"}
     if not body:
         return Response(status_code=204, headers=headers)

@@ -103,12 +103,16 @@ def test_search_an_address_then_tap_the_map(server, browser, facts, tmp_path):
         """([lat, lon]) => { const m = window[Object.keys(window).find(
              k => k.startsWith('map_') && window[k] instanceof L.Map)];
            m.setView([lat, lon], 17, {animate: false});
+           m.panBy([0, 220], {animate: false});  // above the result card at the bottom
            const p = m.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }""",
         [lat, lon],
     )
-    page.mouse.click(point[0], point[1] + 0)
+    assert 60 < point[1] < 300, point
+    page.mouse.click(point[0], point[1])
     page.wait_for_function(
-        "code => document.body.getAttribute('data-grid') === code", arg=facts.grid_code
+        "code => document.body.getAttribute('data-grid') === code",
+        arg=facts.grid_code,
+        timeout=10_000,
     )
     expected = httpx.get(f"{server}/api/v1/lookup/grids/{facts.grid_code}").json()
     chief = next(s for s in expected["staff"] if s["role"] == "grid_chief")

@@ -107,3 +107,21 @@ def test_signboard_pdf_renders_one_a4_page_in_chinese(open_client, facts, tmp_pa
     )
     png = (tmp_path / "page.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+
+
+def test_gcj02_tiles_are_shifted_to_match_amap(open_client, facts):
+    """On an AMap/Tencent basemap the grids move ~0.5 km with it; the stored data does not."""
+    from geo.offsets import convert
+
+    lon, lat = facts.inside
+    gx, gy = convert(lon, lat, "wgs84", "gcj02")
+    z = 16
+    x, y = _tile(float(gx), float(gy), z)
+    r = open_client.get(f"/tiles/grids/{z}/{x}/{y}.pbf", params={"coordsys": "gcj02"})
+    assert r.status_code == 200
+    shifted = mapbox_vector_tile.decode(r.content)["grids"]["features"]
+    assert facts.grid_code in {f["properties"]["code"] for f in shifted}
+    plain = open_client.get(f"/tiles/grids/{z}/{x}/{y}.pbf")
+    if plain.status_code == 200:
+        assert plain.content != r.content
+    assert open_client.get("/tiles/grids/16/0/0.pbf?coordsys=mars").status_code == 422

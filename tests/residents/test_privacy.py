@@ -44,11 +44,21 @@ def _urls(openapi: dict, facts) -> list[str]:
 def test_no_public_route_returns_household_data(open_client, facts, database_url):
     with psycopg.connect(libpq_url(database_url)) as conn:
         rows = conn.execute("SELECT head_name, head_phone, id_number FROM household").fetchall()
+        staff_phones = {r[0] for r in conn.execute("SELECT work_phone FROM staff")}
     assert rows, "the fixture has households to look for"
     # A household head who shares a name with a staff member is not a leak of that name.
     names = {r[0] for r in rows if r[0] and len(r[0]) >= 2} - facts.staff_names
-    secrets = names | {r[1] for r in rows if r[1]} | {r[2] for r in rows if r[2]}
-    pattern = re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True)))
+    # A liaison leader lives among the households they look after: their public work phone may
+    # be their household's phone too, and showing it as staff is not a leak.
+    numbers = ({r[1] for r in rows if r[1]} - staff_phones) | {r[2] for r in rows if r[2]}
+    # Whole names and whole numbers only: staff member 杨娜静 does not leak household head 杨娜.
+    cjk = "\u4e00-\u9fff"
+    pattern = re.compile(
+        "|".join(
+            [f"(?<![{cjk}]){re.escape(n)}(?![{cjk}])" for n in sorted(names)]
+            + [f"(?<![0-9]){re.escape(n)}(?![0-9X])" for n in sorted(numbers)]
+        )
+    )
 
     urls = _urls(open_client.get("/openapi.json").json(), facts)
     assert any("/lookup" in u for u in urls) and any("/signboard" in u for u in urls)
