@@ -151,7 +151,9 @@ def discard_draft(session: Session, plan: GridPlan, expected_revision: int, acto
         str(plan.id),
         detail={"community": plan.community_code, "version": plan.version},
     )
-    session.delete(plan)
+    # The database cascades to grids, members, staff posts and edits.
+    session.execute(delete(GridPlan).where(GridPlan.id == plan.id))
+    session.expunge(plan)
 
 
 def lock_for_edit(session: Session, plan: GridPlan, expected_revision: int) -> None:
