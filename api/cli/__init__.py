@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from api.cli import db, exchange, sample, serve, users
+from api.cli import db, engine, exchange, sample, serve, users
 from api.cli.common import UserError
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(sample.app, name="sample")
 app.add_typer(users.app, name="user")
 serve.register(app)
+engine.register(app)
 exchange.register(app)
 
 

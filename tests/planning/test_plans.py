@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
+from data.db import make_engine
 from tests.planning.conftest import World
 
 
@@ -130,7 +131,7 @@ def test_publishing_a_draft_that_breaks_the_rules_needs_a_reason(
     old = plans[draft["plan"]["version"] - 1]
     assert old["status"] == "archived"
     assert client.get(f"{_base(world)}/plans/{old['id']}").status_code == 200
-    engine = create_engine(isolated_url.replace("postgresql://", "postgresql+psycopg://"))
+    engine = make_engine(isolated_url)
     with engine.connect() as conn:
         reason = conn.execute(
             text("SELECT reason FROM audit_log WHERE action = 'publish' AND actor = 'planner'")
