@@ -13,7 +13,19 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from api import errors
 from api.ratelimit import TokenBuckets
-from api.routes import auth, exchange, health, lookup, ogc, public, stats, tiles
+from api.routes import (
+    auth,
+    communities,
+    exchange,
+    health,
+    lookup,
+    ogc,
+    planner,
+    plans,
+    public,
+    stats,
+    tiles,
+)
 from data.db import make_engine, resolve_url, session_factory
 from data.settings import Settings, libpq_url
 from maps.assets import STATIC_DIR
@@ -57,6 +69,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(stats.router, prefix="/api/v1")
     app.include_router(auth.pages)
     app.include_router(auth.api, prefix="/api/v1")
+    app.include_router(communities.router, prefix="/api/v1")
+    app.include_router(plans.router, prefix="/api/v1")
+    app.include_router(planner.router)
     app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
     app.include_router(lookup.router, prefix="/api/v1")
     app.include_router(tiles.router)
