@@ -23,6 +23,7 @@ from api.routes import (
     planner,
     plans,
     public,
+    staffing,
     stats,
     tiles,
 )
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(auth.api, prefix="/api/v1")
     app.include_router(communities.router, prefix="/api/v1")
     app.include_router(plans.router, prefix="/api/v1")
+    app.include_router(staffing.router, prefix="/api/v1")
     app.include_router(planner.router)
     app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
     app.include_router(lookup.router, prefix="/api/v1")

@@ -52,6 +52,7 @@ JOIN building b ON b.community_code = p.community_code WHERE b.road = '东山路
 class World:
     """The two communities and a logged-in API client per role."""
 
+    url: str  # the test's own database
     home: str  # the fixture's community (A)
     other: str  # the second street's community (B)
     clients: dict[str, TestClient]
@@ -108,4 +109,4 @@ def world(isolated_url: str) -> Iterator[World]:
             client = TestClient(app)
             client.headers["Authorization"] = f"Bearer {_token(anonymous, name)}"
             clients[name] = client
-        yield World(home, other, clients)
+        yield World(isolated_url, home, other, clients)

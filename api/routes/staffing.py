@@ -1,0 +1,50 @@
+"""Staffing of grids: who serves where, posts per grid, liaison-leader groups (十联户)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from api.auth import PlannerDep, ScopedCommunity
+from api.deps import SessionDep
+from api.routes.plans import ScopedPlan
+from data.models import StaffRole
+from data.staffing import assign_posts, community_staff, liaison_groups
+
+router = APIRouter(prefix="/communities/{code}", tags=["staffing"])
+
+
+class Post(BaseModel):
+    staff_id: int
+    role: StaffRole
+
+
+class Posts(BaseModel):
+    posts: list[Post] = Field(min_length=1, max_length=30)
+    revision: int | None = Field(None, description="Needed when the plan is a draft.")
+
+
+@router.get("/staff")
+def staff(community: ScopedCommunity, session: SessionDep) -> list[dict[str, Any]]:
+    """The community's grid staff (public work phones) and the published grids they serve."""
+    return community_staff(session, community.code)
+
+
+@router.put("/plans/{plan_id}/grids/{number}/staff", status_code=204)
+def set_posts(
+    plan: ScopedPlan, number: int, body: Posts, scope: PlannerDep, session: SessionDep
+) -> None:
+    """Replace a grid's staff posts (grid chief, full-time and part-time workers, party group
+    leader) in a draft or in the published plan."""
+    posts = [(p.staff_id, p.role) for p in body.posts]
+    assign_posts(session, plan, number, posts, scope.actor, body.revision)
+    session.commit()
+
+
+@router.get("/liaison-groups")
+def liaison(community: ScopedCommunity, session: SessionDep) -> list[dict[str, Any]]:
+    """Households per building and unit entrance, with the liaison leaders they have and the
+    number suggested (one per about ten households)."""
+    return liaison_groups(session, community.code)
