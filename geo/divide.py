@@ -24,8 +24,9 @@ from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
 from geo.atoms import Atoms, assignment_frame, build_atoms, piece_points, validate_buildings
+from geo.cells import Cells, cell_complex, locate
 from geo.crs import require_projected
-from geo.errors import NoValidDivision
+from geo.errors import InvalidInput, NoValidDivision
 from geo.graph import AtomGraph, atom_graph
 from geo.numbering import grid_sequence
 from geo.partition import feasible_counts, partition
@@ -59,7 +60,7 @@ class Prepared:
     """Atoms, blocks and graph of a community, shared by ``divide`` and ``rebalance``."""
 
     atoms: Atoms
-    blocks: np.ndarray
+    cells: Cells
     graph: AtomGraph
 
 
@@ -75,9 +76,13 @@ def prepare(
     if barriers is not None:
         require_projected(barriers, "道路与河流")
     atoms = build_atoms(buildings, units, band[1])
-    community_blocks = blocks(community, barriers)
-    graph = atom_graph(atoms, community, community_blocks, barriers)
-    return Prepared(atoms, community_blocks, graph)
+    xy = atoms.pieces[["x", "y"]].to_numpy()
+    outside = locate(blocks(community, barriers), xy) < 0
+    if outside.any():
+        named = atoms.pieces["building_id"][outside].unique()[:5]
+        raise InvalidInput(f"楼栋 {list(named)} 不在社区边界内")
+    cells = cell_complex(community, xy, barriers)
+    return Prepared(atoms, cells, atom_graph(atoms, cells))
 
 
 def components(graph: AtomGraph) -> list[np.ndarray]:
@@ -192,7 +197,7 @@ def finish(community, prepared: Prepared, grid_of_atom, barriers, crs) -> Divisi
     """Polygons, sequence numbers and the assignment for a labelling of the atoms."""
     assignment = assignment_frame(prepared.atoms, grid_of_atom)
     points = piece_points(prepared.atoms, crs).assign(grid=assignment["grid"].to_numpy())
-    grids = grid_polygons(community, points, barriers)
+    grids = grid_polygons(community, points, barriers, prepared.cells)
     sequence = grid_sequence(grids)
     assignment["grid"] = assignment["grid"].map(sequence)
     grids = grids.set_index(sequence.loc[grids.index].to_numpy()).sort_index()

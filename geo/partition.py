@@ -8,9 +8,10 @@ tree is the minimum spanning tree under randomly perturbed weights that favour s
 inside compounds and blocks, so its subtrees are compact and tend to end at roads. Among the
 admissible cuts of a few trees the one with the lowest boundary cost (sum of the graph's cut
 costs, ``geo.graph``) plus an imbalance penalty wins. Lumpy atoms leave trees with few admissible
-cuts, so each split also offers cuts grown greedily from a peripheral atom (nearest atom to the
-growing part's centre first, skipping atoms that would overshoot) whose complement stays
-connected. On a dead end the search backtracks within a budget of spanning trees.
+cuts, so each split also offers cuts grown greedily from a peripheral atom or a leaf (nearest atom
+to the growing part's centre first, skipping atoms that would overshoot) whose complement stays
+connected, and every split may also peel off a single grid. On a dead end the search
+backtracks within a budget of spanning trees.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from geo.graph import AtomGraph
 
 TREES_PER_SPLIT = 6
 GROWS_PER_SPLIT = 4
+LEAF_SEEDS = 2
 ATTEMPTS_PER_SPLIT = 4
 TREE_BUDGET = 60
 IMBALANCE_WEIGHT = 4.0
@@ -44,11 +46,7 @@ class _Search:
         """Split ``nodes`` into ``k`` connected parts in band, or None within the budget."""
         if k == 1:
             return [nodes]
-        for _ in range(ATTEMPTS_PER_SPLIT):
-            split = self._best_split(nodes, k)
-            if split is None:
-                continue
-            (a, ka), (b, kb) = split
+        for (a, ka), (b, kb) in self._splits(nodes, k)[:ATTEMPTS_PER_SPLIT]:
             left = self.parts(a, ka)
             right = None if left is None else self.parts(b, kb)
             if right is not None:
@@ -63,32 +61,30 @@ class _Search:
         local[nodes] = np.arange(len(nodes))
         return local[self.graph.u[keep]], local[self.graph.v[keep]], keep
 
-    def _best_split(self, nodes: np.ndarray, k: int):
+    def _splits(self, nodes: np.ndarray, k: int) -> list:
+        """Distinct admissible splits of ``nodes``, best (cheapest boundary, balanced) first."""
         u, v, keep = self._subgraph(nodes)
         cost = self.graph.cost[keep]
         weight = self.households[nodes]
         total = weight.sum()
-        candidates = self._grow_cuts(u, v, self.graph.xy[nodes], weight, total, k)
-        best, best_score = None, np.inf
-        for tree in range(TREES_PER_SPLIT + 1):
-            if tree:
-                if self.budget <= 0:
-                    return None
-                self.budget -= 1
-                tree_weight = self.tree_base[keep] * self.rng.uniform(1.0, 2.0, size=len(u))
-                candidates = self._cuts(u, v, tree_weight, weight, total, k)
-            for part, k_part in candidates:
-                crossing = part[u] != part[v]
-                share = weight[part].sum() / k_part
-                score = cost[crossing].sum() + IMBALANCE_WEIGHT * abs(share - total / k) / (
-                    total / k
-                )
-                if score < best_score:
-                    best, best_score = (part, k_part), score
-        if best is None:
-            return None
-        part, k_part = best
-        return (nodes[part], k_part), (nodes[~part], k - k_part)
+        unit = IMBALANCE_WEIGHT * (float(np.median(cost)) if len(cost) else 1.0)
+        scored = {}
+        batches = [self._grow_cuts(u, v, self.graph.xy[nodes], weight, total, k)]
+        for _ in range(TREES_PER_SPLIT):
+            if self.budget <= 0:
+                break
+            self.budget -= 1
+            tree_weight = self.tree_base[keep] * self.rng.uniform(1.0, 2.0, size=len(u))
+            batches.append(self._cuts(u, v, tree_weight, weight, total, k))
+        for batch in batches:
+            for part, k_part in batch:
+                key = (part.tobytes(), k_part)
+                if key in scored:
+                    continue
+                imbalance = abs(weight[part].sum() / k_part - total / k) / (total / k)
+                scored[key] = (cost[part[u] != part[v]].sum() + unit * imbalance, part, k_part)
+        ranked = sorted(scored.values(), key=lambda item: item[0])
+        return [((nodes[part], kp), (nodes[~part], k - kp)) for _, part, kp in ranked]
 
     def _window(self, k_part: int, k: int, total: float) -> tuple[float, float]:
         """Households a part for ``k_part`` of ``k`` grids may hold, leaving a feasible rest."""
@@ -99,14 +95,21 @@ class _Search:
         )
 
     def _grow_cuts(self, u, v, xy, weight, total, k):
-        """Cuts grown from peripheral atoms, as (mask, grids on the mask side)."""
+        """Cuts grown from peripheral atoms and leaves, as (mask, grids on the mask side)."""
         n = len(weight)
         matrix = coo_array((np.ones(len(u)), (u, v)), shape=(n, n)).tocsr()
         matrix = (matrix + matrix.T).tocsr()
+        leaves = np.flatnonzero(np.diff(matrix.indptr) == 1)
+        seeds = []
         for _ in range(GROWS_PER_SPLIT):
             angle = self.rng.uniform(0.0, 2 * np.pi)
-            seed = int(np.argmax(xy @ np.array([np.cos(angle), np.sin(angle)])))
-            for k_part in sorted({k // 2, k - k // 2}):
+            seeds.append(int(np.argmax(xy @ np.array([np.cos(angle), np.sin(angle)]))))
+        if len(leaves):
+            seeds += self.rng.choice(
+                leaves, size=min(LEAF_SEEDS, len(leaves)), replace=False
+            ).tolist()
+        for seed in seeds:
+            for k_part in sorted({1, k // 2, k - k // 2}):
                 low, high = self._window(k_part, k, total)
                 mask = _grow(matrix, xy, weight, seed, low, high)
                 if mask is not None and _connected(matrix, ~mask):
@@ -128,7 +131,7 @@ class _Search:
             size[parent[node]] += size[node]
         position = np.empty(n, dtype=int)
         position[order] = np.arange(n)
-        windows = [(k_part, *self._window(k_part, k, total)) for k_part in {k // 2, k - k // 2}]
+        windows = [(k_part, *self._window(k_part, k, total)) for k_part in {1, k // 2, k - k // 2}]
         for node in order[1:]:
             for k_part, low, high in windows:
                 if low <= sums[node] <= high:

@@ -1,54 +1,33 @@
 """Grid polygons that tile a community exactly.
 
-The community is cut into *blocks* by its boundary, the road centre lines and the river edges
-(``shapely.polygonize`` of the noded lines). A block whose buildings all belong to one grid goes
-to that grid whole. A block shared by several grids is cut along the Voronoi edges between
-buildings of different grids. Blocks without buildings join the neighbouring grid with which
-they share the longest edge. All cut lines are noded together once, so the faces share their
-edges exactly and the result is a valid polygon coverage (``shapely.coverage_is_valid``).
+A grid is the union of its pieces' cells (``geo.cells``): the community is cut into blocks by
+its boundary, roads and rivers, and blocks holding several pieces along the Voronoi edges between
+them; all lines are noded together once, so the faces share their edges exactly and the result is
+a valid polygon coverage (``shapely.coverage_is_valid``). Free faces (blocks without buildings,
+river faces) join the neighbouring grid with the longest shared edge, or the grid whose parts they
+join.
 
 All coordinates are metres in a projected CRS (a CGCS2000 Gauss–Krüger zone such as EPSG:4545).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Hashable
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
+from geo.cells import Cells, barrier_lines, cell_complex, faces_of, free_groups, locate
 from geo.crs import require_projected
 from geo.errors import InvalidInput
 
-#: Voronoi dividers reach this far past their block so that noding always meets the block edge.
-DIVIDER_OVERSHOOT_M = 1.0
-#: Nudge applied to buildings that share a point but belong to different grids.
-DUPLICATE_NUDGE_M = 0.5
-
-
-def barrier_lines(barriers: gpd.GeoDataFrame | None) -> np.ndarray:
-    """Lines of the barriers: road centre lines as they are, rivers by their edges.
-
-    Parameters
-    ----------
-    barriers
-        GeoDataFrame with a column ``kind`` in {"road", "river"}, or None.
-
-    Returns
-    -------
-    numpy.ndarray
-        Array of shapely line geometries (possibly empty).
-    """
-    if barriers is None or barriers.empty:
-        return np.array([], dtype=object)
-    geoms = barriers.geometry.values
-    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])
-    lines = np.where(polygonal, shapely.boundary(geoms), geoms)
-    return np.asarray(lines[~shapely.is_empty(lines)], dtype=object)
+#: Rounds of giving free faces to the grid whose parts they join.
+JOIN_ROUNDS = 4
 
 
 def blocks(community: BaseGeometry, barriers: gpd.GeoDataFrame | None = None) -> np.ndarray:
@@ -66,80 +45,7 @@ def blocks(community: BaseGeometry, barriers: gpd.GeoDataFrame | None = None) ->
     numpy.ndarray
         Polygons that tile ``community``.
     """
-    return _faces(community, barrier_lines(barriers))
-
-
-def _faces(community: BaseGeometry, lines: np.ndarray) -> np.ndarray:
-    """Faces of the community boundary noded with ``lines``, those inside the community."""
-    near = lines[shapely.intersects(lines, community)] if len(lines) else lines
-    noded = shapely.union_all(np.concatenate([[community.boundary], near]))
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
-    inside = shapely.contains_properly(community, shapely.point_on_surface(faces))
-    return faces[inside]
-
-
-def distinct_points(xy: np.ndarray) -> np.ndarray:
-    """Copy of an (n, 2) array of points with repeated points nudged east, so all differ."""
-    _, inverse, counts = np.unique(xy, axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
-    order = np.argsort(inverse, kind="stable")
-    rank = np.empty(len(xy), dtype=int)
-    rank[order] = np.arange(len(xy)) - np.repeat(np.cumsum(counts) - counts, counts)
-    return xy + np.column_stack([rank * DUPLICATE_NUDGE_M, np.zeros(len(xy))])
-
-
-def _dividers(block: BaseGeometry, xy: np.ndarray, labels: np.ndarray) -> list[BaseGeometry]:
-    """Voronoi edges between buildings of different grids inside one block."""
-    extent = block.buffer(10 * DIVIDER_OVERSHOOT_M).envelope.buffer(10 * DIVIDER_OVERSHOOT_M)
-    cells = shapely.get_parts(
-        shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=extent, ordered=True)
-    )
-    reach = block.buffer(DIVIDER_OVERSHOOT_M)
-    out = []
-    for label in np.unique(labels):
-        region = shapely.coverage_union_all(cells[labels == label])
-        out.append(shapely.intersection(region.boundary, reach))
-    return out
-
-
-def _owners(
-    faces: np.ndarray, block_of_face: np.ndarray, block_points: dict[int, tuple], grid_of_block
-) -> list[Hashable | None]:
-    """Grid owning each face: the block's grid, or the nearest building's grid when shared."""
-    owners: list[Hashable | None] = []
-    reps = shapely.get_coordinates(shapely.point_on_surface(faces))
-    for face_rep, block in zip(reps, block_of_face, strict=True):
-        if block in grid_of_block:
-            owners.append(grid_of_block[block])
-        elif block in block_points:
-            tree, labels = block_points[block]
-            owners.append(labels[tree.query(face_rep)[1]])
-        else:
-            owners.append(None)
-    return owners
-
-
-def _fill_empty(faces: np.ndarray, owners: list[Hashable | None]) -> None:
-    """Give faces without buildings to the neighbour grid with the longest shared edge."""
-    tree = shapely.STRtree(faces)
-    pending = [i for i, owner in enumerate(owners) if owner is None]
-    while pending:
-        still = []
-        for i in pending:
-            shared: dict[Hashable, float] = defaultdict(float)
-            for j in tree.query(faces[i], predicate="intersects"):
-                if owners[j] is not None:
-                    edge = shapely.intersection(faces[i].boundary, faces[j].boundary)
-                    shared[owners[j]] += shapely.length(edge)
-            best = _longest(shared)
-            if best is None:
-                still.append(i)
-            else:
-                owners[i] = best
-        if len(still) == len(pending):
-            _fill_by_distance(faces, owners, still)
-            return
-        pending = still
+    return faces_of(community, barrier_lines(barriers))
 
 
 def label_key(label: Hashable) -> tuple:
@@ -149,27 +55,116 @@ def label_key(label: Hashable) -> tuple:
     return (1, 0.0, str(label))
 
 
-def _longest(shared: dict[Hashable, float]) -> Hashable | None:
-    """The label with the longest positive shared edge; ties go to the smallest label."""
-    best, length = None, 0.0
-    for label in sorted(shared, key=label_key):
-        if shared[label] > length:
-            best, length = label, shared[label]
-    return best
+def face_owners(cells: Cells, grid_of_piece: np.ndarray) -> np.ndarray:
+    """Grid (an integer position) of every face of ``cells``.
+
+    A cell goes to its piece's grid. Free faces join the neighbouring grid with the longest
+    shared edge (islands without buildings the nearest grid); then a free face that joins two
+    parts of one grid goes to that grid, so grids connected through it are in one piece.
+    """
+    owner = np.full(len(cells.faces), -1)
+    owned = cells.piece >= 0
+    owner[owned] = grid_of_piece[cells.piece[owned]]
+    while (owner < 0).any():
+        before = int((owner < 0).sum())
+        both = np.concatenate([cells.a, cells.b]), np.concatenate([cells.b, cells.a])
+        free, other = both
+        pick = (owner[free] < 0) & (owner[other] >= 0)
+        shared = np.concatenate([cells.shared, cells.shared])[pick]
+        table = pd.DataFrame({"face": free[pick], "owner": owner[other[pick]], "shared": shared})
+        best = (
+            table.groupby(["face", "owner"], as_index=False)["shared"]
+            .sum()
+            .sort_values(["face", "shared", "owner"], ascending=[True, False, True])
+            .drop_duplicates("face")
+        )
+        owner[best["face"].to_numpy()] = best["owner"].to_numpy()
+        if int((owner < 0).sum()) == before:
+            _own_by_distance(cells.faces, owner)
+    _join_parts(cells, owner)
+    return owner
 
 
-def _fill_by_distance(faces: np.ndarray, owners: list[Hashable | None], pending: list[int]):
-    """Faces touching no grid (islands without buildings) join the nearest grid's face."""
-    owned = np.array([i for i, owner in enumerate(owners) if owner is not None])
-    tree = shapely.STRtree(faces[owned])
-    for i in pending:
-        owners[i] = owners[owned[tree.query_nearest(faces[i])[0]]]
+def _own_by_distance(faces: np.ndarray, owner: np.ndarray) -> None:
+    """Faces touching no grid (islands without buildings) join the nearest owned face's grid."""
+    owned = np.flatnonzero(owner >= 0)
+    pending = np.flatnonzero(owner < 0)
+    _, nearest = shapely.STRtree(faces[owned]).query_nearest(faces[pending], all_matches=False)
+    owner[pending] = owner[owned[nearest]]
+
+
+def parts_of(cells: Cells, owner: np.ndarray) -> np.ndarray:
+    """Connected part of each face within its grid (faces joined by a shared edge)."""
+    same = owner[cells.a] == owner[cells.b]
+    n = len(owner)
+    matrix = coo_array((np.ones(same.sum()), (cells.a[same], cells.b[same])), shape=(n, n))
+    return connected_components(matrix, directed=False)[1]
+
+
+def _join_parts(cells: Cells, owner: np.ndarray) -> None:
+    """Give a split grid the free faces on a shortest path joining two of its parts."""
+    group = free_groups(cells)
+    group[list(cells.bridge_faces)] = len(group) + np.arange(len(cells.bridge_faces))
+    neighbours = [[] for _ in range(len(owner))]
+    for x, y in zip(cells.a.tolist(), cells.b.tolist(), strict=True):
+        neighbours[x].append(y)
+        neighbours[y].append(x)
+    for _ in range(JOIN_ROUNDS):
+        part = parts_of(cells, owner)
+        split = pd.Series(part).groupby(owner).nunique()
+        joined = False
+        for grid in split.index[split.to_numpy() > 1]:
+            for g in np.unique(group[group >= 0]):
+                path = _free_path(neighbours, np.flatnonzero(group == g), owner, part, grid)
+                if path:
+                    owner[path] = grid
+                    joined = True
+                    break
+        if not joined:
+            return
+
+
+def _free_path(neighbours, faces, owner, part, grid) -> list[int]:
+    """Shortest path through ``faces`` from one part of ``grid`` to another, or []."""
+    inside = set(faces.tolist())
+    starts = {}
+    for f in faces.tolist():
+        for n in neighbours[f]:
+            if owner[n] == grid and n not in inside:
+                starts.setdefault(f, part[n])
+    if len(set(starts.values())) < 2:
+        return []
+    first = min(starts.values())
+    parent = {f: None for f, p in starts.items() if p == first}
+    queue = list(parent)
+    for f in queue:
+        if starts.get(f, first) != first:
+            path = [f]
+            while parent[path[-1]] is not None:
+                path.append(parent[path[-1]])
+            return path
+        for n in neighbours[f]:
+            if n in inside and n not in parent:
+                parent[n] = f
+                queue.append(n)
+    return []
+
+
+def union_by_owner(cells: Cells, owner: np.ndarray, count: int) -> list[BaseGeometry]:
+    """One polygon per grid position 0..count-1: the coverage union of its faces."""
+    order = np.argsort(owner, kind="stable")
+    bounds = np.searchsorted(owner[order], np.arange(count + 1))
+    return [
+        shapely.coverage_union_all(cells.faces[order[bounds[g] : bounds[g + 1]]])
+        for g in range(count)
+    ]
 
 
 def grid_polygons(
     community: BaseGeometry,
     buildings: gpd.GeoDataFrame,
     barriers: gpd.GeoDataFrame | None = None,
+    cells: Cells | None = None,
 ) -> gpd.GeoDataFrame:
     """Polygons of the grids that tile the community exactly.
 
@@ -183,12 +178,16 @@ def grid_polygons(
     barriers
         Optional GeoDataFrame with a column ``kind`` in {"road", "river"}: road centre lines,
         river polygons or lines, same CRS.
+    cells
+        The cell complex of these rows' points (``geo.cells.cell_complex``), when the caller
+        has it already.
 
     Returns
     -------
     geopandas.GeoDataFrame
         One row per grid label (index = label, sorted), column ``geometry``; a valid coverage
-        whose union is ``community``; each building's representative point lies in its grid.
+        whose union is ``community``; each building's representative point lies in its grid,
+        and a grid whose cells are linked (``geo.graph``) is one polygon.
 
     Raises
     ------
@@ -203,44 +202,17 @@ def grid_polygons(
     if buildings["grid"].isna().any():
         missing = list(buildings.index[buildings["grid"].isna()][:5])
         raise InvalidInput(f"楼栋 {missing} 没有所属网格")
-    xy = distinct_points(
-        shapely.get_coordinates(shapely.point_on_surface(buildings.geometry.values))
-    )
-    labels = buildings["grid"].to_numpy()
-    base = barrier_lines(barriers)
-    block_polys = _faces(community, base)
-    block_tree = shapely.STRtree(block_polys)
-    hit_pt, hit_block = block_tree.query(shapely.points(xy), predicate="intersects")
-    block_of = np.full(len(xy), -1)
-    block_of[hit_pt[::-1]] = hit_block[::-1]
-    if (block_of < 0).any():
-        outside = list(buildings.index[block_of < 0][:5])
-        raise InvalidInput(f"楼栋 {outside} 不在社区边界内")
-
-    grid_of_block: dict[int, Hashable] = {}
-    block_points: dict[int, tuple] = {}
-    dividers: list[BaseGeometry] = []
-    for block in np.unique(block_of):
-        members = block_of == block
-        grids_here = np.unique(labels[members])
-        if len(grids_here) == 1:
-            grid_of_block[block] = grids_here[0]
-        else:
-            block_points[block] = (cKDTree(xy[members]), labels[members])
-            dividers += _dividers(block_polys[block], xy[members], labels[members])
-
-    faces = _faces(community, np.concatenate([base, np.asarray(dividers, dtype=object)]))
-    hit_face, hit_block = block_tree.query(shapely.point_on_surface(faces), predicate="within")
-    block_of_face = np.full(len(faces), -1)
-    block_of_face[hit_face] = hit_block
-    owners = _owners(faces, block_of_face, block_points, grid_of_block)
-    _fill_empty(faces, owners)
-
-    by_grid: dict[Hashable, list[BaseGeometry]] = defaultdict(list)
-    for face, owner in zip(faces, owners, strict=True):
-        by_grid[owner].append(face)
-    index = sorted(by_grid, key=label_key)
-    geoms = [shapely.coverage_union_all(np.asarray(by_grid[g], dtype=object)) for g in index]
+    if cells is None:
+        xy = shapely.get_coordinates(shapely.point_on_surface(buildings.geometry.values))
+        outside = locate(blocks(community, barriers), xy) < 0
+        if outside.any():
+            raise InvalidInput(f"楼栋 {list(buildings.index[outside][:5])} 不在社区边界内")
+        cells = cell_complex(community, xy, barriers)
+    index = sorted(pd.unique(buildings["grid"]), key=label_key)
+    position = pd.Series(np.arange(len(index)), index=pd.Index(index, dtype=object))
+    grid_of_piece = position.loc[buildings["grid"].astype(object).to_numpy()].to_numpy()
+    owner = face_owners(cells, grid_of_piece)
+    geoms = union_by_owner(cells, owner, len(index))
     return gpd.GeoDataFrame(geometry=geoms, index=index, crs=buildings.crs)
 
 

@@ -106,7 +106,7 @@ def rebalance(
 
     new = assignment_frame(atoms, fixed)
     points = piece_points(atoms, buildings.crs).assign(grid=new["grid"].to_numpy())
-    grids = grid_polygons(community, points, barriers)
+    grids = grid_polygons(community, points, barriers, prepared.cells)
     after = pd.Series(weight).groupby(new["grid"].to_numpy()).sum()
     grids.insert(0, "households", after.reindex(grids.index, fill_value=0).to_numpy())
     changed = new["grid"].to_numpy() != old_piece

@@ -8,29 +8,17 @@ buildings; a few lumpy towers have hundreds of households. Every building has un
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely.geometry import LineString, box
-from shapely.geometry.base import BaseGeometry
+
+from geo.tables import Community
 
 CRS = "EPSG:4545"
 HOUSEHOLDS_PER_UNIT = 36
 CELL_M = 30.0
 MARGIN_M = 18.0
-
-
-@dataclass(frozen=True)
-class Community:
-    """One community's inputs to the grid engine (see ``geo.atoms`` for the column contract)."""
-
-    code: str
-    boundary: BaseGeometry
-    buildings: gpd.GeoDataFrame
-    units: pd.DataFrame
-    barriers: gpd.GeoDataFrame
 
 
 def _barriers(x0, y0, nx, ny, block_m, river_row) -> gpd.GeoDataFrame:

@@ -1,0 +1,218 @@
+"""The cell complex of a community: one cell per piece, tiling the community exactly.
+
+The community is cut into *blocks* by its boundary, the road centre lines and the river edges.
+Inside a block holding several pieces (buildings or unit entrances), the Voronoi edges between
+them cut the block into cells. All lines are noded together once and polygonized, so the faces
+share their edges exactly and form a valid polygon coverage. A face holding a piece's point is
+that piece's *cell*; faces holding none are *free* (blocks without buildings, river faces, and
+the rare detached part of a Voronoi cell in a concave block).
+
+Grids are unions of cells (``geo.polygons``) and pieces are adjacent when their cells share an
+edge (``geo.graph``), so every grid that is connected in the graph gets a polygon in one piece.
+Free faces link the pieces around them; river faces only near a bridge (a road across the river).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
+from shapely.geometry.base import BaseGeometry
+
+#: Voronoi dividers reach this far past their block so that noding always meets the block edge.
+DIVIDER_OVERSHOOT_M = 1.0
+#: Nudge applied to pieces that share a point.
+DUPLICATE_NUDGE_M = 0.5
+#: Faces sharing less boundary than this are not adjacent (a mere corner).
+MIN_SHARED_M = 0.5
+#: A river face links the pieces along it within this distance of a bridge.
+BRIDGE_REACH_M = 30.0
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Faces tiling a community and their adjacency.
+
+    Attributes
+    ----------
+    faces
+        Polygons forming a valid coverage of the community.
+    piece
+        Piece index of each face (-1 for a free face).
+    block
+        Block index of each face.
+    river
+        Whether each face lies in a river.
+    a, b
+        Adjacent face pairs (a < b).
+    shared
+        Length of each pair's shared edge, metres.
+    on_river
+        Whether each pair's shared edge lies on a river line.
+    bridge_faces
+        River faces that a road crosses (bridges), with the part of that road inside the river.
+    """
+
+    faces: np.ndarray
+    piece: np.ndarray
+    block: np.ndarray
+    river: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    shared: np.ndarray
+    on_river: np.ndarray
+    bridge_faces: dict
+
+
+def barrier_lines(barriers: gpd.GeoDataFrame | None) -> np.ndarray:
+    """Lines of the barriers: road centre lines as they are, rivers by their edges.
+
+    Parameters
+    ----------
+    barriers
+        GeoDataFrame with a column ``kind`` in {"road", "river"}, or None.
+
+    Returns
+    -------
+    numpy.ndarray
+        Array of shapely line geometries (possibly empty).
+    """
+    if barriers is None or barriers.empty:
+        return np.array([], dtype=object)
+    geoms = barriers.geometry.values
+    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])
+    lines = np.where(polygonal, shapely.boundary(geoms), geoms)
+    return np.asarray(lines[~shapely.is_empty(lines)], dtype=object)
+
+
+def faces_of(community: BaseGeometry, lines: np.ndarray) -> np.ndarray:
+    """Faces of the community boundary noded with ``lines``, those inside the community."""
+    near = lines[shapely.intersects(lines, community)] if len(lines) else lines
+    noded = shapely.union_all(np.concatenate([[community.boundary], near]))
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    inside = shapely.contains_properly(community, shapely.point_on_surface(faces))
+    return faces[inside]
+
+
+def distinct_points(xy: np.ndarray) -> np.ndarray:
+    """Copy of an (n, 2) array of points with repeated points nudged east, so all differ."""
+    _, inverse, counts = np.unique(xy, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    order = np.argsort(inverse, kind="stable")
+    rank = np.empty(len(xy), dtype=int)
+    rank[order] = np.arange(len(xy)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return xy + np.column_stack([rank * DUPLICATE_NUDGE_M, np.zeros(len(xy))])
+
+
+def locate(polygons: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Index of the polygon holding each point (-1 for none)."""
+    hit_point, hit_poly = shapely.STRtree(polygons).query(
+        shapely.points(xy), predicate="intersects"
+    )
+    out = np.full(len(xy), -1)
+    out[hit_point[::-1]] = hit_poly[::-1]
+    return out
+
+
+def _voronoi_edges(block: BaseGeometry, xy: np.ndarray) -> BaseGeometry:
+    """Voronoi edges between the points of one block, reaching just past the block."""
+    extent = block.buffer(10 * DIVIDER_OVERSHOOT_M).envelope
+    edges = shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=extent, only_edges=True)
+    return shapely.intersection(edges, block.buffer(DIVIDER_OVERSHOOT_M))
+
+
+def cell_complex(
+    community: BaseGeometry, xy: np.ndarray, barriers: gpd.GeoDataFrame | None = None
+) -> Cells:
+    """Cells of the pieces at ``xy`` within the community's blocks.
+
+    Parameters
+    ----------
+    community
+        Community (Multi)Polygon, metres.
+    xy
+        (n, 2) array of piece points, metres, inside the community.
+    barriers
+        Roads and rivers (column ``kind``), or None.
+
+    Returns
+    -------
+    Cells
+
+    Pieces outside every block get no cell (``locate(blocks(...), xy)`` finds them).
+    """
+    xy = distinct_points(np.asarray(xy, dtype=float))
+    base = barrier_lines(barriers)
+    blocks = faces_of(community, base)
+    block_of_piece = locate(blocks, xy)
+    dividers = []
+    for block in np.unique(block_of_piece[block_of_piece >= 0]):
+        members = np.flatnonzero(block_of_piece == block)
+        if len(members) > 1:
+            dividers.append(_voronoi_edges(blocks[block], xy[members]))
+    faces = faces_of(community, np.concatenate([base, np.asarray(dividers, dtype=object)]))
+    block = locate(blocks, shapely.get_coordinates(shapely.point_on_surface(faces)))
+    piece = np.full(len(faces), -1)
+    inside = block_of_piece >= 0
+    piece_face = locate(faces, xy[inside])
+    piece[piece_face[piece_face >= 0]] = np.flatnonzero(inside)[piece_face >= 0]
+
+    rivers = _rivers(barriers)
+    river = np.zeros(len(faces), dtype=bool)
+    if rivers is not None:
+        river = shapely.within(shapely.point_on_surface(faces), rivers) & (piece < 0)
+    river_lines = None
+    if barriers is not None and (barriers["kind"] == "river").any():
+        river_lines = barrier_lines(barriers[(barriers["kind"] == "river").to_numpy()])
+        river_lines = shapely.buffer(shapely.union_all(river_lines), 0.01)
+    a, b = shapely.STRtree(faces).query(faces, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    edges = shapely.intersection(shapely.boundary(faces[a]), shapely.boundary(faces[b]))
+    shared = shapely.length(edges)
+    keep = shared > MIN_SHARED_M
+    a, b, edges, shared = a[keep], b[keep], edges[keep], shared[keep]
+    on_river = np.zeros(len(a), dtype=bool)
+    if river_lines is not None:
+        on_river = shapely.length(shapely.intersection(edges, river_lines)) > 0.5 * shared
+    return Cells(
+        faces, piece, block, river, a, b, shared, on_river, _bridges(faces, river, barriers)
+    )
+
+
+def free_groups(cells: Cells) -> np.ndarray:
+    """Group of each free face outside rivers (touching free faces form one group), else -1."""
+    free = (cells.piece < 0) & ~cells.river
+    both = free[cells.a] & free[cells.b] & ~cells.on_river
+    n = len(cells.faces)
+    matrix = coo_array((np.ones(both.sum()), (cells.a[both], cells.b[both])), shape=(n, n))
+    group = connected_components(matrix, directed=False)[1]
+    return np.where(free, group, -1)
+
+
+def _rivers(barriers: gpd.GeoDataFrame | None) -> BaseGeometry | None:
+    if barriers is None or not (barriers["kind"] == "river").any():
+        return None
+    geoms = barriers.geometry.values[(barriers["kind"] == "river").to_numpy()]
+    polygons = geoms[np.isin(shapely.get_type_id(geoms), [3, 6])]
+    return shapely.union_all(polygons) if len(polygons) else None
+
+
+def _bridges(faces: np.ndarray, river: np.ndarray, barriers) -> dict:
+    """River faces crossed by a road: face index → the road's part inside the river."""
+    if not river.any():
+        return {}
+    roads = barriers.geometry.values[(barriers["kind"] == "road").to_numpy()]
+    if len(roads) == 0:
+        return {}
+    roads = shapely.union_all(roads)
+    out = {}
+    for f in np.flatnonzero(river):
+        span = shapely.intersection(shapely.boundary(faces[f]), roads)
+        if shapely.length(span) > MIN_SHARED_M:
+            out[int(f)] = span
+    return out
