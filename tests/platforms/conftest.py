@@ -7,19 +7,15 @@ the tests compare against are fixed here, whatever the sample generator draws.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from data import migrate
 from data.db import create_database, drop_database, make_engine
+from tests.conftest import serving
 
 COMMUNITY = "520602001001"
 FIXTURE_SQL = """
@@ -109,47 +105,8 @@ def count(engine_or_conn, table: str) -> int:
     return engine_or_conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(platforms_url: str) -> Iterator[str]:
     """A real uvicorn serving the app on a free port, for GDAL's OAPIF driver."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": platforms_url}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(base + "/ogc", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError("uvicorn exited early")
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("uvicorn did not answer")
+    with serving(platforms_url) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

@@ -3,75 +3,25 @@ tap the map, see the right worker; and the district map draws its grids."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 
-from data.settings import libpq_url
-from maps.pdf import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import serving
 
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(database_url: str) -> Iterator[str]:
-    port = _free_port()
-    env = os.environ | {
-        "DATABASE_URL": libpq_url(database_url),
-        "WANGGE_LOOKUP_RATE_PER_MINUTE": "0",
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "api.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("uvicorn did not start")
+    with serving(database_url, WANGGE_LOOKUP_RATE_PER_MINUTE="0") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+@pytest.fixture
+def browser(chromium):
+    return chromium
 
 
 def _external_requests(page) -> list[str]:
