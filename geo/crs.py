@@ -27,7 +27,9 @@ def gk_zone_epsg(lon: float) -> int:
     """
     meridian = 3 * round(lon / 3)
     if not GK_FIRST_MERIDIAN <= meridian <= GK_LAST_MERIDIAN:
-        raise CRSError(f"经度 {lon:.4f} 不在中国 CGCS2000 高斯–克吕格 3 度带范围内 (73.5°E–136.5°E)")
+        raise CRSError(
+            f"经度 {lon:.4f} 不在中国 CGCS2000 高斯–克吕格 3 度带范围内 (73.5°E–136.5°E)"
+        )
     return GK_FIRST_EPSG + (meridian - GK_FIRST_MERIDIAN) // 3
 
 
