@@ -41,17 +41,37 @@ async def staff_user(request: Request, session: SessionDep) -> StaffActor:
     principal = await current_principal(request, session)
     if not principal.scope.can_plan:
         raise NotAuthorised("只有规划人员可以导入或导出楼栋数据")
-    return StaffActor(f"account:{principal.account.username}")
+    return StaffActor(f"account:{principal.account.username}", principal.scope.communities)
 
 
-def personal_data_user() -> StaffActor:
-    """Who may export or import household records on the API: nobody until accounts grant a
-    role for personal data (PIPL: minimum access, every processing recorded). Operators use
-    ``wangge export households`` / ``wangge import households``, which are audited."""
-    raise NotAuthorised(
-        "住户个人信息只能由授权角色导出或导入 (household data: no API role is authorised yet; "
-        "an operator can use the wangge command, which is audited)"
-    )
+async def personal_data_user(request: Request, session: SessionDep) -> StaffActor:
+    """Who may export or import household records on the API: a community planner, for their
+    own community only (PIPL: minimum access; every processing is recorded with its reason).
+    Operators use ``wangge export households`` / ``wangge import households``, also audited."""
+    from api.auth import current_principal
+    from data.models import AccountRole
+
+    principal = await current_principal(request, session)
+    if principal.account.role is not AccountRole.community_planner:
+        raise NotAuthorised("住户个人信息只能由本社区的规划人员导出或导入")
+    return StaffActor(f"account:{principal.account.username}", principal.scope.communities)
+
+
+def area_in_scope(actor: StaffActor | None, area: str) -> str:
+    """The area (district, street or community code) a scoped actor may work on.
+
+    Unscoped callers (public layers, admins) keep what they asked; a scoped one must name a
+    community of theirs, or a street office all of whose communities are theirs; an empty
+    area means their only community.
+    """
+    if actor is None or actor.community_codes is None:
+        return area
+    codes = actor.community_codes
+    if not area and len(codes) == 1:
+        return next(iter(codes))
+    if area in codes or (len(area) == 9 and codes and all(c.startswith(area) for c in codes)):
+        return area
+    raise NotAuthorised(f"区域 {area or '（全区）'} 不在您的管辖范围内")
 
 
 StaffUser = Annotated[StaffActor, Depends(staff_user)]

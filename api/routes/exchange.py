@@ -12,7 +12,14 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
-from api.deps import PersonalDataUser, StaffActor, StaffUser, get_session, personal_data_user
+from api.deps import (
+    PersonalDataUser,
+    StaffActor,
+    StaffUser,
+    area_in_scope,
+    get_session,
+    personal_data_user,
+)
 from api.deps import staff_user as _staff_user
 from data.export import export
 from data.household_import import import_households
@@ -37,7 +44,7 @@ async def export_actor(
     if found is None or found.access is Access.public:
         return None
     if found.access is Access.personal:
-        return personal_data_user()
+        return await personal_data_user(request, session)
     return await _staff_user(request, session)
 
 
@@ -53,6 +60,7 @@ def export_layer(
     reason: str | None = None,
 ) -> FileResponse:
     """The layer as a file; the ``Content-Crs`` header and the file name say its CRS."""
+    area = area_in_scope(actor, area)
     tmp = Path(tempfile.mkdtemp(prefix="wangge-export-"))
     try:
         result = export(
@@ -108,7 +116,7 @@ def import_household_table(
                 conn,
                 path,
                 actor=actor.name,
-                community=community or None,
+                community=area_in_scope(actor, community or "") or None,
                 mapping=parse_mapping(mapping.splitlines()),
             )
     return {"summary": result.summary(), "inserted": result.inserted}
@@ -132,7 +140,7 @@ def import_layer(
             result = run(
                 conn,
                 path,
-                community=community or None,
+                community=area_in_scope(actor, community or "") or None,
                 declared_crs=crs or None,
                 mapping=parse_mapping(mapping.splitlines()),
             )
