@@ -18,6 +18,7 @@ from api.routes import (
     communities,
     exchange,
     health,
+    households,
     lookup,
     ogc,
     planner,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(communities.router, prefix="/api/v1")
     app.include_router(plans.router, prefix="/api/v1")
     app.include_router(staffing.router, prefix="/api/v1")
+    app.include_router(households.router, prefix="/api/v1")
     app.include_router(planner.router)
     app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
     app.include_router(lookup.router, prefix="/api/v1")

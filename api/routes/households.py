@@ -1,0 +1,65 @@
+"""Household records for the community's planners and the household's grid worker."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from api.auth import ScopedCommunity, ScopeDep
+from api.deps import SessionDep
+from data.households import Query as RecordQuery
+from data.households import RecordsForbidden, read_records
+
+router = APIRouter(prefix="/communities/{code}/households", tags=["households 住户档案"])
+
+Reason = Annotated[
+    str | None,
+    Query(
+        max_length=500,
+        description="Why the full record is needed; without it names, "
+        "phones and ID numbers are masked and care tags left out. Recorded in the audit log.",
+    ),
+]
+
+
+def _read(session, scope, query: RecordQuery, reason: str | None) -> list[dict]:
+    try:
+        records = read_records(session, scope, query, reason=reason)
+    except RecordsForbidden as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    session.commit()  # the audit row
+    return records
+
+
+@router.get("")
+def households(
+    community: ScopedCommunity,
+    scope: ScopeDep,
+    session: SessionDep,
+    reason: Reason = None,
+    grid: Annotated[str | None, Query(pattern=r"^[0-9]{15}$")] = None,
+    building: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict]:
+    """Households of the community (a grid worker sees only their grids), masked by default."""
+    query = RecordQuery(community.code, grid, building, None, limit, offset)
+    return _read(session, scope, query, reason)
+
+
+@router.get("/{household_id}")
+def household(
+    community: ScopedCommunity,
+    household_id: int,
+    scope: ScopeDep,
+    session: SessionDep,
+    reason: Reason = None,
+) -> dict:
+    """One household, masked unless a reason is given."""
+    records = _read(session, scope, RecordQuery(community.code, household=household_id), reason)
+    if not records:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"住户 {household_id} 不存在或不在您的网格内"
+        )
+    return records[0]
