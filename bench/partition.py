@@ -1,44 +1,53 @@
 """Benchmark: Wangge's divide against spopt MaxPHeuristic and GerryChain on the same atoms.
 
-Run ``.venv/bin/python bench/partition.py [--communities N] [--seed S]``. Prints, per method:
-wall time, peak traced memory (tracemalloc, second pass), share of grids in 300–500, mean
-Polsby–Popper, share of internal grid-boundary length on roads/rivers; then Wangge's re-balance
-after +15 % households in five communities: households moved against the lower bound
-(Σ households above 500 + Σ shortfall under 300).
+Run ``.venv/bin/python bench/partition.py [--communities N] [--peer-communities M]
+[--timeout S] [--seed S]``. The input is the sample district, ``data.sample.generate(seed,
+communities=N)``, each community turned into the engine's frames by ``geo.tables``. Each method
+runs in its own subprocess over the communities, bounded by ``--timeout`` seconds: a method that
+runs out of time is reported as "timed out after S s" with the communities it finished. Printed
+per method: wall time, peak memory (RSS sampled with psutil in the subprocess), share of grids in
+300–500, mean Polsby–Popper, share of internal grid-boundary length on roads/rivers; then
+Wangge's re-balance after +15 % households in five communities: households moved against the
+lower bound (Σ households above 500 + Σ shortfall under 300) and time.
 
 All three methods partition the same atoms (``geo.atoms``) over the same adjacency
-(``geo.graph``), and their polygons come from the same ``geo.polygons.grid_polygons``.
-The input is ``load_district``: a synthetic district until the sample district's API settles.
+(``geo.graph``), and their polygons come from the same ``geo.polygons.grid_polygons``. spopt and
+GerryChain run on the first ``--peer-communities`` communities only (they are slow).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import multiprocessing as mp
+import queue
+import threading
 import time
-import tracemalloc
 from collections.abc import Callable
 
 import networkx as nx
 import numpy as np
 import pandas as pd
+import psutil
 import shapely
 
+from data.sample import generate
 from geo.atoms import assignment_frame, piece_points
 from geo.divide import components, divide, prepare
 from geo.errors import GridError
 from geo.polygons import barrier_lines, grid_polygons
 from geo.rebalance import rebalance
-from geo.synthetic import Community, synthetic_district, units_for
+from geo.tables import Community, community_frames
 
 BAND = (300, 500)
 ON_BARRIER_M = 5.0
 RECOM_STEPS = 30
+RSS_SAMPLE_S = 0.02
 
 
 def load_district(seed: int, communities: int) -> list[Community]:
-    """The communities to benchmark (swap in ``data.sample`` here once its API is fixed)."""
-    return synthetic_district(seed, communities=communities)
+    """The sample district's communities as engine frames."""
+    district = generate(seed, communities=communities)
+    return [community_frames(district, code) for code in district.community["code"]]
 
 
 def run_wangge(c: Community, seed: int) -> np.ndarray:
@@ -140,31 +149,61 @@ def measures(c: Community, grid_of_piece: np.ndarray) -> dict:
     }
 
 
-def bench(name: str, method: Callable, district: list[Community], seed: int) -> dict:
-    results, failures = [], 0
+def _peak_rss(stop: threading.Event, peak: list[int]) -> None:
+    process = psutil.Process()
+    while not stop.is_set():
+        peak[0] = max(peak[0], process.memory_info().rss)
+        stop.wait(RSS_SAMPLE_S)
+
+
+def _child(method: Callable, district: list[Community], seed: int, out) -> None:
+    """Run ``method`` on each community, sending (index, labels or None) then the summary."""
+    stop, peak = threading.Event(), [psutil.Process().memory_info().rss]
+    sampler = threading.Thread(target=_peak_rss, args=(stop, peak), daemon=True)
+    sampler.start()
     start = time.perf_counter()
-    for c in district:
+    for i, c in enumerate(district):
         try:
-            results.append((c, method(c, seed)))
+            out.put((i, method(c, seed)))
         except (GridError, RuntimeError, ValueError):
-            failures += 1
-    elapsed = time.perf_counter() - start
-    tracemalloc.start()
-    for c in district[:5]:
-        with contextlib.suppress(GridError, RuntimeError, ValueError):
-            method(c, seed)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    stats = [measures(c, grids) for c, grids in results]
+            out.put((i, None))
+    stop.set()
+    sampler.join()
+    out.put(("done", time.perf_counter() - start, peak[0]))
+
+
+def bench(name: str, method: Callable, district: list[Community], seed: int, timeout: float):
+    """One method over the communities in a subprocess, bounded by ``timeout`` seconds."""
+    out = mp.get_context("fork").Queue()
+    child = mp.get_context("fork").Process(target=_child, args=(method, district, seed, out))
+    start = time.perf_counter()
+    child.start()
+    labels, summary = {}, None
+    while summary is None:
+        left = timeout - (time.perf_counter() - start)
+        try:
+            item = out.get(timeout=max(left, 0.01))
+        except queue.Empty:
+            break
+        if item[0] == "done":
+            summary = item
+        else:
+            labels[item[0]] = item[1]
+    if summary is None:
+        child.kill()
+    child.join()
+    done = {i: g for i, g in labels.items() if g is not None}
+    stats = [measures(district[i], g) for i, g in sorted(done.items())]
     grids = sum(s["grids"] for s in stats)
     return {
         "method": name,
-        "time_s": round(elapsed, 2),
-        "peak_mb_5_communities": round(peak / 2**20, 1),
-        "failed_communities": failures,
+        "communities": f"{len(done)}/{len(district)}",
+        "time_s": round(summary[1], 2) if summary else f"timed out after {timeout:.0f} s",
+        "peak_rss_mb": round(summary[2] / 2**20) if summary else None,
+        "failed": len(labels) - len(done),
         "grids": grids,
         "in_band": round(sum(s["in_band"] for s in stats) / max(grids, 1), 3),
-        "mean_pp": round(float(np.mean([p for s in stats for p in s["pp"]])), 3),
+        "mean_pp": round(float(np.mean([p for s in stats for p in s["pp"]] or [np.nan])), 3),
         "on_roads_rivers": round(
             sum(s["on_barrier_m"] for s in stats) / max(sum(s["internal_m"] for s in stats), 1),
             3,
@@ -172,18 +211,32 @@ def bench(name: str, method: Callable, district: list[Community], seed: int) -> 
     }
 
 
-def bench_rebalance(district: list[Community], seed: int) -> pd.DataFrame:
-    """Wangge's re-balance after +15 % households in five communities."""
+def grown(c: Community, rng: np.random.Generator, share: float = 0.15):
+    """Buildings and units with ``share`` more households, rounded at random per unit."""
+    units = c.units.copy()
+    more = units["households"] * (1 + share)
+    units["households"] = np.floor(more + rng.random(len(more))).astype(int)
+    buildings = c.buildings.copy()
+    per_building = units.groupby("building_id")["households"].sum()
+    buildings["households"] = per_building.reindex(buildings.index, fill_value=0)
+    return buildings, units
+
+
+def bench_rebalance(district: list[Community], seed: int, count: int = 5) -> pd.DataFrame:
+    """Wangge's re-balance after +15 % households in the first ``count`` divisible communities."""
     rng = np.random.default_rng(seed)
     rows = []
-    for c in district[:5]:
-        division = divide(c.boundary, c.buildings, c.units, c.barriers, BAND, seed=seed)
-        buildings = c.buildings.copy()
-        grown = buildings["households"] * 1.15
-        buildings["households"] = np.floor(grown + rng.random(len(grown))).astype(int)
+    for c in district:
+        if len(rows) == count:
+            break
+        try:
+            division = divide(c.boundary, c.buildings, c.units, c.barriers, BAND, seed=seed)
+        except GridError:
+            continue
+        buildings, units = grown(c, rng)
         start = time.perf_counter()
         result = rebalance(
-            c.boundary, buildings, units_for(buildings), c.barriers, division.assignment, BAND
+            c.boundary, buildings, units, c.barriers, division.assignment, BAND, seed=seed
         )
         rows.append(
             {
@@ -201,16 +254,28 @@ def bench_rebalance(district: list[Community], seed: int) -> pd.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--communities", type=int, default=43)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--peer-communities", type=int, default=8)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip", nargs="*", default=[], choices=["spopt", "gerrychain"])
     args = parser.parse_args()
     district = load_district(args.seed, args.communities)
     households = sum(int(c.buildings["households"].sum()) for c in district)
     buildings = sum(len(c.buildings) for c in district)
-    print(f"{len(district)} communities, {buildings} buildings, {households} households")
-    methods = {"wangge": run_wangge, "spopt": run_spopt, "gerrychain": run_gerrychain}
-    rows = [bench(n, m, district, args.seed) for n, m in methods.items() if n not in args.skip]
-    with pd.option_context("display.width", 160, "display.max_columns", 20):
+    print(
+        f"sample district (seed {args.seed}): {len(district)} communities, {buildings} buildings,"
+        f" {households} households; {psutil.cpu_count()} cores"
+    )
+    subset = district[: args.peer_communities]
+    runs = [("wangge", run_wangge, district), ("wangge", run_wangge, subset)]
+    runs += [
+        (name, method, subset)
+        for name, method in (("spopt", run_spopt), ("gerrychain", run_gerrychain))
+        if name not in args.skip
+    ]
+    rows = [bench(name, method, part, args.seed, args.timeout) for name, method, part in runs]
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(f"\ndivision (peers on the first {len(subset)} communities only: they are slow)")
         print(pd.DataFrame(rows).to_string(index=False))
         table = bench_rebalance(district, args.seed)
         print("\nre-balance after +15 % households")

@@ -11,7 +11,7 @@ costs, ``geo.graph``) plus an imbalance penalty wins. Lumpy atoms leave trees wi
 cuts, so each split also offers cuts grown greedily from a peripheral atom or a leaf (nearest atom
 to the growing part's centre first, skipping atoms that would overshoot) whose complement stays
 connected, and every split may also peel off a single grid. On a dead end the search
-backtracks within a budget of spanning trees.
+backtracks within a budget of spanning trees and splits, then starts afresh.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ GROWS_PER_SPLIT = 4
 LEAF_SEEDS = 2
 ATTEMPTS_PER_SPLIT = 4
 TREE_BUDGET = 60
+#: Splits one search may examine (bounds backtracking).
+SPLIT_BUDGET = 60
+#: Fresh searches per grid count.
+RESTARTS = 2
 IMBALANCE_WEIGHT = 4.0
 
 
@@ -39,6 +43,7 @@ class _Search:
         self.low, self.high = band
         self.rng = rng
         self.budget = TREE_BUDGET
+        self.splits_left = SPLIT_BUDGET
         # spanning trees prefer short edges that are expensive to cut
         self.tree_base = (graph.length + 1.0) / graph.cost
 
@@ -63,6 +68,9 @@ class _Search:
 
     def _splits(self, nodes: np.ndarray, k: int) -> list:
         """Distinct admissible splits of ``nodes``, best (cheapest boundary, balanced) first."""
+        if self.splits_left <= 0:
+            return []
+        self.splits_left -= 1
         u, v, keep = self._subgraph(nodes)
         cost = self.graph.cost[keep]
         weight = self.households[nodes]
@@ -209,7 +217,8 @@ def partition(
     """
     total = float(np.asarray(households)[nodes].sum())
     for k in feasible_counts(total, band) if counts is None else counts:
-        parts = _Search(graph, households, band, rng).parts(np.asarray(nodes), k)
-        if parts is not None:
-            return parts
+        for _ in range(RESTARTS):
+            parts = _Search(graph, households, band, rng).parts(np.asarray(nodes), k)
+            if parts is not None:
+                return parts
     return None

@@ -74,18 +74,27 @@ class _Repair:
         before = violation(s, self.band) + violation(t, self.band)
         return before - violation(s - w, self.band) - violation(t + w, self.band)
 
+    def pieces(self, nodes: set[int]) -> int:
+        """Number of connected parts of ``nodes`` in the atom graph."""
+        seen: set[int] = set()
+        count = 0
+        for start in nodes:
+            if start in seen:
+                continue
+            count += 1
+            seen.add(start)
+            stack = [start]
+            while stack:
+                for nxt in self.neighbours[stack.pop()]:
+                    if nxt in nodes and nxt not in seen:
+                        seen.add(nxt)
+                        stack.append(nxt)
+        return count
+
     def keeps_connected(self, atom: int, grid: int) -> bool:
+        """Whether ``grid`` keeps atoms and is in no more parts without ``atom``."""
         rest = self.members[grid] - {atom}
-        if not rest:
-            return False
-        start = next(iter(rest))
-        seen, stack = {start}, [start]
-        while stack:
-            for nxt in self.neighbours[stack.pop()]:
-                if nxt in rest and nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
-        return len(seen) == len(rest)
+        return bool(rest) and self.pieces(rest) <= self.pieces(self.members[grid])
 
     def boundary(self, grid: int) -> Iterator[tuple[int, int]]:
         """(atom of ``grid``, adjacent grid) pairs."""
