@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 
 from api.auth import PrincipalDep, ScopedCommunity
@@ -10,6 +10,7 @@ from api.deps import SessionDep
 from api.routes.plans import plan_detail
 from api.templating import templates
 from data.dashboard import community_rows
+from data.models import AccountRole
 from data.planmap import plan_layers
 from data.planning import diff_against_published
 from data.plans import open_draft, plan_in_community, published_plan
@@ -67,3 +68,21 @@ def community_page(
     m = planner_map(plan_layers(session, current), loads, panel)
     html = m.get_root().render().replace("<html>", '<html lang="zh-CN">', 1)
     return HTMLResponse(html)
+
+
+@router.get("/plan/{code}/import", response_class=HTMLResponse)
+def import_page(
+    request: Request, community: ScopedCommunity, principal: PrincipalDep
+) -> HTMLResponse:
+    """导入数据: building and compound layers, and (community planners) the household table."""
+    if not principal.scope.can_plan:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "只有规划人员可以导入数据")
+    return templates.TemplateResponse(
+        request,
+        "import.html",
+        {
+            "community": community,
+            "csrf_token": principal.auth.csrf_token,
+            "can_households": principal.account.role is AccountRole.community_planner,
+        },
+    )
