@@ -21,6 +21,7 @@ take no part (other connected parts of the community).
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator
@@ -31,6 +32,9 @@ from geo.graph import AtomGraph
 from geo.partition import partition
 
 MAX_ROUNDS = 400
+#: Longest chain of grids ``shortest_chain`` tries, and states it settles per grid.
+CHAIN_HOPS = 6
+CHAIN_STATES = 3
 
 
 def violation(total: float, band: tuple[int, int]) -> float:
@@ -93,8 +97,7 @@ class _Repair:
 
     def keeps_connected(self, atom: int, grid: int) -> bool:
         """Whether ``grid`` keeps atoms and is in no more parts without ``atom``."""
-        rest = self.members[grid] - {atom}
-        return bool(rest) and self.pieces(rest) <= self.pieces(self.members[grid])
+        return self.keeps_connected_without({atom}, grid)
 
     def boundary(self, grid: int) -> Iterator[tuple[int, int]]:
         """(atom of ``grid``, adjacent grid) pairs."""
@@ -111,6 +114,87 @@ class _Repair:
         self.labels[atom] = target
         if not self.members[source]:
             del self.members[source], self.totals[source]
+
+    def shortest_chain(self, grid: int) -> bool:
+        """Fix ``grid`` by the chain of moves between adjacent grids that moves the fewest
+        households (Dijkstra over grids): an over-full grid passes boundary atoms to a
+        neighbour, which passes some on while it would exceed the ceiling, until a grid with room
+        takes them; an under-full grid is filled the same way in reverse. Each hop moves one
+        atom or a connected bundle of small atoms; every grid on the chain ends in band."""
+        low, high = self.band
+        over = self.totals[grid] > high
+        heap = [(0.0, 0, grid, 0.0, (), ())]
+        settled: dict[int, int] = defaultdict(int)
+        count = 0
+        while heap:
+            cost, _, current, carried, came, path = heapq.heappop(heap)
+            if current != grid and self._absorbs(current, carried, over):
+                for atoms, target in path:
+                    for atom in atoms:
+                        self.move(atom, target)
+                return True
+            if settled[current] >= CHAIN_STATES or len(path) >= CHAIN_HOPS:
+                continue
+            settled[current] += 1
+            on_path = {grid} | {target for _, target in path}
+            on_path |= {self.labels[atoms[0]] for atoms, _ in path}
+            amount = self.totals[current] + (carried if over else -carried)
+            need = amount - high if over else low - amount
+            for other in sorted(self.grid_neighbours(current) - on_path):
+                source, target = (current, other) if over else (other, current)
+                for atoms in self._bundles(source, target, max(need, 0.0), set(came)):
+                    w = float(self.weight[list(atoms)].sum())
+                    after = amount - w if over else amount + w
+                    if not (low <= after <= high):
+                        continue
+                    count += 1
+                    step = (atoms, other) if over else (atoms, current)
+                    heapq.heappush(heap, (cost + w, count, other, w, atoms, (*path, step)))
+        return False
+
+    def _bundles(self, source: int, target: int, need: float, skip: set[int]):
+        """Atoms of ``source`` next to ``target`` that ``source`` can give without falling
+        apart: each single atom, and a bundle grown from the border until it holds ``need``
+        (each time the atom nearest the households still missing)."""
+        border = sorted(
+            atom
+            for atom in self.members[source] - skip
+            if any(self.labels[n] == target for n in self.neighbours[atom])
+        )
+        for atom in border:
+            if self.keeps_connected_without({atom}, source):
+                yield (atom,)
+        if need <= 0:
+            return
+        bundle: set[int] = set()
+        total = 0.0
+        frontier = set(border)
+        while total < need and frontier:
+            left = need - total
+            pick = min(
+                sorted(frontier), key=lambda a: (self.weight[a] > left, abs(left - self.weight[a]))
+            )
+            frontier.discard(pick)
+            if not self.keeps_connected_without(bundle | {pick}, source):
+                continue
+            bundle.add(pick)
+            total += self.weight[pick]
+            frontier |= (self.neighbours[pick] & self.members[source]) - bundle - skip
+        if total >= need:
+            yield tuple(sorted(bundle))
+
+    def keeps_connected_without(self, atoms: set[int], grid: int) -> bool:
+        """Whether ``grid`` keeps atoms and is in no more parts without ``atoms``."""
+        rest = self.members[grid] - atoms
+        return bool(rest) and self.pieces(rest) <= self.pieces(self.members[grid])
+
+    def _absorbs(self, grid: int, carried: float, over: bool) -> bool:
+        """Whether ``grid`` can take (``over``) or give ``carried`` households and not be worse."""
+        low, high = self.band
+        after = self.totals[grid] + (carried if over else -carried)
+        return violation(after, self.band) <= violation(self.totals[grid], self.band) and (
+            after <= high if over else after >= low
+        )
 
     def single(self, grid: int) -> tuple | None:
         """Best single move touching ``grid``: (score, atom, target)."""
@@ -275,6 +359,9 @@ class _Repair:
                 break
             progressed = False
             for grid in bad:
+                if self.shortest_chain(grid):
+                    progressed = True
+                    break
                 best = self.single(grid)
                 if best is not None:
                     self.move(best[1], best[2])
