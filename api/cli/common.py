@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
 from data.db import DatabaseUnavailable, check_reachable, make_engine, resolve_url
@@ -40,9 +43,11 @@ def connect(settings: Settings) -> Engine:
     return engine
 
 
-def progress() -> Progress:
-    """A rich progress bar for long work."""
-    return Progress(
+@contextmanager
+def progress() -> Iterator[Callable[[str, int, int], None]]:
+    """Rich progress bars for long work: yields the ``(stage, done, total)`` callback that
+    ``data`` functions take, one bar per stage."""
+    bars = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
@@ -50,3 +55,12 @@ def progress() -> Progress:
         console=console,
         transient=False,
     )
+    tasks: dict[str, TaskID] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bars.add_task(stage, total=total)
+        bars.update(tasks[stage], completed=done, total=total)
+
+    with bars:
+        yield report

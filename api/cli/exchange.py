@@ -72,14 +72,7 @@ def _run(kind: str, work, path: Path, report: Path) -> None:
     if not path.exists():
         raise UserError(f"{path}: no such file")
     engine = connect(Settings())
-    with progress() as bar:
-        tasks: dict[str, int] = {}
-
-        def step(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
+    with progress() as step:
         try:
             with engine.begin() as conn:
                 result: Imported = work(conn, path, step)

@@ -28,14 +28,7 @@ def load(
             raise UserError(
                 "the database already holds a district; load the sample into an empty one"
             )
-    with progress() as bar:
-        tasks: dict[str, int] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
+    with progress() as report:
         counts = load_sample(
             engine,
             seed if seed is not None else settings.sample_seed,

@@ -14,14 +14,7 @@ from data.setup import prepare
 
 def _prepare(settings: Settings) -> str:
     engine = connect(settings)
-    with progress() as bar:
-        tasks: dict[str, int] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
+    with progress() as report:
         loaded = prepare(engine, settings.sample_seed, progress=report)
     console.print("sample district loaded." if loaded else "database ready (data kept).")
     url = engine.url.render_as_string(hide_password=False)
