@@ -57,6 +57,14 @@ class World:
     other: str  # the second street's community (B)
     clients: dict[str, TestClient]
 
+    def sql(self, query: str, **params) -> list:
+        """Rows of a query on the test's database (to check what the API wrote)."""
+        engine = make_engine(self.url)
+        with engine.connect() as conn:
+            rows = conn.execute(text(query), params).all()
+        engine.dispose()
+        return rows
+
 
 def _token(client: TestClient, username: str) -> str:
     response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})

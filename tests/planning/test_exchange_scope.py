@@ -6,18 +6,8 @@ from __future__ import annotations
 import io
 
 import pyogrio
-from sqlalchemy import text
 
-from data.db import make_engine
 from tests.planning.conftest import World
-
-
-def _scalar(world: World, query: str, **params):
-    engine = make_engine(world.url)
-    with engine.connect() as conn:
-        value = conn.execute(text(query), params).scalar()
-    engine.dispose()
-    return value
 
 
 def test_building_export_is_limited_to_the_planners_community(world: World, tmp_path) -> None:
@@ -28,7 +18,7 @@ def test_building_export_is_limited_to_the_planners_community(world: World, tmp_
     path = tmp_path / "b.geojson"
     path.write_bytes(response.content)
     exported = len(pyogrio.read_dataframe(path))
-    own = _scalar(world, "SELECT count(*) FROM building WHERE community_code = :c", c=world.home)
+    [(own,)] = world.sql("SELECT count(*) FROM building WHERE community_code = :c", c=world.home)
     assert exported == own
     other = world.clients["planner"].get(
         "/api/v1/export", params={"layer": "buildings", "area": world.other}
@@ -49,8 +39,7 @@ def test_household_export_needs_the_community_planner_and_a_reason(world: World)
     assert no_reason.status_code in (400, 403, 422)
     given = world.clients["planner"].get("/api/v1/export", params={**params, "reason": "入户走访"})
     assert given.status_code == 200, given.text
-    audited = _scalar(
-        world,
+    [(audited,)] = world.sql(
         "SELECT count(*) FROM audit_log WHERE reason = '入户走访' AND actor LIKE '%planner%'",
     )
     assert audited == 1

@@ -5,19 +5,8 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import text
-
-from data.db import make_engine
 from data.households import mask_id, mask_name, mask_phone
 from tests.planning.conftest import World
-
-
-def _rows(world: World, query: str, **params):
-    engine = make_engine(world.url)
-    with engine.connect() as conn:
-        rows = conn.execute(text(query), params).all()
-    engine.dispose()
-    return rows
 
 
 def test_masks() -> None:
@@ -37,8 +26,7 @@ def test_planner_reads_masked_records_and_the_read_is_audited(world: World) -> N
         assert r["head_name"].endswith("*")
         assert re.fullmatch(r"1\d\d\*{4}\d{4}", r["head_phone"])
         assert "elderly_alone" not in r and "disabled" not in r
-    audit = _rows(
-        world,
+    audit = world.sql(
         "SELECT actor, action, reason, detail FROM audit_log WHERE action LIKE 'household_read%'",
     )
     assert len(audit) == 1
@@ -48,8 +36,7 @@ def test_planner_reads_masked_records_and_the_read_is_audited(world: World) -> N
 
 
 def test_a_reason_reveals_the_record_and_its_care_tags(world: World) -> None:
-    (household, name, phone) = _rows(
-        world,
+    (household, name, phone) = world.sql(
         "SELECT h.id, h.head_name, h.head_phone FROM household h "
         "JOIN protected.household_care k ON k.household_id = h.id "
         "JOIN building b ON b.id = h.building_id WHERE b.community_code = :c ORDER BY h.id LIMIT 1",
@@ -61,8 +48,7 @@ def test_a_reason_reveals_the_record_and_its_care_tags(world: World) -> None:
     full = world.clients["planner"].get(url, params={"reason": "低保复核入户"}).json()
     assert (full["head_name"], full["head_phone"]) == (name, phone)
     assert {"elderly_alone", "low_income", "disabled", "left_behind_child"} <= set(full)
-    audit = _rows(
-        world,
+    audit = world.sql(
         "SELECT reason, object_id FROM audit_log WHERE action = 'household_read_unmasked'",
     )
     assert audit == [("低保复核入户", str(household))]
@@ -71,8 +57,7 @@ def test_a_reason_reveals_the_record_and_its_care_tags(world: World) -> None:
 def test_a_grid_worker_reads_only_their_grids(world: World) -> None:
     mine = {
         code
-        for (code,) in _rows(
-            world,
+        for (code,) in world.sql(
             "SELECT g.code FROM grid g JOIN grid_plan p ON p.id = g.plan_id "
             "AND p.status = 'published' JOIN grid_staff s ON s.grid_id = g.id "
             "JOIN account a ON a.staff_id = s.staff_id WHERE a.username = 'worker'",
@@ -81,8 +66,7 @@ def test_a_grid_worker_reads_only_their_grids(world: World) -> None:
     url = f"/api/v1/communities/{world.home}/households"
     records = world.clients["worker"].get(url, params={"limit": 200}).json()
     assert records and {r["grid"] for r in records} <= mine
-    other = _rows(
-        world,
+    other = world.sql(
         "SELECT g.code FROM grid g JOIN grid_plan p ON p.id = g.plan_id AND p.status = "
         "'published' WHERE p.community_code = :c AND g.code <> ALL(:mine) LIMIT 1",
         c=world.home,

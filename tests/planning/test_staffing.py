@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
-from data.db import make_engine
 from tests.planning.conftest import World
 
 
@@ -13,14 +10,6 @@ def _published(world: World) -> dict:
     plans = client.get(f"/api/v1/communities/{world.home}/plans").json()
     plan = next(p for p in plans if p["status"] == "published")
     return client.get(f"/api/v1/communities/{world.home}/plans/{plan['id']}").json()
-
-
-def _sql(world: World, query: str, **params):
-    engine = make_engine(world.url)
-    with engine.connect() as conn:
-        rows = conn.execute(text(query), params).all()
-    engine.dispose()
-    return rows
 
 
 def test_posts_can_be_replaced_and_are_audited(world: World) -> None:
@@ -38,15 +27,14 @@ def test_posts_can_be_replaced_and_are_audited(world: World) -> None:
     ]
     response = world.clients["planner"].put(url, json={"posts": posts})
     assert response.status_code == 204, response.text
-    rows = _sql(
-        world,
+    rows = world.sql(
         "SELECT s.staff_id, s.role::text FROM grid_staff s JOIN grid g ON g.id = s.grid_id "
         "WHERE g.code = :code AND g.plan_id = :plan ORDER BY 1",
         code=grid["code"],
         plan=plan["plan"]["id"],
     )
     assert sorted(rows) == sorted([(chief["id"], "grid_chief"), (worker["id"], "full_time_worker")])
-    audit = _sql(world, "SELECT actor FROM audit_log WHERE action = 'staff_assigned'")
+    audit = world.sql("SELECT actor FROM audit_log WHERE action = 'staff_assigned'")
     assert audit == [("planner",)]
     card = world.clients["anonymous"].get(f"/api/v1/lookup/grids/{grid['code']}").json()
     assert {s["name"] for s in card["staff"]} == {chief["name"], worker["name"]}
@@ -60,8 +48,8 @@ def test_bad_posts_are_refused_and_change_nothing(world: World) -> None:
     )
     staff = world.clients["planner"].get(f"/api/v1/communities/{world.home}/staff").json()
     chiefs = [s["id"] for s in staff if s["role"] == "grid_chief"][:2]
-    outsider = _sql(world, "SELECT max(id) + 1000 FROM staff")[0][0]
-    before = _sql(world, "SELECT count(*) FROM grid_staff")
+    outsider = world.sql("SELECT max(id) + 1000 FROM staff")[0][0]
+    before = world.sql("SELECT count(*) FROM grid_staff")
     cases = [
         [
             {"staff_id": chiefs[0], "role": "grid_chief"},
@@ -74,15 +62,14 @@ def test_bad_posts_are_refused_and_change_nothing(world: World) -> None:
         response = world.clients["planner"].put(url, json={"posts": posts})
         assert response.status_code == 422, (posts, response.text)
     assert world.clients["worker"].put(url, json={"posts": cases[0][:1]}).status_code == 403
-    assert _sql(world, "SELECT count(*) FROM grid_staff") == before
+    assert world.sql("SELECT count(*) FROM grid_staff") == before
 
 
 def test_liaison_groups_suggest_one_leader_per_ten_households(world: World) -> None:
     groups = world.clients["planner"].get(f"/api/v1/communities/{world.home}/liaison-groups")
     assert groups.status_code == 200
     rows = groups.json()
-    total = _sql(
-        world,
+    total = world.sql(
         "SELECT count(*) FROM household h JOIN building b ON b.id = h.building_id "
         "WHERE b.community_code = :c",
         c=world.home,
@@ -97,8 +84,7 @@ def test_liaison_groups_suggest_one_leader_per_ten_households(world: World) -> N
 def test_dashboard_counts_grids_without_a_full_time_worker(world: World) -> None:
     board = world.clients["street"].get("/api/v1/dashboard").json()
     (row,) = [r for r in board["communities"] if r["code"] == world.home]
-    missing = _sql(
-        world,
+    missing = world.sql(
         "SELECT count(*) FROM grid g JOIN grid_plan p ON p.id = g.plan_id "
         "WHERE p.status = 'published' AND p.community_code = :c AND NOT EXISTS ("
         "SELECT 1 FROM grid_staff s WHERE s.grid_id = g.id AND s.role = 'full_time_worker')",
