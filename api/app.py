@@ -32,6 +32,9 @@ from data.db import make_engine, resolve_url, session_factory
 from data.settings import Settings, libpq_url
 from maps.assets import STATIC_DIR
 
+LOOKUP_POOL_TIMEOUT_S = 5.0
+"""How long a lookup waits for a database connection before answering 503."""
+
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
     """Build the app; the engine is created when it starts, not at import time."""
@@ -48,6 +51,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             min_size=1,
             max_size=settings.lookup_pool_size,
             kwargs={"autocommit": True, "connect_timeout": 5},
+            # A connection the server dropped (a restart) is replaced before a lookup uses it,
+            # and a lookup waits a bounded time for one, then answers 503.
+            check=AsyncConnectionPool.check_connection,
+            timeout=LOOKUP_POOL_TIMEOUT_S,
             open=False,
         )
         await pool.open(wait=False)

@@ -121,6 +121,13 @@ def _free_port() -> int:
 @contextmanager
 def serving(database_url: str, **env: str) -> Iterator[str]:
     """A real uvicorn serving the app on a free loopback port; yields its base URL."""
+    with launched(database_url, **env) as (base, _):
+        yield base
+
+
+@contextmanager
+def launched(database_url: str, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like ``serving``, also yielding the process (for tests that kill it)."""
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -150,7 +157,7 @@ def serving(database_url: str, **env: str) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.2)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         proc.wait(timeout=10)
