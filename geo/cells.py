@@ -27,6 +27,8 @@ from shapely.geometry.base import BaseGeometry
 DIVIDER_OVERSHOOT_M = 1.0
 #: Nudge applied to pieces that share a point.
 DUPLICATE_NUDGE_M = 0.5
+#: Precision of the noded lines, metres.
+GRID_M = 1e-4
 #: Faces sharing less boundary than this are not adjacent (a mere corner).
 MIN_SHARED_M = 0.5
 #: A river face links the pieces along it within this distance of a bridge.
@@ -92,7 +94,8 @@ def barrier_lines(barriers: gpd.GeoDataFrame | None) -> np.ndarray:
 def faces_of(community: BaseGeometry, lines: np.ndarray) -> np.ndarray:
     """Faces of the community boundary noded with ``lines``, those inside the community."""
     near = lines[shapely.intersects(lines, community)] if len(lines) else lines
-    noded = shapely.union_all(np.concatenate([[community.boundary], near]))
+    # snap-rounding noder: robust where roads run along the community boundary
+    noded = shapely.union_all(np.concatenate([[community.boundary], near]), grid_size=GRID_M)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     inside = shapely.contains_properly(community, shapely.point_on_surface(faces))
     return faces[inside]
@@ -156,10 +159,11 @@ def cell_complex(
             dividers.append(_voronoi_edges(blocks[block], xy[members]))
     faces = faces_of(community, np.concatenate([base, np.asarray(dividers, dtype=object)]))
     block = locate(blocks, shapely.get_coordinates(shapely.point_on_surface(faces)))
+    # a point on a block's edge takes the face in its own block
+    hit_point, hit_face = shapely.STRtree(faces).query(shapely.points(xy), predicate="intersects")
+    own = block[hit_face] == block_of_piece[hit_point]
     piece = np.full(len(faces), -1)
-    inside = block_of_piece >= 0
-    piece_face = locate(faces, xy[inside])
-    piece[piece_face[piece_face >= 0]] = np.flatnonzero(inside)[piece_face >= 0]
+    piece[hit_face[own][::-1]] = hit_point[own][::-1]
 
     rivers = _rivers(barriers)
     river = np.zeros(len(faces), dtype=bool)
