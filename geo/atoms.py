@@ -129,7 +129,7 @@ def build_atoms(buildings: gpd.GeoDataFrame, units: pd.DataFrame | None, ceiling
     pieces, atoms = [], []
     for compound_id, total in compound_total.items():
         if total <= ceiling:
-            atoms.append((int(total), "compound", f"小区 {compound_id}"))
+            atoms.append((int(total), "compound", f"小区 {_label(compound_id)}"))
             for pos in np.flatnonzero((compound == compound_id).to_numpy()):
                 pieces.append(_piece(buildings, pos, None, len(atoms) - 1, points[pos]))
     whole = (
@@ -156,6 +156,13 @@ def build_atoms(buildings: gpd.GeoDataFrame, units: pd.DataFrame | None, ceiling
         moment = np.bincount(piece_frame["atom"], weights=weight * piece_frame[axis])
         table[axis] = moment / np.bincount(piece_frame["atom"], weights=weight)
     return Atoms(piece_frame, table)
+
+
+def _label(value) -> str:
+    """An id for messages: whole numbers without a decimal point."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _piece(buildings, pos, unit_id, atom, xy) -> dict:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
@@ -171,21 +172,53 @@ def cell_complex(
         river = shapely.within(shapely.point_on_surface(faces), rivers) & (piece < 0)
     river_lines = None
     if barriers is not None and (barriers["kind"] == "river").any():
-        river_lines = barrier_lines(barriers[(barriers["kind"] == "river").to_numpy()])
-        river_lines = shapely.buffer(shapely.union_all(river_lines), 0.01)
-    a, b = shapely.STRtree(faces).query(faces, predicate="intersects")
-    keep = a < b
-    a, b = a[keep], b[keep]
-    edges = shapely.intersection(shapely.boundary(faces[a]), shapely.boundary(faces[b]))
-    shared = shapely.length(edges)
-    keep = shared > MIN_SHARED_M
-    a, b, edges, shared = a[keep], b[keep], edges[keep], shared[keep]
-    on_river = np.zeros(len(a), dtype=bool)
-    if river_lines is not None:
-        on_river = shapely.length(shapely.intersection(edges, river_lines)) > 0.5 * shared
+        river_lines = shapely.union_all(
+            barrier_lines(barriers[(barriers["kind"] == "river").to_numpy()])
+        )
+    a, b, shared, on_river = _shared_edges(faces, river_lines)
     return Cells(
         faces, piece, block, river, a, b, shared, on_river, _bridges(faces, river, barriers)
     )
+
+
+def _shared_edges(faces: np.ndarray, river_lines) -> tuple:
+    """Adjacent face pairs (a < b), their shared length and whether it runs along a river.
+
+    Noded faces share their vertices exactly, so a shared edge is a run of boundary segments
+    that appear in both faces' rings.
+    """
+    rings, face = shapely.get_rings(faces, return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    same = ring[1:] == ring[:-1]
+    start, end = np.round(xy[:-1][same], 6), np.round(xy[1:][same], 6)
+    owner = face[ring[:-1][same]]
+    flip = (start[:, 0] > end[:, 0]) | ((start[:, 0] == end[:, 0]) & (start[:, 1] > end[:, 1]))
+    lo = np.where(flip[:, None], end, start)
+    hi = np.where(flip[:, None], start, end)
+    segments = pd.DataFrame(
+        {"x0": lo[:, 0], "y0": lo[:, 1], "x1": hi[:, 0], "y1": hi[:, 1], "face": owner}
+    )
+    segments["length"] = np.hypot(hi[:, 0] - lo[:, 0], hi[:, 1] - lo[:, 1])
+    segments["river"] = False
+    if river_lines is not None:
+        middle = shapely.points((lo + hi) / 2)
+        segments["river"] = shapely.dwithin(middle, river_lines, 0.01)
+    keys = ["x0", "y0", "x1", "y1"]
+    first = segments.drop_duplicates(keys, keep="first")
+    last = segments.drop_duplicates(keys, keep="last")
+    pairs = first.merge(last[[*keys, "face"]], on=keys, suffixes=("", "_other"))
+    pairs = pairs[pairs["face"] != pairs["face_other"]]
+    pairs = pairs.assign(
+        a=np.minimum(pairs["face"], pairs["face_other"]),
+        b=np.maximum(pairs["face"], pairs["face_other"]),
+        river_m=pairs["length"] * pairs["river"],
+    )
+    grouped = pairs.groupby(["a", "b"], sort=True)[["length", "river_m"]].sum()
+    grouped = grouped[grouped["length"] > MIN_SHARED_M]
+    a = grouped.index.get_level_values("a").to_numpy()
+    b = grouped.index.get_level_values("b").to_numpy()
+    shared = grouped["length"].to_numpy()
+    return a, b, shared, grouped["river_m"].to_numpy() > 0.5 * shared
 
 
 def free_groups(cells: Cells) -> np.ndarray:

@@ -116,6 +116,26 @@ def infeasible_reason(prepared: Prepared, nodes: np.ndarray, band: tuple[int, in
     return f"{describe(prepared, nodes)}{cause}，无法与其他楼栋组成 {low}–{high} 户的网格"
 
 
+def stranded_reason(prepared: Prepared, nodes: np.ndarray, band: tuple[int, int]) -> str | None:
+    """Why no division exists when an atom under the floor cannot share a grid with any of its
+    neighbours (each pair exceeds the ceiling), in Chinese; None when there is no such atom."""
+    low, high = band
+    table = prepared.atoms.table
+    households = table["households"].to_numpy()
+    graph = prepared.graph
+    for atom in nodes[households[nodes] < low].tolist():
+        near = np.concatenate([graph.v[graph.u == atom], graph.u[graph.v == atom]])
+        if len(near) and (households[near] + households[atom] > high).all():
+            names = "、".join(
+                f"{table['name'].iat[n]}（{households[n]} 户）" for n in sorted(near.tolist())[:3]
+            )
+            return (
+                f"{table['name'].iat[atom]}（{households[atom]} 户）不足 {low} 户，"
+                f"与相邻的{names}合并都会超过 {high} 户"
+            )
+    return None
+
+
 def divide(
     community: BaseGeometry,
     buildings: gpd.GeoDataFrame,
@@ -160,6 +180,9 @@ def divide(
     for nodes in components(prepared.graph):
         if not feasible_counts(households[nodes].sum(), band):
             raise NoValidDivision(infeasible_reason(prepared, nodes, band))
+        stranded = stranded_reason(prepared, nodes, band)
+        if stranded is not None:
+            raise NoValidDivision(stranded)
         counts = feasible_counts(households[nodes].sum(), band)[:STRICT_COUNTS]
         parts = partition(prepared.graph, households, nodes, band, rng, counts) or _relaxed(
             prepared.graph, households, nodes, band, rng
