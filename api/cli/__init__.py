@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from api.cli import db, engine, exchange, sample, serve, users
+from api.cli import backup, db, engine, exchange, sample, serve, users
 from api.cli.common import UserError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(users.app, name="user")
 serve.register(app)
 engine.register(app)
 exchange.register(app)
+backup.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
