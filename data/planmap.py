@@ -30,6 +30,10 @@ LAYERS = {
                (SELECT string_agg(DISTINCT g.number::text, ',') FROM grid_member m
                   JOIN grid g ON g.id = m.grid_id
                   WHERE m.plan_id = :plan AND m.building_id = b.id) AS grid,
+               (SELECT string_agg(DISTINCT g.number::text, ',') FROM grid_member m
+                  JOIN grid g ON g.id = m.grid_id JOIN grid_plan p ON p.id = m.plan_id
+                  WHERE p.community_code = :code AND p.status = 'published'
+                    AND m.building_id = b.id) AS published_grid,
                ST_AsGeoJSON(b.geom, 6) AS geom
         FROM building b LEFT JOIN compound c ON c.id = b.compound_id
         WHERE b.community_code = :code

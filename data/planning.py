@@ -291,15 +291,17 @@ def move_buildings(
     expected_revision: int,
     actor: str,
 ) -> None:
-    """Move buildings (all their units) into a neighbouring grid of the draft."""
+    """Move buildings (all their units; a whole compound, say) into a grid next to them."""
     lock_for_edit(session, plan, expected_revision)
     view = view_plan(session, plan)
     if to_number not in view.grids.index:
         raise InvalidEdit(f"第{to_number}网格不在本方案中")
-    for building_id in building_ids:
-        if to_number not in neighbour_numbers(view, building_id):
-            raise InvalidEdit(f"楼栋 {building_id} 与第{to_number}网格不相邻，不能移入")
-    names = "、".join(str(b) for b in building_ids)
+    names = "、".join(str(b) for b in building_ids[:5]) + (
+        f" 等 {len(building_ids)} 栋" if len(building_ids) > 5 else ""
+    )
+    # A group (a compound) moves together: it must touch the grid somewhere.
+    if not any(to_number in neighbour_numbers(view, b) for b in building_ids):
+        raise InvalidEdit(f"楼栋 {names} 与第{to_number}网格不相邻，不能移入")
     begin_edit(
         session, plan, expected_revision, actor, "move", f"楼栋 {names} 移入第{to_number}网格"
     )

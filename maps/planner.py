@@ -18,6 +18,13 @@ from maps.public import _Page
 
 LOAD_COLOURS = {"under": "#f1c40f", "in_band": "#27ae60", "over": "#e74c3c"}
 LOAD_ZH = {"under": "不足", "in_band": "达标", "over": "超出"}
+MOVED_COLOUR = "#e67e22"
+
+
+def _moved(feature: dict[str, Any]) -> bool:
+    """A building whose grid in this plan differs from the published plan's."""
+    props = feature["properties"]
+    return props.get("published_grid") is not None and props["grid"] != props["published_grid"]
 
 
 RIVER_STYLE = {"color": "#3498db", "fillColor": "#85c1e9", "weight": 1, "fillOpacity": 0.6}
@@ -110,7 +117,7 @@ def planner_map(
         style_function=lambda f: {
             "color": "#34495e",
             "weight": 1,
-            "fillColor": "#ecf0f1",
+            "fillColor": MOVED_COLOUR if _moved(f) else "#ecf0f1",
             "fillOpacity": 0.9,
         },
         highlight_function=lambda f: {"color": "#e67e22", "weight": 3},

@@ -187,3 +187,40 @@ def test_published_and_archived_plans_cannot_be_edited(world: World) -> None:
     )
     assert response.status_code == 409
     assert "草稿" in response.json()["detail"]
+
+
+def test_a_whole_compound_moves_together(world: World) -> None:
+    draft = _draft(world)
+    plan, revision = draft["plan"]["id"], draft["plan"]["revision"]
+    client = world.clients["planner"]
+    compounds = world.sql(
+        "SELECT array_agg(b.id ORDER BY b.id) FROM building b "
+        "JOIN grid_member m ON m.building_id = b.id AND m.plan_id = :plan "
+        "JOIN grid g ON g.id = m.grid_id WHERE b.compound_id IS NOT NULL "
+        "GROUP BY b.compound_id HAVING count(*) > 1 AND count(DISTINCT g.number) = 1",
+        plan=plan,
+    )
+    for (ids,) in compounds:
+        targets = set()
+        for b in ids:
+            targets |= set(
+                client.get(f"{_base(world)}/plans/{plan}/buildings/{b}/neighbours").json()
+            )
+        if targets:
+            break
+    else:
+        raise AssertionError("no compound next to another grid")
+    target = min(targets)
+    moved = client.post(
+        f"{_base(world)}/plans/{plan}/moves",
+        json={"revision": revision, "building_ids": ids, "to_grid": target},
+    )
+    assert moved.status_code == 200, moved.text
+    grids = world.sql(
+        "SELECT DISTINCT g.number FROM grid_member m JOIN grid g ON g.id = m.grid_id "
+        "WHERE m.plan_id = :plan AND m.building_id = ANY(:ids)",
+        plan=plan,
+        ids=ids,
+    )
+    assert grids == [(target,)]
+    assert not [v for v in moved.json()["violations"] if v["rule"] == "compound"]
