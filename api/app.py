@@ -12,7 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.gzip import GZipMiddleware
 
 from api import errors
-from api.ratelimit import TokenBuckets
+from api.ratelimit import LoginThrottle, TokenBuckets
 from api.routes import (
     auth,
     communities,
@@ -28,8 +28,9 @@ from api.routes import (
     stats,
     tiles,
 )
+from api.security import BodyLimits, SecurityHeaders
 from data.db import make_engine, resolve_url, session_factory
-from data.settings import Settings, libpq_url
+from data.settings import Settings, libpq_url, refuse_default_secrets
 from maps.assets import STATIC_DIR
 
 LOOKUP_POOL_TIMEOUT_S = 5.0
@@ -39,6 +40,7 @@ LOOKUP_POOL_TIMEOUT_S = 5.0
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
     """Build the app; the engine is created when it starts, not at import time."""
     settings = settings or Settings()
+    refuse_default_secrets(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,8 +86,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(households.router, prefix="/api/v1")
     app.include_router(planner.router)
     app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
+    app.state.login_throttle = LoginThrottle.of(
+        settings.login_max_failures, settings.login_window_seconds
+    )
     app.include_router(lookup.router, prefix="/api/v1")
     app.include_router(tiles.router)
     app.include_router(public.router)
     app.mount("/static", GZipMiddleware(StaticFiles(directory=STATIC_DIR)), name="static")
+    app.add_middleware(BodyLimits, settings=settings)
+    app.add_middleware(SecurityHeaders, settings=settings)
     return app

@@ -9,6 +9,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+PG_INT_MAX = 2**31 - 1
+"""Ids, versions, revisions and grid numbers are PostgreSQL integers: a larger number names
+nothing and would reach the database as an out-of-range error, so routes refuse it (422)."""
+
 
 def get_session(request: Request) -> Iterator[Session]:
     """A session for one request; the handler commits what it writes."""

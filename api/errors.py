@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import quote
 
 import psycopg
 import psycopg_pool
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -29,6 +32,7 @@ from maps.pdf import PdfError
 log = logging.getLogger("wangge")
 
 DATABASE_DOWN = "数据库暂时无法连接，请稍后再试 (database unavailable)"
+INTERNAL_ERROR = "服务器内部错误，请稍后再试 (internal error)"
 
 
 def _unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -39,8 +43,29 @@ def _unavailable(request: Request, exc: Exception) -> JSONResponse:
 def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
     if exc.connection_invalidated or isinstance(exc, OperationalError):
         return _unavailable(request, exc)
-    log.exception("database error on %s", request.url.path)
-    return JSONResponse({"detail": "服务器内部错误 (internal error)"}, status_code=500)
+    log.error("database error on %s", request.url.path, exc_info=exc)
+    return JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)
+
+
+def _internal(request: Request, exc: Exception) -> JSONResponse:
+    """Anything unexpected: logged with its stack trace, a generic message to the client."""
+    log.error(
+        "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc
+    )
+    return JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)
+
+
+class _AsciiJSON(JSONResponse):
+    """JSON with non-ASCII escaped: echoed input may hold lone surrogates (``"\\ud800"`` is
+    valid JSON) that UTF-8 cannot encode."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422, rendered so that any input it echoes can be encoded."""
+    return _AsciiJSON({"detail": jsonable_encoder(exc.errors())}, status_code=422)
 
 
 def _login_required(request: Request, exc: LoginRequired) -> Response:
@@ -88,7 +113,7 @@ def _not_found(request: Request, exc: NotFound) -> JSONResponse:
 
 def _rate_limited(request: Request, exc: RateLimited) -> JSONResponse:
     return JSONResponse(
-        {"detail": "查询过于频繁，请稍后再试 (too many lookups, try again later)"},
+        {"detail": exc.detail},
         status_code=429,
         headers={"Retry-After": str(max(1, round(exc.retry_after)))},
     )
@@ -123,6 +148,8 @@ def _import_rejected(request: Request, exc: ImportRejected) -> JSONResponse:
 
 
 def register(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _internal)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(LoginRequired, _login_required)

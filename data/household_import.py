@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +22,13 @@ from data.importing import (
     MAX_REPORTED,
     Imported,
     ImportRejected,
+    InputLimits,
     Issue,
     Progress,
     _int_column,
     _key,
     _text,
+    check_zip,
     map_columns,
 )
 
@@ -39,6 +42,9 @@ def read_table(path: Path, label: str, sheet: str | int = 0) -> pd.DataFrame:
     """All cells as text; a CSV may be UTF-8 (with or without BOM) or GBK."""
     suffix = path.suffix.lower()
     try:
+        if suffix in (".xlsx", ".xlsm", ".ods") and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:  # a spreadsheet is a zip: refuse a zip bomb
+                check_zip(zf, label, InputLimits())
         if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
             return pd.read_excel(path, sheet_name=sheet, dtype=str, engine="calamine")
         if suffix == ".csv":

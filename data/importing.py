@@ -40,6 +40,26 @@ CHINA_LAT = (3.0, 54.0)
 
 
 @dataclass(frozen=True)
+class InputLimits:
+    """What an uploaded file may hold; checked before it is unpacked, parsed or loaded."""
+
+    max_uncompressed_bytes: int = 500 * 1024 * 1024
+    max_zip_ratio: int = 200
+    max_zip_members: int = 1000
+    max_vertices: int = 5_000_000
+    max_json_depth: int = 64
+
+    @classmethod
+    def of(cls, settings) -> InputLimits:
+        return cls(
+            max_uncompressed_bytes=settings.max_uncompressed_bytes,
+            max_zip_ratio=settings.max_zip_ratio,
+            max_vertices=settings.max_vertices,
+            max_json_depth=settings.max_json_depth,
+        )
+
+
+@dataclass(frozen=True)
 class Issue:
     file: str
     row: int | None
@@ -112,10 +132,127 @@ def _dbf_encoding(dbf: Path, cpg: Path | None, label: str) -> tuple[str | None, 
     )
 
 
+def check_zip(zf: zipfile.ZipFile, label: str, limits: InputLimits) -> None:
+    """Refuse a zip bomb from its directory, before anything is decompressed: too many
+    members, too many bytes once extracted, or a member compressed beyond any real data's
+    ratio. (Extraction stops at each member's declared size, so a member cannot lie.)"""
+    members = zf.infolist()
+    if len(members) > limits.max_zip_members:
+        raise ImportRejected(
+            [
+                Issue(
+                    label,
+                    None,
+                    None,
+                    f"the zip holds {len(members)} files (at most {limits.max_zip_members})",
+                )
+            ]
+        )
+    total = sum(m.file_size for m in members)
+    if total > limits.max_uncompressed_bytes:
+        raise ImportRejected(
+            [
+                Issue(
+                    label,
+                    None,
+                    None,
+                    f"the zip unpacks to {total / 2**20:.0f} MiB (at most "
+                    f"{limits.max_uncompressed_bytes / 2**20:.0f} MiB)",
+                )
+            ]
+        )
+    for m in members:
+        if m.file_size > 2**20 and m.file_size > limits.max_zip_ratio * max(m.compress_size, 1):
+            raise ImportRejected(
+                [
+                    Issue(
+                        label,
+                        None,
+                        None,
+                        f"zip member {m.filename} is compressed "
+                        f"{m.file_size // max(m.compress_size, 1)}:1 (a zip bomb?)",
+                    )
+                ]
+            )
+
+
+def check_json_depth(path: Path, label: str, max_depth: int) -> None:
+    """Refuse JSON nested deeper than ``max_depth``, streaming, before any parser sees it."""
+    depth, in_string, escaped = 0, False, False
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            for byte in chunk:
+                if in_string:
+                    if escaped:
+                        escaped = False
+                    elif byte == 0x5C:  # backslash
+                        escaped = True
+                    elif byte == 0x22:
+                        in_string = False
+                elif byte == 0x22:
+                    in_string = True
+                elif byte in (0x5B, 0x7B):  # [ {
+                    depth += 1
+                    if depth > max_depth:
+                        raise ImportRejected(
+                            [
+                                Issue(
+                                    label, None, None, f"JSON nested deeper than {max_depth} levels"
+                                )
+                            ]
+                        )
+                elif byte in (0x5D, 0x7D):
+                    depth -= 1
+
+
+SHP_MULTI_POINT_TYPES = {3, 5, 8, 13, 15, 18, 23, 25, 28, 31}
+
+
+def shapefile_vertices(shp: Path) -> int:
+    """Vertices of a .shp from its record headers alone (seeks past the coordinates)."""
+    total = 0
+    with shp.open("rb") as fh:
+        fh.seek(100)
+        while header := fh.read(12):
+            if len(header) < 12:
+                break
+            length = int.from_bytes(header[4:8], "big") * 2  # content bytes, shape type incl.
+            kind = int.from_bytes(header[8:12], "little")
+            if kind in SHP_MULTI_POINT_TYPES:
+                # box (32 bytes), then numPoints (multipoints) or numParts and numPoints
+                head = fh.read(40)
+                if len(head) < 40:
+                    break
+                at = 32 if kind in (8, 18, 28) else 36
+                total += int.from_bytes(head[at : at + 4], "little")
+                read = 4 + 40
+            elif kind in (1, 11, 21):
+                total, read = total + 1, 4
+            else:
+                read = 4
+            fh.seek(length - read, 1)
+    return total
+
+
+def _check_size(data: Path, label: str, limits: InputLimits) -> None:
+    suffix = data.suffix.lower()
+    if suffix in (".geojson", ".json"):
+        check_json_depth(data, label, limits.max_json_depth)
+    if suffix == ".shp":
+        vertices = shapefile_vertices(data)
+        if vertices > limits.max_vertices:
+            raise ImportRejected(
+                [Issue(label, None, None, f"{vertices} vertices (at most {limits.max_vertices})")]
+            )
+
+
 @contextmanager
-def _unpacked(path: Path, label: str) -> Iterator[list[tuple[Path, str]]]:
+def _unpacked(
+    path: Path, label: str, limits: InputLimits | None = None
+) -> Iterator[list[tuple[Path, str]]]:
     """The datasets in ``path`` with their labels: the file itself, or the layer files of a
     zip (a layer split by geometry type into several shapefiles comes back whole)."""
+    limits = limits or InputLimits()
     if path.suffix.lower() != ".zip":
         yield [(path, label)]
         return
@@ -124,6 +261,7 @@ def _unpacked(path: Path, label: str) -> Iterator[list[tuple[Path, str]]]:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             with zipfile.ZipFile(path) as zf:
+                check_zip(zf, label, limits)
                 bad = zf.testzip()
                 if bad is not None:
                     raise ImportRejected([Issue(label, None, None, f"corrupt zip member {bad}")])
@@ -152,18 +290,27 @@ def _sibling(path: Path, ext: str) -> Path | None:
     return None
 
 
-def read_vector(path: Path, label: str, declared: str | None = None) -> gpd.GeoDataFrame:
+def read_vector(
+    path: Path, label: str, declared: str | None = None, limits: InputLimits | None = None
+) -> gpd.GeoDataFrame:
     """Read a Shapefile (bare or zipped), GeoPackage or GeoJSON, in EPSG:4490 afterwards.
 
     ``declared`` ("gcj02", "bd09", or an EPSG code) names the CRS when the file has none, or
     says that its longitude/latitude carry a web-map offset.
     """
     frames = []
-    with _unpacked(path, label) as datasets:
+    limits = limits or InputLimits()
+    with _unpacked(path, label, limits) as datasets:
         for data, name in datasets:
+            _check_size(data, name, limits)
             gdf = _read_one(data, name)
             gdf["_file"], gdf["_row"] = name, np.arange(1, len(gdf) + 1)
             frames.append(gdf)
+    vertices = sum(int(shapely.get_num_coordinates(f.geometry.to_numpy()).sum()) for f in frames)
+    if vertices > limits.max_vertices:  # formats whose vertices are not counted before reading
+        raise ImportRejected(
+            [Issue(label, None, None, f"{vertices} vertices (at most {limits.max_vertices})")]
+        )
     crs = {str(f.crs) for f in frames}
     if len(crs) > 1:
         raise ImportRejected([Issue(label, None, None, "the layer files have different CRSs")])
@@ -464,10 +611,11 @@ def import_buildings(
     mapping: dict[str, str] | None = None,
     label: str | None = None,
     progress: Progress | None = None,
+    limits: InputLimits | None = None,
 ) -> Imported:
     """Add or update buildings from a layer file; rows with an ``id`` update that building."""
     label = label or path.name
-    gdf = read_vector(path, label, declared_crs)
+    gdf = read_vector(path, label, declared_crs, limits)
     frame, columns, issues = _prepare(gdf, BUILDING_COLUMNS, mapping, label)
     for required in ("road", "door_number", "floors"):
         if required not in columns:
@@ -526,10 +674,11 @@ def import_compounds(
     mapping: dict[str, str] | None = None,
     label: str | None = None,
     progress: Progress | None = None,
+    limits: InputLimits | None = None,
 ) -> Imported:
     """Add or update compounds (小区) from a polygon layer; rows with an ``id`` update it."""
     label = label or path.name
-    gdf = read_vector(path, label, declared_crs)
+    gdf = read_vector(path, label, declared_crs, limits)
     frame, columns, issues = _prepare(gdf, COMPOUND_COLUMNS, mapping, label)
     if "name" not in columns:
         issues.append(Issue(label, None, "name", "required column missing"))

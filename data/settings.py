@@ -20,6 +20,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="WANGGE_", extra="ignore")
 
+    env: Literal["development", "production"] = "development"
+    """Outside ``development`` the app refuses to start with default or empty secrets."""
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     var_dir: Path = PROJECT_ROOT / "var"
     local_pg_port: int = 54329
@@ -44,6 +46,63 @@ class Settings(BaseSettings):
     """Connections of the async pool that serves lookups and tiles, per server process."""
     party_members_hidden: list[str] = []
     """Codes of communities that do not publish their grids' party members on signboards."""
+
+    # Hostile input and logins (issue 7).
+    max_upload_bytes: int = 200 * 1024 * 1024
+    """Largest uploaded file; a bigger upload is cut off while streaming to disk (413)."""
+    max_body_bytes: int = 1024 * 1024
+    """Largest request body other than an upload (JSON, forms)."""
+    max_uncompressed_bytes: int = 500 * 1024 * 1024
+    """Largest total a zip's members may declare once extracted."""
+    max_zip_ratio: int = 200
+    """Largest compression ratio of a zip member (a zip bomb's is in the thousands)."""
+    max_vertices: int = 5_000_000
+    """Most vertices an imported layer may hold, counted before its geometries are loaded."""
+    max_json_depth: int = 64
+    """Deepest nesting of a JSON request body or GeoJSON upload."""
+    login_max_failures: int = 10
+    """Failed logins per username, and per client address, within ``login_window_seconds``
+    before logins from it answer 429; per server process, in memory; 0 turns it off."""
+    login_window_seconds: int = 900
+
+
+class InsecureSettings(ValueError):
+    """A default or empty secret outside development: the app refuses to start."""
+
+
+KNOWN_DEFAULT_PASSWORDS = frozenset(
+    {"", "postgres", "password", "wangge", "changeme", "secret", "admin", "123456"}
+)
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", ""})
+
+
+def refuse_default_secrets(settings: Settings) -> None:
+    """Raise :class:`InsecureSettings` (one line) when a production app would run on default or
+    empty secrets: a database password left out or left at a well-known default for a server
+    that is not on this machine, or a missing or placeholder Tianditu key."""
+    if settings.env == "development":
+        return
+    if settings.database_url:
+        from sqlalchemy.engine import make_url
+
+        try:
+            url = make_url(sqlalchemy_url(settings.database_url))
+        except Exception as exc:
+            raise InsecureSettings("DATABASE_URL is not a valid database URL") from exc
+        host = (url.host or "").strip("[]")
+        remote = host not in LOOPBACK_HOSTS and not host.startswith("/")
+        if remote and (url.password or "").lower() in KNOWN_DEFAULT_PASSWORDS:
+            raise InsecureSettings(
+                f"WANGGE_ENV={settings.env}: DATABASE_URL to {host} has an empty or default "
+                "password; set a real one"
+            )
+    if settings.basemap == "tianditu":
+        key = (settings.tianditu_key or "").strip()
+        if len(key) < 16 or key.lower() in {"test", "changeme", "your_key", "tk", "key"}:
+            raise InsecureSettings(
+                f"WANGGE_ENV={settings.env}: WANGGE_TIANDITU_KEY is missing or a placeholder; "
+                "set the key issued by Tianditu"
+            )
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -7,8 +7,8 @@ import os
 import typer
 import uvicorn
 
-from api.cli.common import connect, console, progress
-from data.settings import Settings
+from api.cli.common import UserError, connect, console, progress
+from data.settings import InsecureSettings, Settings, refuse_default_secrets
 from data.setup import prepare
 
 
@@ -35,6 +35,11 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(1, min=1, help="uvicorn worker processes."),
     ) -> None:
         """Set up the database (as `wangge setup`) and serve the app."""
-        url = _prepare(Settings())
+        settings = Settings()
+        try:
+            refuse_default_secrets(settings)
+        except InsecureSettings as exc:
+            raise UserError(str(exc)) from exc
+        url = _prepare(settings)
         os.environ["DATABASE_URL"] = url  # every worker uses the database resolved here
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from api.auth import SESSION_COOKIE, PrincipalDep
 from api.deps import SessionDep
+from api.ratelimit import LoginThrottled, client_address
 from api.templating import templates
 from data.accounts import authenticate, close_session, open_session
 from data.audit import record
@@ -41,8 +42,20 @@ def login(
     password: Annotated[str, Form(max_length=256)],
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
+    throttle, address = request.app.state.login_throttle, client_address(request)
+    try:
+        throttle.check(username, address)
+    except LoginThrottled as exc:
+        return templates.TemplateResponse(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": "登录失败次数过多，请稍后再试"},
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(max(1, round(exc.retry_after)))},
+        )
     account = authenticate(session, username, password)
     if account is None:
+        throttle.failed(username, address)
         record(session, username, "login_failed", "account", None)
         session.commit()
         return templates.TemplateResponse(
@@ -96,11 +109,18 @@ class Me(BaseModel):
     csrf_token: str | None
 
 
-@api.post("/token", response_model=Token, responses={401: {"description": "用户名或密码错误"}})
-def issue_token(credentials: Credentials, session: SessionDep) -> Token:
+@api.post(
+    "/token",
+    response_model=Token,
+    responses={401: {"description": "用户名或密码错误"}, 429: {"description": "登录失败次数过多"}},
+)
+def issue_token(request: Request, credentials: Credentials, session: SessionDep) -> Token:
     """Exchange a username and password for an API token (``Authorization: Bearer``)."""
+    throttle, address = request.app.state.login_throttle, client_address(request)
+    throttle.check(credentials.username, address)
     account = authenticate(session, credentials.username, credentials.password)
     if account is None:
+        throttle.failed(credentials.username, address)
         record(session, credentials.username, "login_failed", "account", None)
         session.commit()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "用户名或密码错误")

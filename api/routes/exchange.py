@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
@@ -23,11 +23,10 @@ from api.deps import (
 from api.deps import staff_user as _staff_user
 from data.export import export
 from data.household_import import import_households
-from data.importing import import_buildings, import_compounds, parse_mapping
+from data.importing import InputLimits, import_buildings, import_compounds, parse_mapping
 from data.layers import LAYERS, Access
 
 router = APIRouter(tags=["exchange 数据交换"])
-MAX_UPLOAD = 200 * 1024 * 1024
 
 
 async def export_actor(
@@ -92,11 +91,17 @@ def export_layer(
     )
 
 
-def _saved(upload: UploadFile, tmp: Path) -> Path:
-    name = Path(upload.filename or "upload").name
+def _saved(upload: UploadFile, tmp: Path, limit: int) -> Path:
+    """The upload copied to ``tmp`` in 1 MiB chunks, refused (413) past ``limit`` bytes."""
+    name = Path(upload.filename or "upload").name or "upload"
     dest = tmp / name
+    written = 0
     with dest.open("wb") as fh:
-        shutil.copyfileobj(upload.file, fh, length=1024 * 1024)
+        while chunk := upload.file.read(1024 * 1024):
+            written += len(chunk)
+            if written > limit:
+                raise HTTPException(413, f"文件过大，最大 {limit / 2**20:.0f} MiB (file too large)")
+            fh.write(chunk)
     return dest
 
 
@@ -110,7 +115,7 @@ def import_household_table(
 ) -> dict:
     """Add the households of a 一张表, all or none; 422 with the report on any problem."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = _saved(file, Path(tmp))
+        path = _saved(file, Path(tmp), request.app.state.settings.max_upload_bytes)
         with request.app.state.engine.begin() as conn:
             result = import_households(
                 conn,
@@ -135,7 +140,8 @@ def import_layer(
     """Add or update buildings or compounds, all or none; 422 with the report on any problem."""
     run = import_buildings if kind == "buildings" else import_compounds
     with tempfile.TemporaryDirectory() as tmp:
-        path = _saved(file, Path(tmp))
+        settings = request.app.state.settings
+        path = _saved(file, Path(tmp), settings.max_upload_bytes)
         with request.app.state.engine.begin() as conn:
             result = run(
                 conn,
@@ -143,5 +149,6 @@ def import_layer(
                 community=area_in_scope(actor, community or "") or None,
                 declared_crs=crs or None,
                 mapping=parse_mapping(mapping.splitlines()),
+                limits=InputLimits.of(settings),
             )
     return {"summary": result.summary(), "inserted": result.inserted, "updated": result.updated}

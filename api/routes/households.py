@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from api.auth import ScopedCommunity, ScopeDep
-from api.deps import SessionDep
+from api.deps import PG_INT_MAX, SessionDep
 from data.households import Query as RecordQuery
 from data.households import RecordsForbidden, read_records
 
@@ -39,7 +39,7 @@ def households(
     session: SessionDep,
     reason: Reason = None,
     grid: Annotated[str | None, Query(pattern=r"^[0-9]{15}$")] = None,
-    building: Annotated[int | None, Query(ge=1)] = None,
+    building: Annotated[int | None, Query(ge=1, le=PG_INT_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict]:
@@ -51,7 +51,7 @@ def households(
 @router.get("/{household_id}")
 def household(
     community: ScopedCommunity,
-    household_id: int,
+    household_id: Annotated[int, Path(ge=1, le=PG_INT_MAX)],
     scope: ScopeDep,
     session: SessionDep,
     reason: Reason = None,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, Field
 
 from api.auth import PlannerDep, ScopedCommunity
-from api.deps import SessionDep
+from api.deps import PG_INT_MAX, SessionDep
 from data.models import GridPlan
 from data.planning import (
     diff_against_published,
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/communities/{code}", tags=["plans"])
 def plan_of_community(
     community: ScopedCommunity,
     session: SessionDep,
-    plan_id: Annotated[int, Path(ge=1)],
+    plan_id: Annotated[int, Path(ge=1, le=PG_INT_MAX)],
 ) -> GridPlan:
     """The plan named in the path, within a community the caller may see (else 404)."""
     return plan_in_community(session, community.code, plan_id)
@@ -81,7 +81,9 @@ class PlanDetail(BaseModel):
 
 
 class Revision(BaseModel):
-    revision: int = Field(ge=1, description="The draft revision this edit was made against.")
+    revision: int = Field(
+        ge=1, le=PG_INT_MAX, description="The draft revision this edit was made against."
+    )
 
 
 class EngineRun(Revision):
@@ -89,7 +91,9 @@ class EngineRun(Revision):
 
 
 class Move(Revision):
-    building_ids: list[int] = Field(min_length=1, max_length=200)
+    building_ids: list[Annotated[int, Field(ge=1, le=PG_INT_MAX)]] = Field(
+        min_length=1, max_length=200
+    )
     to_grid: int = Field(ge=1, le=999, description="Number of the neighbouring grid.")
 
 
@@ -98,7 +102,7 @@ class Publish(Revision):
 
 
 class Rollback(BaseModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=PG_INT_MAX)
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -150,7 +154,12 @@ def create_draft(community: ScopedCommunity, scope: PlannerDep, session: Session
 
 
 @router.delete("/plans/{plan_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_draft(plan: ScopedPlan, revision: int, scope: PlannerDep, session: SessionDep) -> None:
+def delete_draft(
+    plan: ScopedPlan,
+    revision: Annotated[int, Query(ge=1, le=PG_INT_MAX)],
+    scope: PlannerDep,
+    session: SessionDep,
+) -> None:
     """Discard a draft (only drafts can be deleted)."""
     discard_draft(session, plan, revision, scope.actor)
     session.commit()
@@ -175,7 +184,9 @@ def divide(plan: ScopedPlan, body: EngineRun, scope: PlannerDep, session: Sessio
 
 
 @router.get("/plans/{plan_id}/buildings/{building_id}/neighbours", response_model=list[int])
-def neighbours(plan: ScopedPlan, building_id: int, session: SessionDep) -> list[int]:
+def neighbours(
+    plan: ScopedPlan, building_id: Annotated[int, Path(ge=1, le=PG_INT_MAX)], session: SessionDep
+) -> list[int]:
     """Numbers of the grids a building may be moved to."""
     return neighbour_numbers(view_plan(session, plan), building_id)
 

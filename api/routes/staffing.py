@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from api.auth import PlannerDep, ScopedCommunity
-from api.deps import SessionDep
+from api.deps import PG_INT_MAX, SessionDep
 from api.routes.plans import ScopedPlan
 from data.models import StaffRole
 from data.staffing import assign_posts, community_staff, liaison_groups
@@ -17,13 +17,15 @@ router = APIRouter(prefix="/communities/{code}", tags=["staffing"])
 
 
 class Post(BaseModel):
-    staff_id: int
+    staff_id: int = Field(ge=1, le=PG_INT_MAX)
     role: StaffRole
 
 
 class Posts(BaseModel):
     posts: list[Post] = Field(min_length=1, max_length=30)
-    revision: int | None = Field(None, description="Needed when the plan is a draft.")
+    revision: int | None = Field(
+        None, ge=1, le=PG_INT_MAX, description="Needed when the plan is a draft."
+    )
 
 
 @router.get("/staff")
@@ -34,7 +36,11 @@ def staff(community: ScopedCommunity, session: SessionDep) -> list[dict[str, Any
 
 @router.put("/plans/{plan_id}/grids/{number}/staff", status_code=204)
 def set_posts(
-    plan: ScopedPlan, number: int, body: Posts, scope: PlannerDep, session: SessionDep
+    plan: ScopedPlan,
+    number: Annotated[int, Path(ge=1, le=999)],
+    body: Posts,
+    scope: PlannerDep,
+    session: SessionDep,
 ) -> None:
     """Replace a grid's staff posts (grid chief, full-time and part-time workers, party group
     leader) in a draft or in the published plan."""

@@ -1,0 +1,140 @@
+"""Security headers on every response: a Content-Security-Policy the map pages work with.
+
+Folium pages carry inline scripts and styles, so ``script-src`` and ``style-src`` allow
+``'unsafe-inline'``; everything else (scripts, styles, fonts, tiles) is served by the app itself
+from ``/static`` and ``/tiles``, except the raster tiles of the configured basemap.
+"""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from data.settings import Settings
+
+BASEMAP_HOSTS = {
+    "none": (),
+    "tianditu": ("https://*.tianditu.gov.cn",),
+    "amap": ("https://*.is.autonavi.com",),
+    "tencent": ("https://*.map.gtimg.com",),
+}
+
+
+def content_security_policy(settings: Settings) -> str:
+    """The CSP for ``settings``' basemap."""
+    img = " ".join(("'self'", "data:", "blob:", *BASEMAP_HOSTS.get(settings.basemap, ())))
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self' 'unsafe-inline'",
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src {img}",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+        )
+    )
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (no buffering): adds the headers unless a route set its own."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.headers = {
+            "Content-Security-Policy": content_security_policy(settings),
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "strict-origin-when-cross-origin",
+            "X-Frame-Options": "DENY",
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.headers.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def too_large(limit: int) -> str:
+    return f"上传内容过大，最大 {limit / 2**20:.0f} MiB (request body too large)"
+
+
+class BodyLimits:
+    """Pure ASGI middleware bounding request bodies before any parser holds them: uploads
+    (multipart) to ``max_upload_bytes``, other bodies to ``max_body_bytes`` (413), and JSON
+    bodies to ``max_json_depth`` levels of nesting (422), counted while streaming."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        content_type = headers.get("content-type", "")
+        multipart = content_type.startswith("multipart/")
+        limit = (
+            self.settings.max_upload_bytes + 64 * 1024  # the form's other fields and boundaries
+            if multipart
+            else self.settings.max_body_bytes
+        )
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await JSONResponse({"detail": too_large(limit)}, status_code=413)(scope, receive, send)
+            return
+        is_json = "json" in content_type
+        max_depth = self.settings.max_json_depth
+        state = {"bytes": 0, "depth": 0, "in_string": False, "escaped": False}
+
+        async def limited() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                body = message.get("body", b"")
+                state["bytes"] += len(body)
+                if state["bytes"] > limit:
+                    raise HTTPException(413, too_large(limit))
+                if is_json and _too_deep(body, state, max_depth):
+                    raise HTTPException(422, f"JSON 嵌套超过 {max_depth} 层 (JSON nested too deep)")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def _too_deep(chunk: bytes, state: dict, max_depth: int) -> bool:
+    depth, in_string, escaped = state["depth"], state["in_string"], state["escaped"]
+    deep = False
+    for byte in chunk:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > max_depth:
+                deep = True
+                break
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    state.update(depth=depth, in_string=in_string, escaped=escaped)
+    return deep
