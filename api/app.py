@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(auth.api, prefix="/api/v1")
     app.include_router(communities.router, prefix="/api/v1")
     app.include_router(plans.router, prefix="/api/v1")
+    app.include_router(plans.streets, prefix="/api/v1")
     app.include_router(staffing.router, prefix="/api/v1")
     app.include_router(households.router, prefix="/api/v1")
     app.include_router(planner.router)

@@ -72,3 +72,33 @@ def plan_layers(session: Session, plan: GridPlan) -> dict[str, dict[str, Any]]:
         name: _collection(session.execute(text(sql), params).mappings())
         for name, sql in LAYERS.items()
     }
+
+
+STREET_GRIDS = """
+SELECT c.code AS community, c.name AS community_name, g.number, g.code, g.name,
+       t.households, p.status::text AS status,
+       CASE WHEN t.households < c.band_min THEN 'under'
+            WHEN t.households > c.band_max THEN 'over' ELSE 'in_band' END AS load,
+       ST_AsGeoJSON(g.geom, 6) AS geom
+FROM community c
+JOIN grid_plan p ON p.community_code = c.code AND p.id = coalesce(
+  (SELECT id FROM grid_plan WHERE community_code = c.code AND status = 'draft'),
+  (SELECT id FROM grid_plan WHERE community_code = c.code AND status = 'published'))
+JOIN grid g ON g.plan_id = p.id JOIN grid_tally t ON t.grid_id = g.id
+WHERE c.street_code = :street AND c.code = ANY(:codes)
+ORDER BY c.code, g.number
+"""
+STREET_COMMUNITIES = """
+SELECT code, name, ST_AsGeoJSON(geom, 6) AS geom FROM community
+WHERE street_code = :street AND code = ANY(:codes) ORDER BY code
+"""
+
+
+def street_layers(session: Session, street: str, codes: list[str]) -> dict[str, dict[str, Any]]:
+    """Grids (each community's draft, else its published plan) and community outlines of a
+    street office, limited to the communities ``codes``."""
+    params = {"street": street, "codes": codes}
+    return {
+        "grids": _collection(session.execute(text(STREET_GRIDS), params).mappings()),
+        "communities": _collection(session.execute(text(STREET_COMMUNITIES), params).mappings()),
+    }

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from data.audit import record
 from data.models import (
+    Community,
     Grid,
     GridMember,
     GridPlan,
@@ -76,6 +77,16 @@ def plan_in_community(session: Session, community_code: str, plan_id: int) -> Gr
     if plan is None or plan.community_code != community_code:
         raise PlanNotFound(f"方案 {plan_id} 不存在或已删除")
     return plan
+
+
+def communities_of(session: Session, street_code: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(Community.code)
+            .where(Community.street_code == street_code)
+            .order_by(Community.code)
+        )
+    )
 
 
 def _next_version(session: Session, community_code: str) -> int:

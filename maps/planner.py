@@ -150,3 +150,55 @@ def planner_map(
         grids_layer=grids.get_name() if grids else "null",
     ).add_to(m)
     return m
+
+
+def street_map(layers: dict[str, dict[str, Any]], title: str) -> folium.Map:
+    """A street office's grids, coloured by load, with each community linked to its planner map.
+
+    ``layers``: ``grids`` (``community``, ``community_name``, ``name``, ``households``,
+    ``load``, ``status``) and ``communities`` (``code``, ``name``) as GeoJSON.
+    """
+    m = local_map(location=[27.72, 109.19], zoom_start=14, tiles=None, control_scale=True)
+    m.fit_bounds(_bounds(layers["communities"]))
+    m.get_root().header.add_child(Element(f"<title>{title} · 网格规划</title>"), name="title")
+    for feature in layers["grids"]["features"]:
+        props = feature["properties"]
+        props["load_zh"] = LOAD_ZH[props["load"]]
+        props["status_zh"] = "草稿" if props["status"] == "draft" else "已发布"
+    _layer(
+        m,
+        layers["grids"],
+        "网格（按户数着色）",
+        lambda f: {**GRID_STYLE, "fillColor": LOAD_COLOURS[f["properties"]["load"]]},
+        {
+            "community_name": "社区",
+            "name": "网格",
+            "households": "户数",
+            "load_zh": "状态",
+            "status_zh": "方案",
+        },
+    )
+    for feature in layers["communities"]["features"]:
+        props = feature["properties"]
+        folium.GeoJson(
+            feature,
+            style_function=lambda f: {"color": "#c0392b", "weight": 3, "fill": False},
+            popup=folium.Popup(
+                f'<a href="/plan/{props["code"]}">{props["name"]}：打开规划图</a>', max_width=240
+            ),
+            tooltip=props["name"],
+        ).add_to(m)
+    links = "".join(
+        f'<li><a href="/plan/{f["properties"]["code"]}">{f["properties"]["name"]}</a></li>'
+        for f in layers["communities"]["features"]
+    )
+    m.get_root().html.add_child(
+        Element(
+            '<nav id="wg-communities" style="position:absolute;z-index:1000;top:10px;left:60px;'
+            'background:#fff;padding:6px 12px;border-radius:6px;font-size:14px">'
+            f'<a href="/plan">← 社区列表</a> · {title}<ul style="margin:4px 0;padding-left:18px">'
+            f"{links}</ul></nav>"
+        )
+    )
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m

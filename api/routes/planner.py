@@ -10,12 +10,12 @@ from api.deps import SessionDep
 from api.routes.plans import plan_detail
 from api.templating import templates
 from data.dashboard import community_rows
-from data.models import AccountRole
-from data.planmap import plan_layers
+from data.models import AccountRole, StreetOffice
+from data.planmap import plan_layers, street_layers
 from data.planning import diff_against_published
-from data.plans import open_draft, plan_in_community, published_plan
+from data.plans import communities_of, open_draft, plan_in_community, published_plan
 from geo.check import RULES
-from maps.planner import planner_map
+from maps.planner import planner_map, street_map
 
 router = APIRouter(tags=["planner pages"], include_in_schema=False)
 
@@ -86,3 +86,14 @@ def import_page(
             "can_households": principal.account.role is AccountRole.community_planner,
         },
     )
+
+
+@router.get("/plan/street/{street}", response_class=HTMLResponse)
+def street_page(street: str, principal: PrincipalDep, session: SessionDep) -> HTMLResponse:
+    """A street office's grids (drafts where open), coloured by load."""
+    office = session.get(StreetOffice, street)
+    codes = [c for c in communities_of(session, street) if principal.scope.sees_community(c)]
+    if office is None or not codes:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"街道 {street} 不存在或不在您的管辖范围内")
+    m = street_map(street_layers(session, street, codes), office.name)
+    return HTMLResponse(m.get_root().render().replace("<html>", '<html lang="zh-CN">', 1))

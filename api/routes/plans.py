@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
 from api.auth import PlannerDep, ScopedCommunity
@@ -22,7 +22,14 @@ from data.planning import (
     tallies,
     view_plan,
 )
-from data.plans import discard_draft, edit_history, plan_in_community, start_draft, undo
+from data.plans import (
+    communities_of,
+    discard_draft,
+    edit_history,
+    plan_in_community,
+    start_draft,
+    undo,
+)
 
 router = APIRouter(prefix="/communities/{code}", tags=["plans"])
 
@@ -243,3 +250,30 @@ def roll_back(
     plan = rollback(session, community.code, body.version, scope.actor, body.reason)
     session.commit()
     return PlanSummary.of(plan)
+
+
+streets = APIRouter(prefix="/streets/{street}", tags=["plans"])
+
+
+class StreetDraft(BaseModel):
+    community: str
+    plan_id: int
+    version: int
+    revision: int
+
+
+@streets.post("/drafts", response_model=list[StreetDraft], status_code=status.HTTP_201_CREATED)
+def create_street_drafts(street: str, scope: PlannerDep, session: SessionDep) -> list[StreetDraft]:
+    """Open a draft (or return the open one) for every community of a street office that the
+    caller plans; 404 when there is none."""
+    codes = [c for c in communities_of(session, street) if scope.sees_community(c)]
+    if not codes:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"街道 {street} 不存在或不在您的管辖范围内")
+    drafts = [start_draft(session, code, scope.actor) for code in codes]
+    session.commit()
+    return [
+        StreetDraft(
+            community=d.community_code, plan_id=d.id, version=d.version, revision=d.revision
+        )
+        for d in drafts
+    ]

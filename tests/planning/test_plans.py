@@ -224,3 +224,22 @@ def test_a_whole_compound_moves_together(world: World) -> None:
     )
     assert grids == [(target,)]
     assert not [v for v in moved.json()["violations"] if v["rule"] == "compound"]
+
+
+def test_street_drafts_and_street_map_hold_the_scope(world: World) -> None:
+    [(street,)] = world.sql("SELECT street_code FROM community WHERE code = :c", c=world.home)
+    [(other_street,)] = world.sql(
+        "SELECT street_code FROM community WHERE code = :c", c=world.other
+    )
+    opened = world.clients["street"].post(f"/api/v1/streets/{street}/drafts")
+    assert opened.status_code == 201, opened.text
+    assert [d["community"] for d in opened.json()] == [world.home]
+    again = world.clients["street"].post(f"/api/v1/streets/{street}/drafts").json()
+    assert again == opened.json()
+    assert world.clients["street"].post(f"/api/v1/streets/{other_street}/drafts").status_code == 404
+    assert world.clients["worker"].post(f"/api/v1/streets/{street}/drafts").status_code == 403
+    page = world.clients["street"].get(f"/plan/street/{street}")
+    assert page.status_code == 200
+    assert f'href="/plan/{world.home}"' in page.text and world.other not in page.text
+    assert world.clients["street"].get(f"/plan/street/{other_street}").status_code == 404
+    assert world.clients["admin"].get(f"/plan/street/{other_street}").status_code == 200
