@@ -4,8 +4,9 @@ The community is cut into *blocks* by its boundary, the road centre lines and th
 Inside a block holding several pieces (buildings or unit entrances), the Voronoi edges between
 them cut the block into cells. All lines are noded together once and polygonized, so the faces
 share their edges exactly and form a valid polygon coverage. A face holding a piece's point is
-that piece's *cell*; faces holding none are *free* (blocks without buildings, river faces, and
-the rare detached part of a Voronoi cell in a concave block).
+that piece's *cell*; faces holding none are *free*: river faces, the rare detached part of a
+Voronoi cell in a concave block, and blocks without buildings, which the Voronoi edges of all
+pieces cut into several faces so that more than one grid can reach across them.
 
 Grids are unions of cells (``geo.polygons``) and pieces are adjacent when their cells share an
 edge (``geo.graph``), so every grid that is connected in the graph gets a polygon in one piece.
@@ -158,6 +159,11 @@ def cell_complex(
         members = np.flatnonzero(block_of_piece == block)
         if len(members) > 1:
             dividers.append(_voronoi_edges(blocks[block], xy[members]))
+    empty = np.setdiff1d(np.arange(len(blocks)), block_of_piece)
+    if len(empty) and len(xy) > 1:
+        # blocks without buildings are cut by the Voronoi edges of all pieces, so that several
+        # grids can reach across a square or a park
+        dividers.append(_voronoi_edges(shapely.union_all(blocks[empty]), xy))
     faces = faces_of(community, np.concatenate([base, np.asarray(dividers, dtype=object)]))
     block = locate(blocks, shapely.get_coordinates(shapely.point_on_surface(faces)))
     # a point on a block's edge takes the face in its own block

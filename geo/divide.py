@@ -36,7 +36,7 @@ from geo.repair import repair
 #: Widenings of the band (share of each bound) tried before repair when the strict search fails.
 RELAXATIONS = (0.1, 0.2, 0.35)
 #: Grid counts the strict search tries (nearest the middle of the band first) before relaxing.
-STRICT_COUNTS = 2
+STRICT_COUNTS = 1
 
 
 @dataclass(frozen=True)
@@ -86,18 +86,30 @@ def prepare(
 
 
 def components(graph: AtomGraph) -> list[np.ndarray]:
-    """Atom indices of each connected part of the graph, largest first."""
+    """Node indices of each connected part of the graph holding atoms, largest first."""
     matrix = coo_array((np.ones(len(graph.u)), (graph.u, graph.v)), shape=(graph.n, graph.n))
     count, label = connected_components(matrix, directed=False)
     parts = [np.flatnonzero(label == c) for c in range(count)]
+    parts = [p for p in parts if p[0] < graph.atoms]
     return sorted(parts, key=lambda p: (-len(p), p[0]))
+
+
+def connected(graph: AtomGraph, nodes: np.ndarray) -> bool:
+    """Whether the atoms ``nodes`` form one connected part of the graph."""
+    inside = np.zeros(graph.n, dtype=bool)
+    inside[nodes] = True
+    keep = inside[graph.u] & inside[graph.v]
+    matrix = coo_array((np.ones(keep.sum()), (graph.u[keep], graph.v[keep])), (graph.n, graph.n))
+    label = connected_components(matrix, directed=False)[1]
+    return len(np.unique(label[nodes])) == 1
 
 
 def describe(prepared: Prepared, nodes: np.ndarray) -> str:
     """Name a connected part of the community in Chinese: its first atoms and households."""
     table = prepared.atoms.table
+    nodes = nodes[nodes < prepared.graph.atoms]
     total = int(table["households"].iloc[nodes].sum())
-    if len(nodes) == prepared.graph.n:
+    if len(nodes) == prepared.graph.atoms:
         return f"社区（共 {total} 户）"
     names = "、".join(
         f"{table['name'].iat[i]}（{table['households'].iat[i]} 户）" for i in nodes[:3]
@@ -108,7 +120,7 @@ def describe(prepared: Prepared, nodes: np.ndarray) -> str:
 def infeasible_reason(prepared: Prepared, nodes: np.ndarray, band: tuple[int, int]) -> str:
     """Why a connected part of the community cannot form grids in the band, in Chinese."""
     low, high = band
-    if len(nodes) == prepared.graph.n:
+    if (nodes < prepared.graph.atoms).sum() == prepared.graph.atoms:
         return f"{describe(prepared, nodes)}无法分成每格 {low}–{high} 户的网格"
     inside = set(nodes.tolist())
     by_river = any(a in inside or b in inside for a, b in prepared.graph.river_cut)
@@ -121,16 +133,18 @@ def stranded_reason(prepared: Prepared, nodes: np.ndarray, band: tuple[int, int]
     neighbours (each pair exceeds the ceiling), in Chinese; None when there is no such atom."""
     low, high = band
     table = prepared.atoms.table
-    households = table["households"].to_numpy()
     graph = prepared.graph
+    households = graph.weights(table["households"].to_numpy())
+    nodes = nodes[nodes < graph.atoms]
     for atom in nodes[households[nodes] < low].tolist():
         near = np.concatenate([graph.v[graph.u == atom], graph.u[graph.v == atom]])
         if len(near) and (households[near] + households[atom] > high).all():
             names = "、".join(
-                f"{table['name'].iat[n]}（{households[n]} 户）" for n in sorted(near.tolist())[:3]
+                f"{table['name'].iat[n]}（{households[n]:.0f} 户）"
+                for n in sorted(near.tolist())[:3]
             )
             return (
-                f"{table['name'].iat[atom]}（{households[atom]} 户）不足 {low} 户，"
+                f"{table['name'].iat[atom]}（{households[atom]:.0f} 户）不足 {low} 户，"
                 f"与相邻的{names}合并都会超过 {high} 户"
             )
     return None
@@ -173,9 +187,9 @@ def divide(
         For unusable input.
     """
     prepared = prepare(community, buildings, units, barriers, band)
-    households = prepared.atoms.table["households"].to_numpy()
+    households = prepared.graph.weights(prepared.atoms.table["households"].to_numpy())
     rng = np.random.default_rng(seed)
-    grid_of_atom = np.zeros(prepared.graph.n, dtype=int)
+    grid_of_atom = np.full(prepared.graph.n, -1)
     next_label = 0
     for nodes in components(prepared.graph):
         if not feasible_counts(households[nodes].sum(), band):
@@ -211,16 +225,27 @@ def _relaxed(graph, households, nodes, band, rng) -> list[np.ndarray] | None:
             labels[part] = k
         labels = repair(graph, households, labels, band, rng)
         fixed = [np.flatnonzero(labels == g) for g in np.unique(labels[nodes])]
-        if all(band[0] <= households[part].sum() <= band[1] for part in fixed):
+        if all(
+            band[0] <= households[part].sum() <= band[1] and connected(graph, part)
+            for part in fixed
+        ):
             return fixed
     return None
 
 
-def finish(community, prepared: Prepared, grid_of_atom, barriers, crs) -> Division:
-    """Polygons, sequence numbers and the assignment for a labelling of the atoms."""
-    assignment = assignment_frame(prepared.atoms, grid_of_atom)
+def polygons_of(community, prepared: Prepared, labels: np.ndarray, barriers, crs):
+    """Assignment and grid polygons for a labelling of the graph's nodes (-1: none)."""
+    graph = prepared.graph
+    assignment = assignment_frame(prepared.atoms, labels[: graph.atoms])
     points = piece_points(prepared.atoms, crs).assign(grid=assignment["grid"].to_numpy())
-    grids = grid_polygons(community, points, barriers, prepared.cells)
+    held = labels[graph.atoms :] >= 0
+    free = pd.Series(labels[graph.atoms :][held], index=graph.faces[held])
+    return assignment, grid_polygons(community, points, barriers, prepared.cells, free)
+
+
+def finish(community, prepared: Prepared, grid_of_atom, barriers, crs) -> Division:
+    """Polygons, sequence numbers and the assignment for a labelling of the nodes."""
+    assignment, grids = polygons_of(community, prepared, grid_of_atom, barriers, crs)
     sequence = grid_sequence(grids)
     assignment["grid"] = assignment["grid"].map(sequence)
     grids = grids.set_index(sequence.loc[grids.index].to_numpy()).sort_index()

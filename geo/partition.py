@@ -8,10 +8,10 @@ tree is the minimum spanning tree under randomly perturbed weights that favour s
 inside compounds and blocks, so its subtrees are compact and tend to end at roads. Among the
 admissible cuts of a few trees the one with the lowest boundary cost (sum of the graph's cut
 costs, ``geo.graph``) plus an imbalance penalty wins. Lumpy atoms leave trees with few admissible
-cuts, so each split also offers cuts grown greedily from a peripheral atom or a leaf (nearest atom
-to the growing part's centre first, skipping atoms that would overshoot) whose complement stays
-connected, and every split may also peel off a single grid. On a dead end the search
-backtracks within a budget of spanning trees and splits, then starts afresh.
+cuts, so each split also offers cuts grown greedily from a peripheral, leaf or heavy atom
+(nearest atom to the growing part's centre first, skipping atoms that would overshoot) whose
+complement stays connected, and every split may also peel off a single grid. On a dead end the
+search backtracks over distinct splits (the best of each kind first) within a budget.
 """
 
 from __future__ import annotations
@@ -23,14 +23,16 @@ from scipy.sparse.csgraph import connected_components, depth_first_order, minimu
 from geo.graph import AtomGraph
 
 TREES_PER_SPLIT = 6
+#: Admissible cuts of one tree that are scored (a random sample when there are more).
+CUTS_PER_TREE = 24
 GROWS_PER_SPLIT = 4
 LEAF_SEEDS = 2
+#: Grows also start at the heaviest atoms, which may have to form a grid of their own.
+HEAVY_SEEDS = 2
 ATTEMPTS_PER_SPLIT = 4
 TREE_BUDGET = 60
 #: Splits one search may examine (bounds backtracking).
-SPLIT_BUDGET = 60
-#: Fresh searches per grid count.
-RESTARTS = 2
+SPLIT_BUDGET = 40
 IMBALANCE_WEIGHT = 4.0
 
 
@@ -51,11 +53,19 @@ class _Search:
         """Split ``nodes`` into ``k`` connected parts in band, or None within the budget."""
         if k == 1:
             return [nodes]
-        for (a, ka), (b, kb) in self._splits(nodes, k)[:ATTEMPTS_PER_SPLIT]:
+        tried: set[tuple] = set()
+        for (a, ka), (b, kb) in self._splits(nodes, k):
+            # splits that differ only inside a part tend to fail alike: try distinct ones
+            key = (ka, float(self.households[a].sum()))
+            if key in tried:
+                continue
+            tried.add(key)
             left = self.parts(a, ka)
             right = None if left is None else self.parts(b, kb)
             if right is not None:
                 return left + right
+            if len(tried) == ATTEMPTS_PER_SPLIT:
+                break
         return None
 
     def _subgraph(self, nodes: np.ndarray):
@@ -85,14 +95,25 @@ class _Search:
             tree_weight = self.tree_base[keep] * self.rng.uniform(1.0, 2.0, size=len(u))
             batches.append(self._cuts(u, v, tree_weight, weight, total, k))
         for batch in batches:
-            for part, k_part in batch:
+            for part, k_part, source in batch:
                 key = (part.tobytes(), k_part)
                 if key in scored:
                     continue
                 imbalance = abs(weight[part].sum() / k_part - total / k) / (total / k)
-                scored[key] = (cost[part[u] != part[v]].sum() + unit * imbalance, part, k_part)
+                score = cost[part[u] != part[v]].sum() + unit * imbalance
+                scored[key] = (score, source, part, k_part)
         ranked = sorted(scored.values(), key=lambda item: item[0])
-        return [((nodes[part], kp), (nodes[~part], k - kp)) for _, part, kp in ranked]
+        # the best of each kind of cut comes early: a cheap boundary is no use if it strands a
+        # heavy atom with a neighbour it cannot share a grid with
+        firsts = {}
+        for i, item in enumerate(ranked):
+            firsts.setdefault(item[1], i)
+        early = sorted(firsts.values())
+        order = early + [i for i in range(len(ranked)) if i not in firsts.values()]
+        return [
+            ((nodes[ranked[i][2]], ranked[i][3]), (nodes[~ranked[i][2]], k - ranked[i][3]))
+            for i in order
+        ]
 
     def _window(self, k_part: int, k: int, total: float) -> tuple[float, float]:
         """Households a part for ``k_part`` of ``k`` grids may hold, leaving a feasible rest."""
@@ -116,12 +137,13 @@ class _Search:
             seeds += self.rng.choice(
                 leaves, size=min(LEAF_SEEDS, len(leaves)), replace=False
             ).tolist()
-        for seed in seeds:
+        heavy = np.argsort(-weight, kind="stable")[:HEAVY_SEEDS].tolist()
+        for seed in seeds + heavy:
             for k_part in sorted({1, k // 2, k - k // 2}):
                 low, high = self._window(k_part, k, total)
                 mask = _grow(matrix, xy, weight, seed, low, high)
                 if mask is not None and _connected(matrix, ~mask):
-                    yield mask, k_part
+                    yield mask, k_part, "heavy" if seed in heavy else "grow"
 
     def _cuts(self, u, v, tree_weight, weight, total, k):
         """Admissible cuts of one random spanning tree, as (mask, grids on the mask side)."""
@@ -139,13 +161,19 @@ class _Search:
             size[parent[node]] += size[node]
         position = np.empty(n, dtype=int)
         position[order] = np.arange(n)
-        windows = [(k_part, *self._window(k_part, k, total)) for k_part in {1, k // 2, k - k // 2}]
-        for node in order[1:]:
-            for k_part, low, high in windows:
-                if low <= sums[node] <= high:
-                    mask = np.zeros(n, dtype=bool)
-                    mask[order[position[node] : position[node] + size[node]]] = True
-                    yield mask, k_part
+        windows = [(kp, *self._window(kp, k, total)) for kp in sorted({1, k // 2, k - k // 2})]
+        admissible = [
+            (node, k_part)
+            for k_part, low, high in windows
+            for node in order[1:][(sums[order[1:]] >= low) & (sums[order[1:]] <= high)].tolist()
+        ]
+        if len(admissible) > CUTS_PER_TREE:
+            pick = self.rng.choice(len(admissible), size=CUTS_PER_TREE, replace=False)
+            admissible = [admissible[i] for i in sorted(pick)]
+        for node, k_part in admissible:
+            mask = np.zeros(n, dtype=bool)
+            mask[order[position[node] : position[node] + size[node]]] = True
+            yield mask, k_part, "tree"
 
 
 def _grow(matrix, xy, weight, seed: int, low: float, high: float) -> np.ndarray | None:
@@ -217,8 +245,7 @@ def partition(
     """
     total = float(np.asarray(households)[nodes].sum())
     for k in feasible_counts(total, band) if counts is None else counts:
-        for _ in range(RESTARTS):
-            parts = _Search(graph, households, band, rng).parts(np.asarray(nodes), k)
-            if parts is not None:
-                return parts
+        parts = _Search(graph, households, band, rng).parts(np.asarray(nodes), k)
+        if parts is not None:
+            return parts
     return None

@@ -55,16 +55,21 @@ def label_key(label: Hashable) -> tuple:
     return (1, 0.0, str(label))
 
 
-def face_owners(cells: Cells, grid_of_piece: np.ndarray) -> np.ndarray:
+def face_owners(
+    cells: Cells, grid_of_piece: np.ndarray, free: pd.Series | None = None
+) -> np.ndarray:
     """Grid (an integer position) of every face of ``cells``.
 
-    A cell goes to its piece's grid. Free faces join the neighbouring grid with the longest
+    A cell goes to its piece's grid, a free face named in ``free`` (face index → position) to
+    that grid. Other free faces join the neighbouring grid with the longest
     shared edge (islands without buildings the nearest grid); then a free face that joins two
     parts of one grid goes to that grid, so grids connected through it are in one piece.
     """
     owner = np.full(len(cells.faces), -1)
     owned = cells.piece >= 0
     owner[owned] = grid_of_piece[cells.piece[owned]]
+    if free is not None:
+        owner[free.index.to_numpy(dtype=int)] = free.to_numpy(dtype=int)
     while (owner < 0).any():
         before = int((owner < 0).sum())
         both = np.concatenate([cells.a, cells.b]), np.concatenate([cells.b, cells.a])
@@ -82,6 +87,7 @@ def face_owners(cells: Cells, grid_of_piece: np.ndarray) -> np.ndarray:
         if int((owner < 0).sum()) == before:
             _own_by_distance(cells.faces, owner)
     _join_parts(cells, owner)
+    _drop_orphans(cells, owner)
     return owner
 
 
@@ -150,6 +156,34 @@ def _free_path(neighbours, faces, owner, part, grid) -> list[int]:
     return []
 
 
+def _drop_orphans(cells: Cells, owner: np.ndarray) -> None:
+    """Parts of a grid made of free faces only (cut off when a join took a face they hung on)
+    go to the neighbouring grid with the longest shared edge."""
+    face = np.concatenate([cells.a, cells.b])
+    other = np.concatenate([cells.b, cells.a])
+    shared = np.concatenate([cells.shared, cells.shared])
+    for _ in range(JOIN_ROUNDS):
+        part = parts_of(cells, owner)
+        held = np.zeros(part.max() + 1, dtype=bool)
+        held[part[cells.piece >= 0]] = True
+        orphan = ~held[part]
+        pick = orphan[face] & (owner[other] != owner[face])
+        if not pick.any():
+            return
+        table = pd.DataFrame(
+            {"part": part[face[pick]], "owner": owner[other[pick]], "shared": shared[pick]}
+        )
+        best = (
+            table.groupby(["part", "owner"], as_index=False)["shared"]
+            .sum()
+            .sort_values(["part", "shared", "owner"], ascending=[True, False, True])
+            .drop_duplicates("part")
+            .set_index("part")["owner"]
+        )
+        moving = orphan & np.isin(part, best.index)
+        owner[moving] = best.loc[part[moving]].to_numpy()
+
+
 def union_by_owner(cells: Cells, owner: np.ndarray, count: int) -> list[BaseGeometry]:
     """One polygon per grid position 0..count-1: the coverage union of its faces."""
     order = np.argsort(owner, kind="stable")
@@ -165,6 +199,7 @@ def grid_polygons(
     buildings: gpd.GeoDataFrame,
     barriers: gpd.GeoDataFrame | None = None,
     cells: Cells | None = None,
+    free: pd.Series | None = None,
 ) -> gpd.GeoDataFrame:
     """Polygons of the grids that tile the community exactly.
 
@@ -181,6 +216,9 @@ def grid_polygons(
     cells
         The cell complex of these rows' points (``geo.cells.cell_complex``), when the caller
         has it already.
+    free
+        Grid label of free faces of ``cells`` that a division placed (index = face index);
+        the other free faces go to a neighbouring grid.
 
     Returns
     -------
@@ -211,7 +249,8 @@ def grid_polygons(
     index = sorted(pd.unique(buildings["grid"]), key=label_key)
     position = pd.Series(np.arange(len(index)), index=pd.Index(index, dtype=object))
     grid_of_piece = position.loc[buildings["grid"].astype(object).to_numpy()].to_numpy()
-    owner = face_owners(cells, grid_of_piece)
+    free_position = None if free is None else position.loc[free.astype(object)].set_axis(free.index)
+    owner = face_owners(cells, grid_of_piece, free_position)
     geoms = union_by_owner(cells, owner, len(index))
     return gpd.GeoDataFrame(geometry=geoms, index=index, crs=buildings.crs)
 

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from geo.atoms import assignment_frame, grid_of_pieces, piece_points
-from geo.divide import prepare
-from geo.polygons import grid_polygons
+from geo.atoms import grid_of_pieces
+from geo.divide import Prepared, polygons_of, prepare
+from geo.polygons import face_owners
 from geo.repair import lower_bound, repair
 
 
@@ -99,14 +99,22 @@ def rebalance(
         .sort_values(["atom", "households", "grid"], ascending=[True, False, True])
         .drop_duplicates("atom")
     )
-    labels = major.set_index("atom")["grid"].sort_index().to_numpy(dtype=int)
+    labels = np.concatenate(
+        [
+            major.set_index("atom")["grid"].sort_index().to_numpy(dtype=int),
+            _free_labels(prepared, old_piece),
+        ]
+    )
     before = pd.Series(weight).groupby(old_piece).sum()
     bound = lower_bound(before.to_numpy(), band)
-    fixed = repair(prepared.graph, households, labels, band, np.random.default_rng(seed))
-
-    new = assignment_frame(atoms, fixed)
-    points = piece_points(atoms, buildings.crs).assign(grid=new["grid"].to_numpy())
-    grids = grid_polygons(community, points, barriers, prepared.cells)
+    fixed = repair(
+        prepared.graph,
+        prepared.graph.weights(households),
+        labels,
+        band,
+        np.random.default_rng(seed),
+    )
+    new, grids = polygons_of(community, prepared, fixed, barriers, buildings.crs)
     after = pd.Series(weight).groupby(new["grid"].to_numpy()).sum()
     grids.insert(0, "households", after.reindex(grids.index, fill_value=0).to_numpy())
     changed = new["grid"].to_numpy() != old_piece
@@ -116,6 +124,13 @@ def rebalance(
     return Rebalance(
         new, grids, moves.reset_index(drop=True), _per_grid(before, after, moves), bound
     )
+
+
+def _free_labels(prepared: Prepared, grid_of_piece: np.ndarray) -> np.ndarray:
+    """Grid of each free-face node under the old plan (the grid its face joins)."""
+    index = np.unique(grid_of_piece)
+    owner = face_owners(prepared.cells, np.searchsorted(index, grid_of_piece))
+    return index[owner[prepared.graph.faces]]
 
 
 def _per_grid(before: pd.Series, after: pd.Series, moves: pd.DataFrame) -> pd.DataFrame:

@@ -309,15 +309,18 @@ class _Repair:
         return False
 
     def restructure(self, grid: int) -> None:
-        """Split an over-full grid (with a neighbour when too small to halve), or dissolve an
-        under-full one into its neighbours."""
+        """Split an over-full grid (with one or two neighbours when too small to halve) into
+        one more grid, or dissolve an under-full one into its neighbours."""
         low, high = self.band
         if self.totals[grid] > high:
             groups = [[grid]] if self.totals[grid] >= 2 * low else []
-            groups += [
-                [grid, other]
-                for other in sorted(self.grid_neighbours(grid), key=lambda g: (-self.totals[g], g))
-                if self.totals[grid] + self.totals[other] >= 3 * low
+            near = sorted(self.grid_neighbours(grid), key=lambda g: (-self.totals[g], g))
+            groups += [[grid, other] for other in near]
+            groups += [[grid, *pair] for pair in itertools.combinations(near, 2)]
+            groups = [
+                group
+                for group in groups
+                if sum(self.totals[g] for g in group) >= (len(group) + 1) * low
             ]
             for group in groups:
                 nodes = np.array(sorted(set().union(*(self.members[g] for g in group))))
