@@ -4,7 +4,10 @@ The atoms are rebuilt from the new counts; each atom starts in the grid of its p
 old assignment (the grid holding most of its households when the old plan split it). The greedy
 repair of ``geo.repair`` then moves as few households as it can until every grid is in band.
 Grids that lose or gain nothing keep their labels, hence their codes, numbers and staff; a grid
-split in two keeps its label for one half and the other half gets the next unused label.
+split in two keeps its label for one half and the other half gets the next unused label. A grid
+of the old plan that lies in several unconnected parts (across a river without a bridge, say)
+keeps its label on its largest part; the other parts start as new grids, so that every grid comes
+out in one piece.
 Grid labels must be integers (``geo.divide`` numbers grids 1..n).
 """
 
@@ -15,6 +18,8 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
 from geo.atoms import grid_of_pieces
@@ -99,11 +104,15 @@ def rebalance(
         .sort_values(["atom", "households", "grid"], ascending=[True, False, True])
         .drop_duplicates("atom")
     )
-    labels = np.concatenate(
-        [
-            major.set_index("atom")["grid"].sort_index().to_numpy(dtype=int),
-            _free_labels(prepared, old_piece),
-        ]
+    labels = _one_piece_each(
+        prepared.graph,
+        prepared.graph.weights(households),
+        np.concatenate(
+            [
+                major.set_index("atom")["grid"].sort_index().to_numpy(dtype=int),
+                _free_labels(prepared, old_piece),
+            ]
+        ),
     )
     before = pd.Series(weight).groupby(old_piece).sum()
     bound = lower_bound(before.to_numpy(), band)
@@ -124,6 +133,23 @@ def rebalance(
     return Rebalance(
         new, grids, moves.reset_index(drop=True), _per_grid(before, after, moves), bound
     )
+
+
+def _one_piece_each(graph, weight: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Labels where a grid in several connected parts keeps its label on the part with the most
+    households and the other parts become new grids (repair then merges the small ones)."""
+    labels = labels.copy()
+    same = labels[graph.u] == labels[graph.v]
+    matrix = coo_array((np.ones(same.sum()), (graph.u[same], graph.v[same])), (graph.n, graph.n))
+    part = connected_components(matrix, directed=False)[1]
+    totals = pd.DataFrame({"grid": labels, "part": part, "households": weight})
+    totals = totals.groupby(["grid", "part"], as_index=False)["households"].sum()
+    totals = totals.sort_values(["grid", "households", "part"], ascending=[True, False, True])
+    extra = totals[totals.duplicated("grid")]
+    new = labels.max() + 1 + np.arange(len(extra))
+    for p, label in zip(extra["part"].to_numpy(), new, strict=True):
+        labels[part == p] = label
+    return labels
 
 
 def _free_labels(prepared: Prepared, grid_of_piece: np.ndarray) -> np.ndarray:
