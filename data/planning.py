@@ -30,7 +30,7 @@ from data.plans import (
     make_published,
     published_plan,
 )
-from geo.atoms import build_atoms, grid_of_pieces, piece_points, validate_buildings
+from geo.atoms import unit_points
 from geo.check import PlanReport, check_plan
 from geo.crs import STORAGE_CRS
 from geo.divide import divide
@@ -118,11 +118,24 @@ def tallies(view: PlanView) -> pd.DataFrame:
 
 
 def _polygons(frames: CommunityFrames, assignment: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Grid polygons of an assignment (engine labels), tiling the community."""
-    buildings = validate_buildings(frames.buildings)
-    atoms = build_atoms(buildings, frames.units, frames.band[1])
-    points = piece_points(atoms, frames.crs)
-    points["grid"] = grid_of_pieces(atoms, assignment)
+    """Grid polygons of an assignment exactly as it stands (labels = grid numbers): one point
+    per whole building, one per unit entrance where the assignment names units."""
+    footprints = frames.buildings.geometry
+    xy = np.empty((len(assignment), 2))
+    split = assignment["unit_id"].notna().to_numpy()
+    whole = assignment.loc[~split, "building_id"]
+    xy[~split] = shapely.get_coordinates(shapely.point_on_surface(footprints.loc[whole].values))
+    units = frames.units.set_index("unit_id")
+    for building_id, rows in assignment[split].groupby("building_id"):
+        own = units[units["building_id"] == building_id].sort_values("number")
+        spots = dict(
+            zip(own.index, unit_points(footprints.loc[building_id], len(own)), strict=True)
+        )
+        for position, unit_id in zip(rows.index, rows["unit_id"], strict=True):
+            xy[assignment.index.get_loc(position)] = spots[unit_id]
+    points = gpd.GeoDataFrame(
+        {"grid": assignment["grid"].to_numpy()}, geometry=shapely.points(xy), crs=frames.crs
+    )
     return grid_polygons(frames.boundary, points, frames.barriers)
 
 

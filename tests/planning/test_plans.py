@@ -243,3 +243,61 @@ def test_street_drafts_and_street_map_hold_the_scope(world: World) -> None:
     assert f'href="/plan/{world.home}"' in page.text and world.other not in page.text
     assert world.clients["street"].get(f"/plan/street/{other_street}").status_code == 404
     assert world.clients["admin"].get(f"/plan/street/{other_street}").status_code == 200
+
+
+def test_a_move_keeps_grids_made_of_units_of_a_split_building(world: World) -> None:
+    """Re-balancing may leave a grid holding only some unit entrances of a building; a later
+    move elsewhere must redraw that grid, not lose it."""
+    draft = _draft(world)
+    plan, revision = draft["plan"]["id"], draft["plan"]["revision"]
+    [(building, unit, grid_id)] = world.sql(
+        "SELECT b.id, max(u.id), min(m.grid_id) FROM building b "
+        "JOIN unit_entrance u ON u.building_id = b.id "
+        "JOIN grid_member m ON m.building_id = b.id AND m.plan_id = :plan "
+        "GROUP BY b.id HAVING count(u.id) > 1 ORDER BY b.id LIMIT 1",
+        plan=plan,
+    )
+    engine = make_engine(world.url)
+    with engine.begin() as conn:
+        new = conn.execute(
+            text(
+                "INSERT INTO grid (plan_id, code, number, name, geom) "
+                "SELECT plan_id, left(code, 12) || '099', 99, '第99网格', geom FROM grid "
+                "WHERE id = :g RETURNING id"
+            ),
+            {"g": grid_id},
+        ).scalar_one()
+        units = (
+            conn.execute(
+                text("SELECT id FROM unit_entrance WHERE building_id = :b"), {"b": building}
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            text("DELETE FROM grid_member WHERE plan_id = :p AND building_id = :b"),
+            {"p": plan, "b": building},
+        )
+        for u in units:
+            conn.execute(
+                text(
+                    "INSERT INTO grid_member (plan_id, grid_id, building_id, unit_id) "
+                    "VALUES (:p, :g, :b, :u)"
+                ),
+                {"p": plan, "g": new if u == unit else grid_id, "b": building, "u": u},
+            )
+    engine.dispose()
+    other, target = _movable(world, draft)
+    assert other != building
+    moved = world.clients["planner"].post(
+        f"{_base(world)}/plans/{plan}/moves",
+        json={"revision": revision, "building_ids": [other], "to_grid": target},
+    )
+    assert moved.status_code == 200, moved.text
+    assert 99 in {g["number"] for g in moved.json()["grids"]}
+    assert world.sql(
+        "SELECT g.number FROM grid_member m JOIN grid g ON g.id = m.grid_id "
+        "WHERE m.plan_id = :p AND m.unit_id = :u",
+        p=plan,
+        u=unit,
+    ) == [(99,)]
