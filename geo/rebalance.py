@@ -136,19 +136,23 @@ def rebalance(
 
 
 def _one_piece_each(graph, weight: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Labels where a grid in several connected parts keeps its label on the part with the most
-    households and the other parts become new grids (repair then merges the small ones)."""
+    """Labels where a grid whose atoms lie in several parts (joined by the grid's own nodes or by
+    free faces) keeps its label on the part with the most households; the other parts become new
+    grids (repair then merges the small ones)."""
     labels = labels.copy()
-    same = labels[graph.u] == labels[graph.v]
+    free = (graph.u >= graph.atoms) | (graph.v >= graph.atoms)
+    same = (labels[graph.u] == labels[graph.v]) | free
     matrix = coo_array((np.ones(same.sum()), (graph.u[same], graph.v[same])), (graph.n, graph.n))
     part = connected_components(matrix, directed=False)[1]
-    totals = pd.DataFrame({"grid": labels, "part": part, "households": weight})
+    atoms = np.arange(graph.n) < graph.atoms
+    totals = pd.DataFrame({"grid": labels, "part": part, "households": weight})[atoms]
     totals = totals.groupby(["grid", "part"], as_index=False)["households"].sum()
     totals = totals.sort_values(["grid", "households", "part"], ascending=[True, False, True])
     extra = totals[totals.duplicated("grid")]
     new = labels.max() + 1 + np.arange(len(extra))
-    for p, label in zip(extra["part"].to_numpy(), new, strict=True):
-        labels[part == p] = label
+    grids = extra["grid"].to_numpy()
+    for p, grid, label in zip(extra["part"].to_numpy(), grids, new, strict=True):
+        labels[atoms & (part == p) & (labels == grid)] = label
     return labels
 
 

@@ -79,20 +79,23 @@ class _Repair:
         return before - violation(s - w, self.band) - violation(t + w, self.band)
 
     def pieces(self, nodes: set[int]) -> int:
-        """Number of connected parts of ``nodes`` in the atom graph."""
+        """Number of connected parts of ``nodes`` holding households (parts of free faces only
+        do not count: ``geo.polygons`` gives them to a neighbouring grid)."""
         seen: set[int] = set()
         count = 0
         for start in nodes:
             if start in seen:
                 continue
-            count += 1
             seen.add(start)
             stack = [start]
+            held = self.weight[start] > 0
             while stack:
                 for nxt in self.neighbours[stack.pop()]:
                     if nxt in nodes and nxt not in seen:
                         seen.add(nxt)
                         stack.append(nxt)
+                        held = held or self.weight[nxt] > 0
+            count += held
         return count
 
     def keeps_connected(self, atom: int, grid: int) -> bool:
