@@ -122,12 +122,27 @@ def _join_parts(cells: Cells, owner: np.ndarray) -> None:
         for grid in split.index[split.to_numpy() > 1]:
             for g in np.unique(group[group >= 0]):
                 path = _free_path(neighbours, np.flatnonzero(group == g), owner, part, grid)
-                if path:
+                if path and _keeps_donors_whole(cells, owner, path, grid):
                     owner[path] = grid
                     joined = True
                     break
         if not joined:
             return
+
+
+def _keeps_donors_whole(cells: Cells, owner: np.ndarray, path: list[int], grid) -> bool:
+    """Whether giving the faces on ``path`` to ``grid`` leaves every grid holding them in no
+    more parts with buildings than before."""
+    donors = set(owner[path].tolist())
+    after = owner.copy()
+    after[path] = grid
+    return all(_held_parts(cells, after, d) <= _held_parts(cells, owner, d) for d in donors)
+
+
+def _held_parts(cells: Cells, owner: np.ndarray, grid) -> int:
+    """Number of parts of ``grid`` that hold a piece's cell."""
+    part = parts_of(cells, owner)
+    return len(np.unique(part[(owner == grid) & (cells.piece >= 0)]))
 
 
 def _free_path(neighbours, faces, owner, part, grid) -> list[int]:
@@ -268,8 +283,9 @@ def display_polygons(grids: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoData
     Returns
     -------
     geopandas.GeoDataFrame
-        Same index and columns, simplified geometries sharing their edges exactly.
+        Same index and columns, simplified geometries sharing their edges exactly; the
+        community's outline is kept as it is.
     """
     require_projected(grids, "网格")
-    simple = shapely.coverage_simplify(grids.geometry.values, tolerance_m)
+    simple = shapely.coverage_simplify(grids.geometry.values, tolerance_m, simplify_boundary=False)
     return grids.set_geometry(gpd.GeoSeries(simple, index=grids.index, crs=grids.crs))

@@ -73,7 +73,7 @@ def community_frames(tables: Tables, code: str) -> Community:
     per_building = household.groupby("building_id").size()
     buildings = gpd.GeoDataFrame(
         {
-            "compound_id": building["compound_id"].astype("Int64").to_numpy(),
+            "compound_id": building["compound_id"].astype("Int64").array,
             "households": per_building.reindex(ids, fill_value=0).to_numpy(),
         },
         geometry=building.geometry.values,
