@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
-from api.auth import PlannerDep, ScopedCommunity
+from api.auth import PlannerDep, ScopedCommunity, ScopeDep, planner_scope
 from api.deps import PG_INT_MAX, SessionDep
 from data.models import GridPlan
 from data.planning import (
@@ -263,12 +263,13 @@ class StreetDraft(BaseModel):
 
 
 @streets.post("/drafts", response_model=list[StreetDraft], status_code=status.HTTP_201_CREATED)
-def create_street_drafts(street: str, scope: PlannerDep, session: SessionDep) -> list[StreetDraft]:
+def create_street_drafts(street: str, scope: ScopeDep, session: SessionDep) -> list[StreetDraft]:
     """Open a draft (or return the open one) for every community of a street office that the
-    caller plans; 404 when there is none."""
+    caller plans; 404 when there is none in their scope."""
     codes = [c for c in communities_of(session, street) if scope.sees_community(c)]
     if not codes:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"街道 {street} 不存在或不在您的管辖范围内")
+    planner_scope(scope)
     drafts = [start_draft(session, code, scope.actor) for code in codes]
     session.commit()
     return [

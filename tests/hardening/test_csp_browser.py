@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import serving
-from tests.planning.conftest import PASSWORD, World, world  # noqa: F401
+from tests.planning.conftest import PASSWORD, World
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,7 @@ def _watch(page) -> list[str]:
     return seen
 
 
-def test_planner_find_and_district_maps_draw_under_the_csp(world: World, chromium):  # noqa: F811
+def test_planner_find_and_district_maps_draw_under_the_csp(world: World, chromium):
     with serving(world.url, WANGGE_LOOKUP_RATE_PER_MINUTE="0") as base:
         page = chromium.new_page(viewport={"width": 1200, "height": 800})
         violations = _watch(page)
