@@ -44,3 +44,9 @@ def test_stats_counts_match_the_database(client: TestClient, session: Session) -
     assert stats.communities == 1
     assert stats.households > 2000
     assert 0 < stats.grids_out_of_band < stats.grids
+
+
+def test_the_front_door_is_the_residents_page(client: TestClient) -> None:
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"] == "/find"

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import shapely
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.ratelimit import LookupLimit
 from data import lookup
@@ -38,6 +38,12 @@ async def _bounds(request: Request) -> tuple[float, float, float, float]:
 
 def _page(m) -> HTMLResponse:
     return HTMLResponse(m.get_root().render().replace("<html>", '<html lang="zh-CN">', 1))
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    """The front door is the residents' page; staff find /login from it."""
+    return RedirectResponse("/find", status_code=307)
 
 
 @router.get("/find", response_class=HTMLResponse)
