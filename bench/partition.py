@@ -11,7 +11,8 @@ Wangge's re-balance after +15 % households in five communities: households moved
 lower bound (Σ households above 500 + Σ shortfall under 300) and time.
 
 All three methods partition the same atoms (``geo.atoms``) over the same adjacency
-(``geo.graph``), and their polygons come from the same ``geo.polygons.grid_polygons``. spopt and
+(``geo.graph``: atoms and the free faces between them, which hold no households), and their
+polygons come from the same ``geo.polygons.grid_polygons``. spopt and
 GerryChain run on the first ``--peer-communities`` communities only (they are slow).
 """
 
@@ -58,7 +59,7 @@ def run_wangge(c: Community, seed: int) -> np.ndarray:
 def _atom_frame(c: Community):
     prepared = prepare(c.boundary, c.buildings, c.units, c.barriers, BAND)
     graph = prepared.graph
-    households = prepared.atoms.table["households"].to_numpy()
+    households = graph.weights(prepared.atoms.table["households"].to_numpy())
     return prepared, graph, households
 
 
@@ -80,7 +81,8 @@ def run_spopt(c: Community, seed: int) -> np.ndarray:
     )
     model = MaxPHeuristic(frame, W(neighbours, silence_warnings=True), ["h"], "households", 300)
     model.solve()
-    return assignment_frame(prepared.atoms, np.asarray(model.labels_))["grid"].to_numpy()
+    labels = np.asarray(model.labels_)[: graph.atoms]
+    return assignment_frame(prepared.atoms, labels[: graph.atoms])["grid"].to_numpy()
 
 
 def run_gerrychain(c: Community, seed: int) -> np.ndarray:
@@ -125,7 +127,7 @@ def run_gerrychain(c: Community, seed: int) -> np.ndarray:
         for node, part in plan.items():
             labels[node] = offset + int(part)
         offset += k
-    return assignment_frame(prepared.atoms, labels)["grid"].to_numpy()
+    return assignment_frame(prepared.atoms, labels[: graph.atoms])["grid"].to_numpy()
 
 
 def measures(c: Community, grid_of_piece: np.ndarray) -> dict:
