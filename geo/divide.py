@@ -5,7 +5,9 @@
    across roads, expensive inside blocks and compounds, no links across rivers except at bridges.
 3. Each connected part of the graph is split into grids by ``geo.partition``; the number of grids
    is the feasible count closest to the middle of the band. When lumpy atoms defeat the search,
-   it runs again with a widened band and ``geo.repair`` moves atoms until every grid is in band.
+   it runs again with a widened band and ``geo.repair`` moves atoms until every grid is in band;
+   failing that, the strict search tries every feasible count. An atom under the floor whose
+   neighbours are all too big to share a grid with it proves that no division exists.
 4. Grid polygons (``geo.polygons.grid_polygons``), numbered west→east, north→south
    (``geo.numbering``); grid labels are these sequence numbers 1..n.
 
@@ -198,8 +200,10 @@ def divide(
         if stranded is not None:
             raise NoValidDivision(stranded)
         counts = feasible_counts(households[nodes].sum(), band)[:STRICT_COUNTS]
-        parts = partition(prepared.graph, households, nodes, band, rng, counts) or _relaxed(
-            prepared.graph, households, nodes, band, rng
+        parts = (
+            partition(prepared.graph, households, nodes, band, rng, counts)
+            or _relaxed(prepared.graph, households, nodes, band, rng)
+            or partition(prepared.graph, households, nodes, band, rng)
         )
         if parts is None:
             raise NoValidDivision(
