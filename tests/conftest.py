@@ -174,3 +174,14 @@ def chromium():
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def wait_until(page, expression: str, timeout_s: float = 15.0, arg=None) -> None:
+    """Poll a JavaScript expression until it is truthy. Playwright's ``wait_for_function`` evals
+    its predicate inside the page, which the app's Content-Security-Policy (no 'unsafe-eval')
+    forbids; ``page.evaluate`` runs through the DevTools protocol and is not blocked."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{expression} still false after {timeout_s} s")
+        page.wait_for_timeout(100)

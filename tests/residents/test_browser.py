@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import serving
+from tests.conftest import serving, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -59,10 +59,8 @@ def test_search_an_address_then_tap_the_map(server, browser, facts, tmp_path):
     )
     assert 60 < point[1] < 300, point
     page.mouse.click(point[0], point[1])
-    page.wait_for_function(
-        "code => document.body.getAttribute('data-grid') === code",
-        arg=facts.grid_code,
-        timeout=10_000,
+    wait_until(
+        page, "code => document.body.getAttribute('data-grid') === code", 10, facts.grid_code
     )
     expected = httpx.get(f"{server}/api/v1/lookup/grids/{facts.grid_code}").json()
     chief = next(s for s in expected["staff"] if s["role"] == "grid_chief")
@@ -75,10 +73,10 @@ def test_search_an_address_then_tap_the_map(server, browser, facts, tmp_path):
 def test_grid_page_from_qr_and_district_map(server, browser, facts):
     page = browser.new_page(viewport={"width": 1200, "height": 800})
     page.goto(f"{server}/g/{facts.grid_code}")
-    page.wait_for_function(
-        "code => document.body.getAttribute('data-grid') === code", arg=facts.grid_code
+    wait_until(
+        page, "code => document.body.getAttribute('data-grid') === code", 30, facts.grid_code
     )
     page.goto(server + "/map")
-    page.wait_for_function("window.wanggeTilesLoaded === true", timeout=15_000)
+    wait_until(page, "() => window.wanggeTilesLoaded === true", 15)
     assert page.locator("canvas").count() + page.locator("svg path").count() > 0
     page.close()
