@@ -74,7 +74,15 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
     app.state.settings = settings
     errors.register(app)
+    app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
+    app.state.login_throttle = LoginThrottle.of(
+        settings.login_max_failures, settings.login_window_seconds
+    )
+    # The residents' hot paths first: Starlette tries routes in order.
+    app.include_router(lookup.router, prefix="/api/v1")
+    app.include_router(tiles.router)
     app.include_router(health.router)
+    app.include_router(public.router)
     app.include_router(exchange.router, prefix="/api/v1")
     app.include_router(ogc.router)
     app.include_router(stats.router, prefix="/api/v1")
@@ -86,13 +94,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(staffing.router, prefix="/api/v1")
     app.include_router(households.router, prefix="/api/v1")
     app.include_router(planner.router)
-    app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
-    app.state.login_throttle = LoginThrottle.of(
-        settings.login_max_failures, settings.login_window_seconds
-    )
-    app.include_router(lookup.router, prefix="/api/v1")
-    app.include_router(tiles.router)
-    app.include_router(public.router)
     app.mount("/static", GZipMiddleware(StaticFiles(directory=STATIC_DIR)), name="static")
     app.add_middleware(BodyLimits, settings=settings)
     app.add_middleware(SecurityHeaders, settings=settings)
