@@ -93,7 +93,7 @@ def test_rebalance_move_publish_and_lookup(world: World, chromium) -> None:
         assert not [v for v in bands if "户数" in v], bands
         page.fill("#wg-reason", "按新入住户数调整，手工微调一栋")
         page.click("#wg-publish")
-        page.wait_for_selector(".wg-msg.wg-ok")
+        page.wait_for_selector("#wg-msg .wg-ok")
         assert "已发布" in page.locator("#wg-msg").inner_text()
 
         answer = httpx.get(
