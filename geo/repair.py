@@ -325,14 +325,23 @@ class _Repair:
                 for group in groups
                 if sum(self.totals[g] for g in group) >= (len(group) + 1) * low
             ]
+            best = None
             for group in groups:
                 nodes = np.array(sorted(set().union(*(self.members[g] for g in group))))
                 parts = partition(
                     self.graph, self.weight, nodes, self.band, self.rng, counts=[len(group) + 1]
                 )
-                if parts is not None:
-                    self.relabel(parts, group)
-                    return
+                if parts is None:
+                    continue
+                names, kept = self.naming(parts, group)
+                moved = float(self.weight[nodes].sum()) - kept
+                if best is None or moved < best[0]:
+                    best = (moved, parts, names)
+            if best is not None:
+                for part, label in zip(best[1], best[2], strict=True):
+                    for atom in part:
+                        if self.labels[atom] != label:
+                            self.move(int(atom), label)
             return
         for atom in sorted(self.members[grid]):
             others = sorted(
@@ -342,20 +351,21 @@ class _Repair:
             if others:
                 self.move(int(atom), others[0])
 
-    def relabel(self, parts: list[np.ndarray], labels: list[int]) -> None:
-        """Give ``parts`` the old ``labels`` (each to the part holding most of it), then new."""
+    def naming(self, parts: list[np.ndarray], labels: list[int]) -> tuple[list[int], float]:
+        """Labels for ``parts`` (the old ``labels`` and one new one) that keep the most
+        households in their grid, and the households kept."""
         new = max(self.totals) + 1
-        free = list(labels)
-        for part in sorted(parts, key=lambda p: -len(p)):
-            held = [self.labels[p] for p in part if self.labels[p] in free]
-            label = max(free, key=lambda g: (held.count(g), -g)) if free else new
-            if label == new:
-                new += 1
-            else:
-                free.remove(label)
-            for atom in part:
-                if self.labels[atom] != label:
-                    self.move(int(atom), label)
+        held = [
+            {g: float(self.weight[part[self.labels[part] == g]].sum()) for g in labels}
+            for part in parts
+        ]
+        best: tuple[float, tuple[int, ...]] | None = None
+        for names in itertools.permutations([*labels, new], len(parts)):
+            kept = sum(h.get(g, 0.0) for h, g in zip(held, names, strict=True))
+            if best is None or kept > best[0]:
+                best = (kept, names)
+        assert best is not None
+        return list(best[1]), best[0]
 
     def run(self) -> np.ndarray:
         stuck: set[int] = set()
@@ -373,16 +383,22 @@ class _Repair:
                     self.move(best[1], best[2])
                     progressed = True
                     break
-                if (self.totals[grid] > self.band[1] and self.chain(grid)) or self.push(grid):
+                if self.push(grid):
                     progressed = True
                     break
             if progressed:
                 continue
             grid = next((g for g in bad if g not in stuck), None)
-            if grid is None:
+            if grid is not None:
+                stuck.add(grid)
+                before = self.labels.copy()
+                self.restructure(grid)
+                if (self.labels != before).any():
+                    continue
+            # a two-grid chain often moves whole compounds: only when no split or merge helps
+            chained = any(self.totals[g] > self.band[1] and self.chain(g) for g in bad)
+            if not chained and grid is None:
                 break
-            stuck.add(grid)
-            self.restructure(grid)
         return self.labels
 
 
