@@ -101,52 +101,38 @@ REPORT = typer.Option(Path("import-report.csv"), help="where the problem report 
 MAP = typer.Option(None, "--map", help="表头=field, repeatable (e.g. 户主=head_name)")
 
 
-@import_app.command("buildings")
-def import_buildings_command(
-    path: Path = typer.Argument(..., help="zipped or bare Shapefile, GeoPackage or GeoJSON"),
-    community: str = typer.Option(None, help="community code the buildings belong to"),
-    crs: str = typer.Option(None, help="gcj02, bd09 or an EPSG code, when the file lacks it"),
-    map: list[str] = MAP,
-    report: Path = REPORT,
-) -> None:
-    """Add or update buildings (rows with an id update that building)."""
-    _run(
-        "buildings",
-        lambda conn, p, step: import_buildings(
-            conn,
-            p,
-            community=community,
-            declared_crs=crs,
-            mapping=_mapping(map),
-            progress=step,
-        ),
-        path,
-        report,
-    )
+def _layer_command(kind: str, importer, summary: str) -> None:
+    """Register ``wangge import KIND``: a building or compound layer, all or nothing."""
+
+    def command(
+        path: Path = typer.Argument(..., help="zipped or bare Shapefile, GeoPackage or GeoJSON"),
+        community: str = typer.Option(None, help=f"community code the {kind} belong to"),
+        crs: str = typer.Option(None, help="gcj02, bd09 or an EPSG code, when the file lacks it"),
+        map: list[str] = MAP,
+        report: Path = REPORT,
+    ) -> None:
+        _run(
+            kind,
+            lambda conn, p, step: importer(
+                conn,
+                p,
+                community=community,
+                declared_crs=crs,
+                mapping=_mapping(map),
+                progress=step,
+            ),
+            path,
+            report,
+        )
+
+    command.__doc__ = summary
+    import_app.command(kind)(command)
 
 
-@import_app.command("compounds")
-def import_compounds_command(
-    path: Path = typer.Argument(..., help="zipped or bare Shapefile, GeoPackage or GeoJSON"),
-    community: str = typer.Option(None, help="community code the compounds belong to"),
-    crs: str = typer.Option(None, help="gcj02, bd09 or an EPSG code, when the file lacks it"),
-    map: list[str] = MAP,
-    report: Path = REPORT,
-) -> None:
-    """Add or update compounds (小区)."""
-    _run(
-        "compounds",
-        lambda conn, p, step: import_compounds(
-            conn,
-            p,
-            community=community,
-            declared_crs=crs,
-            mapping=_mapping(map),
-            progress=step,
-        ),
-        path,
-        report,
-    )
+_layer_command(
+    "buildings", import_buildings, "Add or update buildings (rows with an id update that building)."
+)
+_layer_command("compounds", import_compounds, "Add or update compounds (小区).")
 
 
 @import_app.command("households")
