@@ -122,6 +122,7 @@ def rebalance(
         labels,
         band,
         np.random.default_rng(seed),
+        keep_households=True,
     )
     new, grids = polygons_of(community, prepared, fixed, barriers, buildings.crs)
     after = pd.Series(weight).groupby(new["grid"].to_numpy()).sum()

@@ -49,7 +49,8 @@ def lower_bound(totals, band: tuple[int, int]) -> int:
 
 
 class _Repair:
-    def __init__(self, graph: AtomGraph, households, labels, band, rng):
+    def __init__(self, graph: AtomGraph, households, labels, band, rng, keep_households=False):
+        self.keep_households = keep_households
         self.neighbours: list[set[int]] = [set() for _ in range(graph.n)]
         for a, b in zip(graph.u.tolist(), graph.v.tolist(), strict=True):
             self.neighbours[a].add(b)
@@ -337,6 +338,8 @@ class _Repair:
                 moved = float(self.weight[nodes].sum()) - kept
                 if best is None or moved < best[0]:
                     best = (moved, parts, names)
+                if not self.keep_households:
+                    break  # a fresh division: the first split found will do
             if best is not None:
                 for part, label in zip(best[1], best[2], strict=True):
                     for atom in part:
@@ -383,7 +386,8 @@ class _Repair:
                     self.move(best[1], best[2])
                     progressed = True
                     break
-                if self.push(grid):
+                early_chain = not self.keep_households and self.totals[grid] > self.band[1]
+                if (early_chain and self.chain(grid)) or self.push(grid):
                     progressed = True
                     break
             if progressed:
@@ -395,8 +399,10 @@ class _Repair:
                 self.restructure(grid)
                 if (self.labels != before).any():
                     continue
-            # a two-grid chain often moves whole compounds: only when no split or merge helps
-            chained = any(self.totals[g] > self.band[1] and self.chain(g) for g in bad)
+            # Re-balancing: a two-grid chain often moves whole compounds, so it comes last.
+            chained = self.keep_households and any(
+                self.totals[g] > self.band[1] and self.chain(g) for g in bad
+            )
             if not chained and grid is None:
                 break
         return self.labels
@@ -408,6 +414,8 @@ def repair(
     labels: np.ndarray,
     band: tuple[int, int],
     rng: np.random.Generator,
+    *,
+    keep_households: bool = False,
 ) -> np.ndarray:
     """Labels with as few households moved as the greedy search finds; violations may remain.
 
@@ -423,6 +431,11 @@ def repair(
         (low, high) households per grid.
     rng
         Random generator, used when a grid has to be split.
+    keep_households
+        Re-balancing a plan people live with: the split of last resort tries every group and
+        keeps the labelling that moves the fewest households, and two-grid chains (which move
+        whole compounds) come last. A fresh division takes the first split found and tries
+        chains early, which divides more communities.
 
     Returns
     -------
@@ -430,4 +443,4 @@ def repair(
         New integer label per atom. Check the totals: a violation remains when no move, chain,
         split or merge the search tried could remove it.
     """
-    return _Repair(graph, households, labels, band, rng).run()
+    return _Repair(graph, households, labels, band, rng, keep_households).run()
