@@ -79,11 +79,17 @@ async def tile(conn: AsyncConnection, layer: str, z: int, x: int, y: int) -> byt
 
     Raises KeyError for an unknown layer and :class:`TileOutOfRange` for a bad z/x/y.
     """
-    rows = LAYERS[layer]
     check_tile(z, x, y)
+    return await _render(conn, LAYERS[layer], layer, z, x, y, {})
+
+
+async def _render(
+    conn: AsyncConnection, rows: str, layer: str, z: int, x: int, y: int, params: dict
+) -> bytes:
+    """Encode ``rows`` (a SQL source of geometries and attributes) as the MVT tile z/x/y."""
     tile_m = WORLD_M / (1 << z)
     sql = _TILE.format(rows=rows, extent=EXTENT, buffer=BUFFER, columns=_COLUMNS[layer])
-    params = {
+    params = params | {
         "z": z,
         "x": x,
         "y": y,
@@ -157,16 +163,4 @@ async def tile_in_datum(
         arrays=", ".join(f"%({n})s::{types.get(n, 'text')}[]" for n in names),
         names=", ".join(names),
     )
-    tile_m = WORLD_M / (1 << z)
-    sql = _TILE.format(rows=shifted, extent=EXTENT, buffer=BUFFER, columns=_COLUMNS[layer])
-    params |= {
-        "z": z,
-        "x": x,
-        "y": y,
-        "layer": layer,
-        "margin": tile_m * BUFFER / EXTENT,
-        "tolerance": tile_m / EXTENT / 4,
-    }
-    cur = await conn.execute(sql, params)
-    row = await cur.fetchone()
-    return bytes(row[0]) if row and row[0] is not None else b""
+    return await _render(conn, shifted, layer, z, x, y, params)
