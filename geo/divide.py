@@ -193,12 +193,14 @@ def divide(
     rng = np.random.default_rng(seed)
     grid_of_atom = np.full(prepared.graph.n, -1)
     next_label = 0
-    for nodes in components(prepared.graph):
+    parts_of_graph = components(prepared.graph)
+    for nodes in parts_of_graph:
         if not feasible_counts(households[nodes].sum(), band):
             raise NoValidDivision(infeasible_reason(prepared, nodes, band))
         stranded = stranded_reason(prepared, nodes, band)
         if stranded is not None:
             raise NoValidDivision(stranded)
+    for nodes in parts_of_graph:
         counts = feasible_counts(households[nodes].sum(), band)[:STRICT_COUNTS]
         parts = (
             partition(prepared.graph, households, nodes, band, rng, counts)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.sparse import coo_array
-from scipy.sparse.csgraph import connected_components, depth_first_order, minimum_spanning_tree
+from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
 
 from geo.graph import AtomGraph
 
@@ -125,10 +125,8 @@ class _Search:
 
     def _grow_cuts(self, u, v, xy, weight, total, k):
         """Cuts grown from peripheral atoms and leaves, as (mask, grids on the mask side)."""
-        n = len(weight)
-        matrix = coo_array((np.ones(len(u)), (u, v)), shape=(n, n)).tocsr()
-        matrix = (matrix + matrix.T).tocsr()
-        leaves = np.flatnonzero(np.diff(matrix.indptr) == 1)
+        near = _adjacency(len(weight), u, v)
+        leaves = np.flatnonzero(np.array([len(n) for n in near]) == 1)
         seeds = []
         for _ in range(GROWS_PER_SPLIT):
             angle = self.rng.uniform(0.0, 2 * np.pi)
@@ -141,8 +139,8 @@ class _Search:
         for seed in seeds + heavy:
             for k_part in sorted({1, k // 2, k - k // 2}):
                 low, high = self._window(k_part, k, total)
-                mask = _grow(matrix, xy, weight, seed, low, high)
-                if mask is not None and _connected(matrix, ~mask):
+                mask = _grow(near, xy, weight, seed, low, high)
+                if mask is not None and _connected(near, ~mask):
                     yield mask, k_part, "heavy" if seed in heavy else "grow"
 
     def _cuts(self, u, v, tree_weight, weight, total, k):
@@ -176,33 +174,54 @@ class _Search:
             yield mask, k_part, "tree"
 
 
-def _grow(matrix, xy, weight, seed: int, low: float, high: float) -> np.ndarray | None:
-    """Grow a connected part from ``seed`` until it holds ``low``–``high`` households."""
+def _adjacency(n: int, u: np.ndarray, v: np.ndarray) -> list[list[int]]:
+    """Neighbour lists of an undirected graph given as edge arrays."""
+    near: list[list[int]] = [[] for _ in range(n)]
+    for a, b in zip(u.tolist(), v.tolist(), strict=True):
+        near[a].append(b)
+        near[b].append(a)
+    return near
+
+
+def _grow(near, xy, weight, seed: int, low: float, high: float) -> np.ndarray | None:
+    """Grow a connected part from ``seed`` until it holds ``low``–``high`` households, each
+    time taking the neighbouring atom nearest the part's centre that does not overshoot."""
     inside = np.zeros(len(weight), dtype=bool)
-    frontier = np.zeros(len(weight), dtype=bool)
-    total, moment, mass = 0.0, np.zeros(2), 0.0
+    x, y, w = xy[:, 0].tolist(), xy[:, 1].tolist(), weight.tolist()
+    frontier: set[int] = set()
+    total = mass = mx = my = 0.0
     pick = seed
     while True:
         inside[pick] = True
-        frontier[pick] = False
-        total += weight[pick]
-        moment += (weight[pick] + 1e-9) * xy[pick]
-        mass += weight[pick] + 1e-9
-        frontier[matrix.indices[matrix.indptr[pick] : matrix.indptr[pick + 1]]] = True
-        frontier &= ~inside
+        frontier.discard(pick)
+        total += w[pick]
+        mass += w[pick] + 1e-9
+        mx += (w[pick] + 1e-9) * x[pick]
+        my += (w[pick] + 1e-9) * y[pick]
+        frontier.update(n for n in near[pick] if not inside[n])
         if total >= low:
             return inside if total <= high else None
-        fits = np.flatnonzero(frontier & (weight <= high - total))
-        if len(fits) == 0:
+        room, cx, cy = high - total, mx / mass, my / mass
+        fits = [((x[n] - cx) ** 2 + (y[n] - cy) ** 2, n) for n in frontier if w[n] <= room]
+        if not fits:
             return None
-        distance = np.hypot(*(xy[fits] - moment / mass).T)
-        pick = int(fits[np.argmin(distance)])
+        pick = min(fits)[1]
 
 
-def _connected(matrix, mask: np.ndarray) -> bool:
-    """Whether the atoms under ``mask`` form one connected part of ``matrix``."""
-    nodes = np.flatnonzero(mask)
-    return len(nodes) > 0 and connected_components(matrix[nodes][:, nodes], directed=False)[0] == 1
+def _connected(near: list[list[int]], mask: np.ndarray) -> bool:
+    """Whether the nodes under ``mask`` form one connected part of the graph ``near``."""
+    inside = mask.tolist()
+    if True not in inside:
+        return False
+    start = inside.index(True)
+    seen = {start}
+    stack = [start]
+    while stack:
+        for n in near[stack.pop()]:
+            if inside[n] and n not in seen:
+                seen.add(n)
+                stack.append(n)
+    return len(seen) == int(mask.sum())
 
 
 def feasible_counts(total: float, band: tuple[int, int]) -> list[int]:
