@@ -126,29 +126,32 @@ def build_atoms(buildings: gpd.GeoDataFrame, units: pd.DataFrame | None, ceiling
     points = shapely.get_coordinates(shapely.point_on_surface(buildings.geometry.values))
     compound = buildings["compound_id"].astype("object").where(buildings["compound_id"].notna())
     compound_total = buildings.groupby(compound, dropna=True)["households"].sum()
-    pieces, atoms = [], []
-    for compound_id, total in compound_total.items():
-        if total <= ceiling:
-            atoms.append((int(total), "compound", f"小区 {_label(compound_id)}"))
-            for pos in np.flatnonzero((compound == compound_id).to_numpy()):
-                pieces.append(_piece(buildings, pos, None, len(atoms) - 1, points[pos]))
-    whole = (
-        compound.isna().to_numpy()
-        | ~compound.isin(compound_total.index[compound_total <= ceiling]).to_numpy()
-    )
-    for pos in np.flatnonzero(whole):
-        building_id = buildings.index[pos]
-        count = int(buildings["households"].iat[pos])
+    small = compound_total[compound_total <= ceiling]
+    in_small = pd.Index(small.index).get_indexer(compound)
+    ids, households = buildings.index.to_numpy(), buildings["households"].to_numpy()
+    compounds = buildings["compound_id"].to_numpy()
+    atoms = [(int(total), "compound", f"小区 {_label(c)}") for c, total in small.items()]
+    pieces = [
+        _piece(ids[pos], None, in_small[pos], households[pos], compounds[pos], points[pos])
+        for pos in np.flatnonzero(in_small >= 0)[np.argsort(in_small[in_small >= 0], kind="stable")]
+    ]
+    for pos in np.flatnonzero(in_small < 0):
+        building_id, count = ids[pos], int(households[pos])
         if count <= ceiling:
             atoms.append((count, "building", f"楼栋 {building_id}"))
-            pieces.append(_piece(buildings, pos, None, len(atoms) - 1, points[pos]))
+            pieces.append(
+                _piece(building_id, None, len(atoms) - 1, count, compounds[pos], points[pos])
+            )
             continue
         own = _units_of(units, building_id, count, ceiling)
         xy = unit_points(buildings.geometry.iat[pos], len(own))
         for (unit_id, unit_households), unit_xy in zip(own.items(), xy, strict=True):
             atoms.append((int(unit_households), "unit", f"楼栋 {building_id} 单元 {unit_id}"))
-            pieces.append(_piece(buildings, pos, unit_id, len(atoms) - 1, unit_xy))
-            pieces[-1]["households"] = int(unit_households)
+            pieces.append(
+                _piece(
+                    building_id, unit_id, len(atoms) - 1, unit_households, compounds[pos], unit_xy
+                )
+            )
     piece_frame = pd.DataFrame(pieces)
     table = pd.DataFrame(atoms, columns=["households", "kind", "name"])
     weight = piece_frame["households"].to_numpy() + 1e-9
@@ -165,13 +168,13 @@ def _label(value) -> str:
     return str(value)
 
 
-def _piece(buildings, pos, unit_id, atom, xy) -> dict:
+def _piece(building_id, unit_id, atom, households, compound_id, xy) -> dict:
     return {
-        "building_id": buildings.index[pos],
+        "building_id": building_id,
         "unit_id": unit_id,
-        "atom": atom,
-        "households": int(buildings["households"].iat[pos]),
-        "compound_id": buildings["compound_id"].iat[pos],
+        "atom": int(atom),
+        "households": int(households),
+        "compound_id": compound_id,
         "x": float(xy[0]),
         "y": float(xy[1]),
     }
