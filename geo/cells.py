@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy.sparse import coo_array
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from shapely.geometry.base import BaseGeometry
 
 #: Voronoi dividers reach this far past their block so that noding always meets the block edge.
@@ -35,6 +35,8 @@ GRID_M = 1e-4
 MIN_SHARED_M = 0.5
 #: A river face links the pieces along it within this distance of a bridge.
 BRIDGE_REACH_M = 30.0
+#: Spacing of the extra sites chaining the cells of a compound split by other buildings' cells.
+CHAIN_SPACING_M = 4.0
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,10 @@ def _voronoi_edges(block: BaseGeometry, xy: np.ndarray) -> BaseGeometry:
 
 
 def cell_complex(
-    community: BaseGeometry, xy: np.ndarray, barriers: gpd.GeoDataFrame | None = None
+    community: BaseGeometry,
+    xy: np.ndarray,
+    barriers: gpd.GeoDataFrame | None = None,
+    groups: np.ndarray | None = None,
 ) -> Cells:
     """Cells of the pieces at ``xy`` within the community's blocks.
 
@@ -143,34 +148,56 @@ def cell_complex(
         (n, 2) array of piece points, metres, inside the community.
     barriers
         Roads and rivers (column ``kind``), or None.
+    groups
+        Group of each piece (its atom), or None. The cells of a group that lie in several
+        parts of one block (a compound whose buildings interleave with others) are joined: the
+        group's pieces there are chained by extra Voronoi sites along the shortest lines between
+        them, so the group's cells there become one region.
 
     Returns
     -------
     Cells
 
-    Pieces outside every block get no cell (``locate(blocks(...), xy)`` finds them).
+    Pieces outside every block get no cell (``locate(blocks(...), xy)`` finds them); a piece's
+    cell is one face, or several faces when chained.
     """
     xy = distinct_points(np.asarray(xy, dtype=float))
     base = barrier_lines(barriers)
     blocks = faces_of(community, base)
     block_of_piece = locate(blocks, xy)
+    cells = _cells(community, barriers, base, blocks, xy, block_of_piece)
+    if groups is None:
+        return cells
+    extra, owner = _chain_sites(cells, xy, np.asarray(groups), block_of_piece)
+    if not len(extra):
+        return cells
+    sites = distinct_points(np.concatenate([xy, extra]))
+    site_piece = np.concatenate([np.arange(len(xy)), owner])
+    return _cells(community, barriers, base, blocks, sites, block_of_piece[site_piece], site_piece)
+
+
+def _cells(community, barriers, base, blocks, sites, block_of_site, site_piece=None) -> Cells:
+    """The cell complex of Voronoi ``sites`` within the blocks; ``site_piece`` maps extra sites
+    to their piece (default: site i is piece i)."""
     dividers = []
-    for block in np.unique(block_of_piece[block_of_piece >= 0]):
-        members = np.flatnonzero(block_of_piece == block)
+    for block in np.unique(block_of_site[block_of_site >= 0]):
+        members = np.flatnonzero(block_of_site == block)
         if len(members) > 1:
-            dividers.append(_voronoi_edges(blocks[block], xy[members]))
-    empty = np.setdiff1d(np.arange(len(blocks)), block_of_piece)
-    if len(empty) and len(xy) > 1:
+            dividers.append(_voronoi_edges(blocks[block], sites[members]))
+    empty = np.setdiff1d(np.arange(len(blocks)), block_of_site)
+    if len(empty) and len(sites) > 1:
         # blocks without buildings are cut by the Voronoi edges of all pieces, so that several
         # grids can reach across a square or a park
-        dividers.append(_voronoi_edges(shapely.union_all(blocks[empty]), xy))
+        dividers.append(_voronoi_edges(shapely.union_all(blocks[empty]), sites))
     faces = faces_of(community, np.concatenate([base, np.asarray(dividers, dtype=object)]))
     block = locate(blocks, shapely.get_coordinates(shapely.point_on_surface(faces)))
-    # a point on a block's edge takes the face in its own block
-    hit_point, hit_face = shapely.STRtree(faces).query(shapely.points(xy), predicate="intersects")
-    own = block[hit_face] == block_of_piece[hit_point]
+    # a point on a block's edge takes the face in its own block; a piece's own point comes
+    # before its chain sites
+    hit_site, hit_face = shapely.STRtree(faces).query(shapely.points(sites), predicate="intersects")
+    own = block[hit_face] == block_of_site[hit_site]
     piece = np.full(len(faces), -1)
-    piece[hit_face[own][::-1]] = hit_point[own][::-1]
+    owner = hit_site if site_piece is None else site_piece[hit_site]
+    piece[hit_face[own][::-1]] = owner[own][::-1]
 
     rivers = _rivers(barriers)
     river = np.zeros(len(faces), dtype=bool)
@@ -185,6 +212,41 @@ def cell_complex(
     return Cells(
         faces, piece, block, river, a, b, shared, on_river, _bridges(faces, river, barriers)
     )
+
+
+def _chain_sites(
+    cells: Cells, xy: np.ndarray, groups: np.ndarray, block_of_piece: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Extra sites joining the cells of each group that lie in several parts of one block:
+    points every ``CHAIN_SPACING_M`` along the minimum spanning tree of the group's pieces in
+    that block, each belonging to the nearer piece. Returns (sites, piece of each site)."""
+    held = cells.piece >= 0
+    group_of_face = np.full(len(cells.faces), -1)
+    group_of_face[held] = groups[cells.piece[held]]
+    same = held[cells.a] & held[cells.b]
+    same &= group_of_face[cells.a] == group_of_face[cells.b]
+    n = len(cells.faces)
+    matrix = coo_array((np.ones(same.sum()), (cells.a[same], cells.b[same])), shape=(n, n))
+    part = connected_components(matrix, directed=False)[1]
+    split = (
+        pd.DataFrame({"group": group_of_face[held], "block": cells.block[held], "part": part[held]})
+        .groupby(["group", "block"])["part"]
+        .nunique()
+    )
+    sites, owner = [], []
+    for group, block in split.index[split.to_numpy() > 1]:
+        members = np.flatnonzero((groups == group) & (block_of_piece == block))
+        points = xy[members]
+        distance = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+        tree = minimum_spanning_tree(distance).tocoo()
+        for i, j in zip(tree.row.tolist(), tree.col.tolist(), strict=True):
+            steps = int(distance[i, j] // CHAIN_SPACING_M)
+            t = np.arange(1, steps) / steps
+            sites.append(points[i] + t[:, None] * (points[j] - points[i]))
+            owner.append(np.where(t < 0.5, members[i], members[j]))
+    if not sites:
+        return np.empty((0, 2)), np.empty(0, dtype=int)
+    return np.concatenate(sites), np.concatenate(owner)
 
 
 def _shared_edges(faces: np.ndarray, river_lines) -> tuple:
@@ -207,8 +269,9 @@ def _shared_edges(faces: np.ndarray, river_lines) -> tuple:
     segments["length"] = np.hypot(hi[:, 0] - lo[:, 0], hi[:, 1] - lo[:, 1])
     segments["river"] = False
     if river_lines is not None:
-        middle = shapely.points((lo + hi) / 2)
-        segments["river"] = shapely.dwithin(middle, river_lines, 0.01)
+        tree = shapely.STRtree(_segments(river_lines))
+        near = tree.query(shapely.points((lo + hi) / 2), predicate="dwithin", distance=0.01)[0]
+        segments.loc[np.unique(near), "river"] = True
     keys = ["x0", "y0", "x1", "y1"]
     first = segments.drop_duplicates(keys, keep="first")
     last = segments.drop_duplicates(keys, keep="last")
@@ -225,6 +288,13 @@ def _shared_edges(faces: np.ndarray, river_lines) -> tuple:
     b = grouped.index.get_level_values("b").to_numpy()
     shared = grouped["length"].to_numpy()
     return a, b, shared, grouped["river_m"].to_numpy() > 0.5 * shared
+
+
+def _segments(lines: BaseGeometry) -> np.ndarray:
+    """The two-point segments of (Multi)LineStrings: small envelopes for a spatial index."""
+    xy, part = shapely.get_coordinates(shapely.get_parts(lines), return_index=True)
+    same = part[1:] == part[:-1]
+    return shapely.linestrings(np.stack([xy[:-1][same], xy[1:][same]], axis=1))
 
 
 def free_groups(cells: Cells) -> np.ndarray:

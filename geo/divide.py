@@ -83,7 +83,7 @@ def prepare(
     if outside.any():
         named = atoms.pieces["building_id"][outside].unique()[:5]
         raise InvalidInput(f"楼栋 {list(named)} 不在社区边界内")
-    cells = cell_complex(community, xy, barriers)
+    cells = cell_complex(community, xy, barriers, atoms.pieces["atom"].to_numpy())
     return Prepared(atoms, cells, atom_graph(atoms, cells))
 
 

@@ -7,6 +7,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from geo.cells import cell_complex, locate
 from geo.crs import CRSError
 from geo.errors import InvalidInput
 from geo.polygons import blocks, display_polygons, grid_polygons
@@ -73,3 +74,17 @@ def test_refuses_buildings_outside_the_community():
     c, buildings = labelled(0, 2, 2)
     with pytest.raises(InvalidInput, match=buildings.index[0]):
         grid_polygons(c.boundary, buildings.translate(-1e4).to_frame("geometry").assign(grid=1))
+
+
+@pytest.mark.parametrize("chained", [False, True])
+def test_a_compound_around_another_building_gets_one_region(chained):
+    # compound 0 has buildings west and east of a building of another owner, whose own
+    # Voronoi cell would reach from the top of the block to the bottom between them
+    block = shapely.box(0, 0, 100, 100)
+    xy = np.array([[10.0, 50.0], [90.0, 50.0], [50.0, 60.0]])
+    cells = cell_complex(block, xy, groups=np.array([0, 0, 1]) if chained else None)
+    compound = shapely.union_all(cells.faces[np.isin(cells.piece, [0, 1])])
+    assert (compound.geom_type == "Polygon") is chained
+    assert shapely.coverage_is_valid(cells.faces)
+    assert shapely.union_all(cells.faces).symmetric_difference(block).area < 1e-6
+    assert (cells.piece[locate(cells.faces, xy)] == [0, 1, 2]).all()
