@@ -4,8 +4,10 @@ Run ``.venv/bin/python bench/partition.py [--communities N] [--peer-communities 
 [--timeout S] [--seed S]``. The input is the sample district, ``data.sample.generate(seed,
 communities=N)``, each community turned into the engine's frames by ``geo.tables``. Each method
 runs in its own subprocess over the communities, bounded by ``--timeout`` seconds: a method that
-runs out of time is reported as "timed out after S s" with the communities it finished. Printed
-per method: wall time, peak memory (RSS sampled with psutil in the subprocess), share of grids in
+runs out of time is reported as "timed out after S s" with the communities it finished. Wangge
+runs twice over the whole district: on every core (``geo.district.divide_all``, one community
+per process) and on one core, one community after another. Printed per method: wall time,
+peak memory (RSS of the subprocess and its workers, sampled with psutil), share of grids in
 300–500, mean Polsby–Popper, share of internal grid-boundary length on roads/rivers; then
 Wangge's re-balance after +15 % households in five communities: households moved against the
 lower bound (Σ households above 500 + Σ shortfall under 300) and time.
@@ -19,6 +21,7 @@ GerryChain run on the first ``--peer-communities`` communities only (they are sl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import queue
 import threading
@@ -33,6 +36,7 @@ import shapely
 
 from data.sample import generate
 from geo.atoms import assignment_frame, piece_points
+from geo.district import divide_all
 from geo.divide import components, divide, prepare
 from geo.errors import GridError
 from geo.polygons import barrier_lines, grid_polygons
@@ -152,23 +156,44 @@ def measures(c: Community, grid_of_piece: np.ndarray) -> dict:
 
 
 def _peak_rss(stop: threading.Event, peak: list[int]) -> None:
+    """Largest total RSS of this process and its worker processes, sampled until ``stop``."""
     process = psutil.Process()
     while not stop.is_set():
-        peak[0] = max(peak[0], process.memory_info().rss)
+        rss = process.memory_info().rss
+        for child in process.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                rss += child.memory_info().rss
+        peak[0] = max(peak[0], rss)
         stop.wait(RSS_SAMPLE_S)
 
 
+def one_by_one(method: Callable) -> Callable:
+    """A method over a list of communities from one over a single community."""
+
+    def run(district: list[Community], seed: int):
+        for i, c in enumerate(district):
+            try:
+                yield i, method(c, seed)
+            except (GridError, RuntimeError, ValueError):
+                yield i, None
+
+    return run
+
+
+def run_wangge_parallel(district: list[Community], seed: int):
+    """Wangge's whole-district division, one community per core at a time."""
+    for i, result in enumerate(divide_all(district, BAND, seed)):
+        yield i, None if isinstance(result, GridError) else result.assignment["grid"].to_numpy()
+
+
 def _child(method: Callable, district: list[Community], seed: int, out) -> None:
-    """Run ``method`` on each community, sending (index, labels or None) then the summary."""
+    """Run ``method`` on the communities, sending (index, labels or None) then the summary."""
     stop, peak = threading.Event(), [psutil.Process().memory_info().rss]
     sampler = threading.Thread(target=_peak_rss, args=(stop, peak), daemon=True)
     sampler.start()
     start = time.perf_counter()
-    for i, c in enumerate(district):
-        try:
-            out.put((i, method(c, seed)))
-        except (GridError, RuntimeError, ValueError):
-            out.put((i, None))
+    for item in method(district, seed):
+        out.put(item)
     stop.set()
     sampler.join()
     out.put(("done", time.perf_counter() - start, peak[0]))
@@ -269,9 +294,13 @@ def main() -> None:
         f" {households} households; {psutil.cpu_count()} cores"
     )
     subset = district[: args.peer_communities]
-    runs = [("wangge", run_wangge, district), ("wangge", run_wangge, subset)]
+    runs = [
+        (f"wangge, {psutil.cpu_count()} cores", run_wangge_parallel, district),
+        ("wangge, 1 core", one_by_one(run_wangge), district),
+        ("wangge, 1 core", one_by_one(run_wangge), subset),
+    ]
     runs += [
-        (name, method, subset)
+        (name, one_by_one(method), subset)
         for name, method in (("spopt", run_spopt), ("gerrychain", run_gerrychain))
         if name not in args.skip
     ]
