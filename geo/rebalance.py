@@ -25,7 +25,7 @@ from shapely.geometry.base import BaseGeometry
 from geo.atoms import grid_of_pieces
 from geo.divide import Prepared, polygons_of, prepare
 from geo.polygons import face_owners
-from geo.repair import lower_bound, repair
+from geo.repair import Links, atom_bound, lower_bound, repair
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,10 @@ class Rebalance:
         ``buildings_out``, ``households_in``, ``households_out``.
     lower_bound
         Σ households above the ceiling + Σ shortfall under the floor before re-balancing.
+    atom_bound
+        Fewest households that moving whole atoms (compounds, buildings, units) can move
+        (``geo.repair.atom_bound``): at least ``lower_bound``, often more where compounds are
+        large.
     """
 
     assignment: pd.DataFrame
@@ -53,6 +57,7 @@ class Rebalance:
     moves: pd.DataFrame
     per_grid: pd.DataFrame
     lower_bound: int
+    atom_bound: int
 
     @property
     def moved_households(self) -> int:
@@ -104,9 +109,10 @@ def rebalance(
         .sort_values(["atom", "households", "grid"], ascending=[True, False, True])
         .drop_duplicates("atom")
     )
+    nodes = prepared.graph.weights(households)
     labels = _one_piece_each(
         prepared.graph,
-        prepared.graph.weights(households),
+        nodes,
         np.concatenate(
             [
                 major.set_index("atom")["grid"].sort_index().to_numpy(dtype=int),
@@ -118,11 +124,12 @@ def rebalance(
     bound = lower_bound(before.to_numpy(), band)
     fixed = repair(
         prepared.graph,
-        prepared.graph.weights(households),
+        nodes,
         labels,
         band,
         np.random.default_rng(seed),
         keep_households=True,
+        links=_links(prepared),
     )
     new, grids = polygons_of(community, prepared, fixed, barriers, buildings.crs)
     after = pd.Series(weight).groupby(new["grid"].to_numpy()).sum()
@@ -132,7 +139,12 @@ def rebalance(
         households=weight[changed], from_grid=old_piece[changed], to_grid=new["grid"][changed]
     )
     return Rebalance(
-        new, grids, moves.reset_index(drop=True), _per_grid(before, after, moves), bound
+        new,
+        grids,
+        moves.reset_index(drop=True),
+        _per_grid(before, after, moves),
+        bound,
+        atom_bound(nodes, labels, band),
     )
 
 
@@ -155,6 +167,35 @@ def _one_piece_each(graph, weight: np.ndarray, labels: np.ndarray) -> np.ndarray
     for p, grid, label in zip(extra["part"].to_numpy(), grids, new, strict=True):
         labels[atoms & (part == p) & (labels == grid)] = label
     return labels
+
+
+def _links(prepared: Prepared) -> Links:
+    """Fragments of the graph's nodes (cells of one node joined by shared edges) and the
+    fragment pairs whose cells share an edge along an edge of the graph."""
+    cells, graph = prepared.cells, prepared.graph
+    node = np.full(len(cells.faces), -1)
+    owned = cells.piece >= 0
+    node[owned] = prepared.atoms.pieces["atom"].to_numpy()[cells.piece[owned]]
+    node[graph.faces] = graph.atoms + np.arange(len(graph.faces))
+    a, b = cells.a, cells.b
+    same = (node[a] >= 0) & (node[a] == node[b])
+    n = len(node)
+    matrix = coo_array((np.ones(same.sum()), (a[same], b[same])), (n, n))
+    part = connected_components(matrix, directed=False)[1]
+    faces = np.flatnonzero(node >= 0)
+    table = pd.DataFrame({"node": node[faces], "part": part[faces]}).drop_duplicates()
+    table = table.sort_values(["node", "part"])
+    first = ~table["node"].duplicated().to_numpy()
+    extra = table["node"].to_numpy()[~first]
+    ids = np.where(first, table["node"].to_numpy(), graph.n + np.cumsum(~first) - 1)
+    fragment = np.full(part.max() + 1, -1)
+    fragment[table["part"].to_numpy()] = ids
+    pair = (node[a] >= 0) & (node[b] >= 0) & (node[a] != node[b])
+    lo, hi = np.minimum(node[a], node[b]), np.maximum(node[a], node[b])
+    pair &= np.isin(lo * n + hi, graph.u * n + graph.v)
+    fa, fb = fragment[part[a[pair]]], fragment[part[b[pair]]]
+    edges = np.unique(np.stack([np.minimum(fa, fb), np.maximum(fa, fb)]), axis=1)
+    return Links(np.concatenate([np.arange(graph.n), extra]), edges[0], edges[1])
 
 
 def _free_labels(prepared: Prepared, grid_of_piece: np.ndarray) -> np.ndarray:

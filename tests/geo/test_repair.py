@@ -1,0 +1,43 @@
+"""repair(): whole-atom bounds, and a lumpy re-balance that only a swap of atoms fixes."""
+
+import numpy as np
+
+from geo.graph import AtomGraph
+from geo.repair import atom_bound, lower_bound, repair, smallest_sum_reaching
+
+BAND = (300, 500)
+
+
+def test_smallest_sum_reaching_uses_whole_weights():
+    assert smallest_sum_reaching([140, 5, 3, 2, 6, 136], 10) == 10
+    assert smallest_sum_reaching([150], 72) == 150
+    assert smallest_sum_reaching([100, 7, 7], 13) == 14
+    assert smallest_sum_reaching([3, 4], 8) == float("inf")
+    assert smallest_sum_reaching([], 0) == 0
+
+
+def test_atom_bound_counts_whole_compounds():
+    households = np.array([292.0, 224.0, 30.0, 250.0])
+    labels = np.array([0, 0, 1, 1])
+    assert lower_bound([516, 280], BAND) == 36
+    # grid 0 sheds 16 households only as a whole compound of 224
+    assert atom_bound(households, labels, BAND) == 224
+
+
+def graph_of(households, edges) -> AtomGraph:
+    u, v = np.array(edges).T
+    n = len(households)
+    return AtomGraph(
+        u, v, np.ones(len(u)), np.ones(len(u)), np.zeros((n, 2)), frozenset(), n, np.array([])
+    )
+
+
+def test_lumpy_grids_are_fixed_by_a_swap():
+    # grid 0: compounds of 292 and 224 (516); grid 1: a building of 30 and a compound of 250
+    households = np.array([292.0, 224.0, 30.0, 250.0])
+    graph = graph_of(households, [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)])
+    labels = np.array([0, 0, 1, 1])
+    fixed = repair(graph, households, labels, BAND, np.random.default_rng(0), keep_households=True)
+    totals = [households[fixed == g].sum() for g in np.unique(fixed)]
+    assert all(BAND[0] <= t <= BAND[1] for t in totals), totals
+    assert households[fixed != labels].sum() == 224 + 30
