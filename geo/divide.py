@@ -29,6 +29,7 @@ from geo.atoms import Atoms, assignment_frame, build_atoms, piece_points, valida
 from geo.cells import Cells, cell_complex, locate
 from geo.crs import require_projected
 from geo.errors import InvalidInput, NoValidDivision
+from geo.exhaustive import MAX_NODES, Undecided, exhaustive_partition
 from geo.graph import AtomGraph, atom_graph
 from geo.numbering import grid_sequence
 from geo.partition import feasible_counts, partition
@@ -206,12 +207,8 @@ def divide(
             partition(prepared.graph, households, nodes, band, rng, counts)
             or _relaxed(prepared.graph, households, nodes, band, rng)
             or partition(prepared.graph, households, nodes, band, rng)
+            or _exhaustive(prepared, households, nodes, band)
         )
-        if parts is None:
-            raise NoValidDivision(
-                f"{describe(prepared, nodes)}户数过于集中，"
-                f"未能分成每格 {band[0]}–{band[1]} 户的连片网格"
-            )
         for part in parts:
             grid_of_atom[part] = next_label
             next_label += 1
@@ -237,6 +234,28 @@ def _relaxed(graph, households, nodes, band, rng) -> list[np.ndarray] | None:
         ):
             return fixed
     return None
+
+
+def _exhaustive(prepared: Prepared, households, nodes, band) -> list[np.ndarray]:
+    """The division an exhaustive search finds when the randomised ones found none; raises
+    ``NoValidDivision`` saying whether none exists or the part is too big to tell."""
+    low, high = band
+    if len(nodes) <= MAX_NODES:
+        try:
+            parts = exhaustive_partition(prepared.graph, households, nodes, band)
+        except Undecided:
+            parts = []
+        if parts is None:
+            raise NoValidDivision(
+                f"{describe(prepared, nodes)}的楼栋无论怎样组合成连片网格，"
+                f"都无法使每格在 {low}–{high} 户之间（已穷举），"
+                "可考虑调整本社区的每格户数范围"
+            )
+        if parts:
+            return parts
+    raise NoValidDivision(
+        f"{describe(prepared, nodes)}户数过于集中，未能分成每格 {low}–{high} 户的连片网格"
+    )
 
 
 def polygons_of(community, prepared: Prepared, labels: np.ndarray, barriers, crs):

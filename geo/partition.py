@@ -125,7 +125,7 @@ class _Search:
 
     def _grow_cuts(self, u, v, xy, weight, total, k):
         """Cuts grown from peripheral atoms and leaves, as (mask, grids on the mask side)."""
-        near = _adjacency(len(weight), u, v)
+        near = adjacency(len(weight), u, v)
         leaves = np.flatnonzero(np.array([len(n) for n in near]) == 1)
         seeds = []
         for _ in range(GROWS_PER_SPLIT):
@@ -174,7 +174,7 @@ class _Search:
             yield mask, k_part, "tree"
 
 
-def _adjacency(n: int, u: np.ndarray, v: np.ndarray) -> list[list[int]]:
+def adjacency(n: int, u: np.ndarray, v: np.ndarray) -> list[list[int]]:
     """Neighbour lists of an undirected graph given as edge arrays."""
     near: list[list[int]] = [[] for _ in range(n)]
     for a, b in zip(u.tolist(), v.tolist(), strict=True):
