@@ -43,7 +43,7 @@ MAX_ROUNDS = 400
 CHAIN_HOPS = 6
 CHAIN_STATES = 3
 #: States the best-first search of a re-balancing settles per grid it fixes.
-SEARCH_STATES = 100
+SEARCH_STATES = 40
 #: Smallest single border atoms (holding at least the households needed) a search step tries.
 LUMPS = 2
 
