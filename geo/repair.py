@@ -287,22 +287,9 @@ class _Repair:
                 yield (atom,)
         if need <= 0:
             return
-        bundle: set[int] = set()
-        total = 0.0
-        frontier = set(border)
-        while total < need and frontier:
-            left = need - total
-            pick = min(
-                sorted(frontier), key=lambda a: (self.weight[a] > left, abs(left - self.weight[a]))
-            )
-            frontier.discard(pick)
-            if not self.keeps_connected_without(bundle | {pick}, source):
-                continue
-            bundle.add(pick)
-            total += self.weight[pick]
-            frontier |= (self.neighbours[pick] & self.members[source]) - bundle - skip
-        if total >= need:
-            yield tuple(sorted(bundle))
+        bundle = self._grow(source, border, need, skip)
+        if bundle is not None:
+            yield bundle
 
     def keeps_connected_without(self, atoms: set[int], grid: int) -> bool:
         """Whether ``grid`` keeps atoms and is in no more parts without ``atoms``.
