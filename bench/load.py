@@ -20,7 +20,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,8 @@ from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from served import free_port, start_uvicorn  # noqa: E402  (bench/served.py)
 
 from data import migrate  # noqa: E402
 from data.accounts import create_account  # noqa: E402
@@ -136,50 +137,14 @@ def planner_accounts(url: str) -> list[tuple[str, str, list[int]]]:
     return accounts
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve(url: str, port: int) -> subprocess.Popen:
+    """The app on ``port`` with the lookup rate limit out of the way."""
     env = {
-        **os.environ,
         "DATABASE_URL": libpq_url(url),
         "WANGGE_LOOKUP_RATE_PER_MINUTE": "100000000",
         "WANGGE_LOOKUP_BURST": "100000000",
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            sys.exit("bench/load.py: uvicorn did not start")
-        time.sleep(0.2)
+    return start_uvicorn("api.app:create_app", port, env, ROOT)
 
 
 @dataclass
@@ -338,7 +303,7 @@ def main() -> None:
         f"{len(points)} lookup points; planners in {', '.join(a[1] for a in accounts)}",
         flush=True,
     )
-    port = _free_port()
+    port = free_port()
     server = serve(url, port)
     base = f"http://127.0.0.1:{port}"
     results = []

@@ -19,18 +19,18 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from served import free_port, start_uvicorn  # noqa: E402  (bench/served.py)
 
 from data import lookup  # noqa: E402
 from data.db import make_engine, resolve_url  # noqa: E402
@@ -116,40 +116,6 @@ def bench_raw(dsn: str, points, seconds: float) -> tuple[float, float, float]:
         p.join()
     all_ms = [v for r in results for v in r]
     return len(all_ms) / seconds, _percentile(all_ms, 0.5), _percentile(all_ms, 0.99)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(target: str, env: dict, port: int, cwd: Path) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        target,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    proc = subprocess.Popen(cmd, env=os.environ | env, cwd=cwd)
-    for _ in range(150):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError(f"{target} did not start")
 
 
 def _wrk(
@@ -239,17 +205,17 @@ def main() -> None:
     (bare_dir / "bench_bare_app.py").write_text(BARE_APP)
     env = {"BENCH_DSN": dsn, "PYTHONPATH": f"{bare_dir}:{ROOT}"}
 
-    port = _free_port()
-    proc = _serve("bench_bare_app:create_app", env, port, bare_dir)
+    port = free_port()
+    proc = start_uvicorn("bench_bare_app:create_app", port, env, bare_dir, ready_path="/docs")
     try:
         b = _wrk("/lookup", f"http://127.0.0.1:{port}", points_file, args.seconds)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
 
-    port = _free_port()
+    port = free_port()
     env = {"DATABASE_URL": dsn, "WANGGE_LOOKUP_RATE_PER_MINUTE": "0", "PYTHONPATH": str(ROOT)}
-    proc = _serve("api.app:create_app", env, port, ROOT)
+    proc = start_uvicorn("api.app:create_app", port, env, ROOT)
     try:
         c = _wrk("/api/v1/lookup", f"http://127.0.0.1:{port}", points_file, args.seconds)
         kb, draw_ms = bench_map_page(f"http://127.0.0.1:{port}")
