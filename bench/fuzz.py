@@ -104,21 +104,10 @@ def fuzz(
         per_combo = max(1, math.ceil((cases - report.cases) / (2 * len(combos))))
         mode = GenerationMode.NEGATIVE if round_no % 2 else GenerationMode.POSITIVE
         for i, (role, op) in enumerate(combos):
-            fixed = _fixed(op.path, known) if i % 2 == 0 else {}
-            _run(
-                op,
-                sessions[role],
-                role,
-                base_url,
-                mode,
-                fixed,
-                per_combo,
-                seed + round_no,
-                report,
-                timeout,
-            )
-            fixed = {} if fixed else _fixed(op.path, known)
-            if fixed and both:
+            # alternate known path ids and generated ones; with ``both``, try the other too
+            first = _fixed(op.path, known) if i % 2 == 0 else {}
+            other = {} if first else _fixed(op.path, known)
+            for fixed in [first, other] if other and both else [first]:
                 _run(
                     op,
                     sessions[role],
