@@ -158,7 +158,7 @@ def cell_complex(
     -------
     Cells
 
-    Pieces outside every block get no cell (``locate(blocks(...), xy)`` finds them); a piece's
+    Pieces outside every block get no cell (``without_cell`` finds them); a piece's
     cell is one face, or several faces when chained.
     """
     xy = distinct_points(np.asarray(xy, dtype=float))
@@ -174,6 +174,11 @@ def cell_complex(
     sites = distinct_points(np.concatenate([xy, extra]))
     site_piece = np.concatenate([np.arange(len(xy)), owner])
     return _cells(community, barriers, base, blocks, sites, block_of_piece[site_piece], site_piece)
+
+
+def without_cell(cells: Cells, count: int) -> np.ndarray:
+    """Whether each of ``count`` pieces has no cell, that is, lies outside every block."""
+    return ~np.isin(np.arange(count), cells.piece)
 
 
 def _cells(community, barriers, base, blocks, sites, block_of_site, site_piece=None) -> Cells:

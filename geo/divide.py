@@ -26,14 +26,14 @@ from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
 from geo.atoms import Atoms, assignment_frame, build_atoms, piece_points, validate_buildings
-from geo.cells import Cells, cell_complex, locate
+from geo.cells import Cells, cell_complex, without_cell
 from geo.crs import require_projected
 from geo.errors import InvalidInput, NoValidDivision
 from geo.exhaustive import MAX_NODES, Undecided, exhaustive_partition
 from geo.graph import AtomGraph, atom_graph
 from geo.numbering import grid_sequence
 from geo.partition import feasible_counts, partition
-from geo.polygons import blocks, grid_polygons
+from geo.polygons import grid_polygons
 from geo.repair import repair
 
 #: Widenings of the band (share of each bound) tried before repair when the strict search fails.
@@ -80,11 +80,11 @@ def prepare(
         require_projected(barriers, "道路与河流")
     atoms = build_atoms(buildings, units, band[1])
     xy = atoms.pieces[["x", "y"]].to_numpy()
-    outside = locate(blocks(community, barriers), xy) < 0
+    cells = cell_complex(community, xy, barriers, atoms.pieces["atom"].to_numpy())
+    outside = without_cell(cells, len(xy))
     if outside.any():
         named = atoms.pieces["building_id"][outside].unique()[:5]
         raise InvalidInput(f"楼栋 {list(named)} 不在社区边界内")
-    cells = cell_complex(community, xy, barriers, atoms.pieces["atom"].to_numpy())
     return Prepared(atoms, cells, atom_graph(atoms, cells))
 
 

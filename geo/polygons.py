@@ -22,7 +22,14 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
-from geo.cells import Cells, barrier_lines, cell_complex, faces_of, free_groups, locate
+from geo.cells import (
+    Cells,
+    barrier_lines,
+    cell_complex,
+    faces_of,
+    free_groups,
+    without_cell,
+)
 from geo.crs import require_projected
 from geo.errors import InvalidInput
 
@@ -257,10 +264,10 @@ def grid_polygons(
         raise InvalidInput(f"楼栋 {missing} 没有所属网格")
     if cells is None:
         xy = shapely.get_coordinates(shapely.point_on_surface(buildings.geometry.values))
-        outside = locate(blocks(community, barriers), xy) < 0
+        cells = cell_complex(community, xy, barriers)
+        outside = without_cell(cells, len(xy))
         if outside.any():
             raise InvalidInput(f"楼栋 {list(buildings.index[outside][:5])} 不在社区边界内")
-        cells = cell_complex(community, xy, barriers)
     index = sorted(pd.unique(buildings["grid"]), key=label_key)
     position = pd.Series(np.arange(len(index)), index=pd.Index(index, dtype=object))
     grid_of_piece = position.loc[buildings["grid"].astype(object).to_numpy()].to_numpy()

@@ -9,7 +9,7 @@ from shapely.geometry import LineString, box
 
 from geo.check import check_plan
 from geo.divide import divide
-from geo.errors import NoValidDivision
+from geo.errors import InvalidInput, NoValidDivision
 from geo.synthetic import synthetic_community
 
 BAND = (300, 500)
@@ -108,3 +108,12 @@ def test_roads_without_bridge_over_river_still_divide():
     assert division.grids["households"].between(*BAND).all()
     west = division.assignment.set_index("building_id")["grid"]
     assert west["B0"] == west["B1"] != west["B2"]
+
+
+def test_building_outside_the_community_is_named():
+    c = synthetic_community(3, blocks=(3, 2), households=1500)
+    buildings = c.buildings.copy()
+    stray = buildings.index[4]
+    buildings.loc[[stray], "geometry"] = buildings.loc[[stray]].translate(5_000)
+    with pytest.raises(InvalidInput, match=f"楼栋 \\['{stray}'\\] 不在社区边界内"):
+        divide(c.boundary, buildings, c.units, c.barriers, BAND)
