@@ -136,10 +136,11 @@ class _Search:
                 leaves, size=min(LEAF_SEEDS, len(leaves)), replace=False
             ).tolist()
         heavy = np.argsort(-weight, kind="stable")[:HEAVY_SEEDS].tolist()
+        x, y, w = xy[:, 0].tolist(), xy[:, 1].tolist(), weight.tolist()
         for seed in seeds + heavy:
             for k_part in sorted({1, k // 2, k - k // 2}):
                 low, high = self._window(k_part, k, total)
-                mask = _grow(near, xy, weight, seed, low, high)
+                mask = _grow(near, x, y, w, seed, low, high)
                 if mask is not None and _connected(near, ~mask):
                     yield mask, k_part, "heavy" if seed in heavy else "grow"
 
@@ -183,11 +184,11 @@ def adjacency(n: int, u: np.ndarray, v: np.ndarray) -> list[list[int]]:
     return near
 
 
-def _grow(near, xy, weight, seed: int, low: float, high: float) -> np.ndarray | None:
+def _grow(near, x, y, w, seed: int, low: float, high: float) -> np.ndarray | None:
     """Grow a connected part from ``seed`` until it holds ``low``–``high`` households, each
-    time taking the neighbouring atom nearest the part's centre that does not overshoot."""
-    inside = np.zeros(len(weight), dtype=bool)
-    x, y, w = xy[:, 0].tolist(), xy[:, 1].tolist(), weight.tolist()
+    time taking the neighbouring atom nearest the part's centre that does not overshoot
+    (coordinates ``x``, ``y`` and households ``w`` as lists: this loop runs per atom added)."""
+    inside = np.zeros(len(w), dtype=bool)
     frontier: set[int] = set()
     total = mass = mx = my = 0.0
     pick = seed
