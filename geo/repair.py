@@ -769,24 +769,15 @@ class _Repair:
         return list(best[1]), best[0]
 
     def rebalance(self) -> np.ndarray:
-        """Fix the grids out of band by the cheapest sequence of moves found, all together or
-        else one at a time, the worst first; a grid that no sequence fixes is split or
-        dissolved."""
+        """Fix the grids out of band by the cheapest sequence of moves found, one grid at a
+        time, the worst first; what no sequence fixes is left to the single moves, chains,
+        pushes, splits and dissolves of ``run``."""
         for grid in sorted(self.members):
             self.one_piece(grid)
-        stuck: set[int] = set()
         for _ in range(MAX_ROUNDS):
             bad = self.bad()
-            if not bad:
+            if not bad or not any(self.fix([g]) for g in bad):
                 break
-            if any(self.fix([g]) for g in bad):
-                continue
-            grid = next((g for g in bad if g not in stuck), None)
-            if grid is None:
-                break
-            stuck.add(grid)
-            self.restructure(grid)
-        # what is left: the single moves, pushes and splits of a fresh division
         return self.run() if self.bad() else self.labels
 
     def run(self) -> np.ndarray:
