@@ -314,10 +314,20 @@ class _Repair:
                 break
         if after <= 1:
             return True
+        if self.in_one_piece(grid):
+            return False
         touched: set[int] = set()
         starts = sorted(f for a in atoms & members for f in self.fragments[a])
         before = sum(self._part_holds(f, lambda k: owner[k] in members, touched) for f in starts)
         return after <= before
+
+    def in_one_piece(self, grid: int) -> bool:
+        """Whether ``grid`` is in at most one part holding households (remembered per set of
+        atoms, so a search that keeps testing the same grid walks it once)."""
+        key = ("whole", grid, self.hash[grid])
+        if key not in self.memo:
+            self.memo[key] = self.pieces(self.members[grid]) <= 1
+        return bool(self.memo[key])
 
     def _absorbs(self, grid: int, carried: float, over: bool) -> bool:
         """Whether ``grid`` can take (``over``) or give ``carried`` households and not be worse."""
