@@ -34,9 +34,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
+from geo.exhaustive import MAX_NODES, Undecided, exhaustive_partition
 from geo.graph import AtomGraph
-from geo.partition import partition
+from geo.partition import feasible_counts, partition
 
 MAX_ROUNDS = 400
 #: Longest chain of grids ``shortest_chain`` tries, and states it settles per grid.
@@ -44,6 +46,10 @@ CHAIN_HOPS = 6
 CHAIN_STATES = 3
 #: States the best-first search of a re-balancing settles per grid it fixes.
 SEARCH_STATES = 40
+#: Rings of neighbouring grids a re-balancing redraws at most around a grid no move fixes, and
+#: the connected sets the exhaustive search may try on each.
+REDRAW_RINGS = 2
+REDRAW_BUDGET = 20_000
 #: Smallest single border atoms (holding at least the households needed) a search step tries.
 LUMPS = 2
 
@@ -186,13 +192,13 @@ class _Repair:
         if start in seen:
             return False
         seen.add(start)
-        stack = [start]
+        queue = [start]  # breadth first, so that a walk with a ``goal`` nearby ends soon
         held = self.weight[self.owner[start]] > 0
-        while stack:
-            for nxt in self.links[stack.pop()]:
+        for current in queue:
+            for nxt in self.links[current]:
                 if nxt not in seen and inside(nxt):
                     seen.add(nxt)
-                    stack.append(nxt)
+                    queue.append(nxt)
                     held = held or self.weight[self.owner[nxt]] > 0
             if goal is not None and goal <= seen:
                 return True
@@ -291,19 +297,23 @@ class _Repair:
         if bundle is not None:
             yield bundle
 
-    def keeps_connected_without(self, atoms: set[int], grid: int) -> bool:
-        """Whether ``grid`` keeps atoms and is in no more parts without ``atoms``.
+    def keeps_connected_without(
+        self, atoms: set[int], grid: int, gone: frozenset[int] | set[int] = frozenset()
+    ) -> bool:
+        """Whether ``grid`` keeps atoms and is in no more parts without ``atoms``; with ``gone``,
+        whether ``grid`` without ``gone``, known to be one piece, stays one without ``atoms``.
 
         Only the parts of ``grid`` that ``atoms`` touch can change: what is left of them falls
         into the parts around the nodes next to ``atoms``, so it is one part when a walk from
         one of those nodes meets all of them (usually within a few steps)."""
         members = self.members[grid]
-        if len(members) <= len(atoms & members):
+        if len(members) <= len(atoms & members) + len(gone & members):
             return False
         owner = self.owner
 
         def inside(fragment: int) -> bool:
-            return owner[fragment] in members and owner[fragment] not in atoms
+            node = owner[fragment]
+            return node in members and node not in atoms and node not in gone
 
         near = {n for a in atoms for f in self.fragments[a] for n in self.links[f] if inside(n)}
         seen: set[int] = set()
@@ -314,7 +324,7 @@ class _Repair:
                 break
         if after <= 1:
             return True
-        if self.in_one_piece(grid):
+        if gone or self.in_one_piece(grid):
             return False
         touched: set[int] = set()
         starts = sorted(f for a in atoms & members for f in self.fragments[a])
@@ -612,13 +622,19 @@ class _Repair:
         bundle: set[int] = set()
         total = 0.0
         frontier = set(border)
+        # on a grid in one piece, each pick need only keep the rest (one piece so far) whole
+        whole = self.in_one_piece(source)
         while total < need and frontier:
             left = need - total
             pick = min(
                 sorted(frontier), key=lambda a: (self.weight[a] > left, abs(left - self.weight[a]))
             )
             frontier.discard(pick)
-            if not self.keeps_connected_without(bundle | {pick}, source):
+            if not (
+                self.keeps_connected_without({pick}, source, bundle)
+                if whole
+                else self.keeps_connected_without(bundle | {pick}, source)
+            ):
                 continue
             bundle.add(pick)
             total += self.weight[pick]
@@ -763,20 +779,54 @@ class _Repair:
             pending = left
 
     def naming(self, parts: list[np.ndarray], labels: list[int]) -> tuple[list[int], float]:
-        """Labels for ``parts`` (the old ``labels`` and one new one) that keep the most
-        households in their grid, and the households kept."""
+        """Labels for ``parts`` (the old ``labels``, then new ones) that keep the most
+        households in their grid (an assignment problem), and the households kept."""
         new = max(self.totals) + 1
-        held = [
-            {g: float(self.weight[part[self.labels[part] == g]].sum()) for g in labels}
-            for part in parts
-        ]
-        best: tuple[float, tuple[int, ...]] | None = None
-        for names in itertools.permutations([*labels, new], len(parts)):
-            kept = sum(h.get(g, 0.0) for h, g in zip(held, names, strict=True))
-            if best is None or kept > best[0]:
-                best = (kept, names)
-        assert best is not None
-        return list(best[1]), best[0]
+        names = [*labels, *range(new, new + max(0, len(parts) - len(labels)))]
+        held = np.array(
+            [[self.weight[part[self.labels[part] == g]].sum() for g in names] for part in parts]
+        )
+        rows, cols = linear_sum_assignment(held, maximize=True)
+        return [names[c] for c in cols[np.argsort(rows)]], float(held[rows, cols].sum())
+
+    def redraw(self, grid: int) -> None:
+        """Draw ``grid`` and the grids around it afresh, one ring of neighbours wider each time
+        until a division of them in band is found (the randomised search, then the exhaustive
+        one on small regions); of the grid counts that work, the one moving fewest households.
+
+        The last resort of a re-balancing: where compounds are lumpy no chain of moves may
+        exist, yet a new boundary between three or four grids does."""
+        region = {grid}
+        for _ in range(REDRAW_RINGS):
+            wider = region | {g for member in region for g in self.grid_neighbours(member)}
+            if wider == region:
+                return
+            region = wider
+            group = sorted(region)
+            nodes = np.array(sorted(set().union(*(self.members[g] for g in group))))
+            best = None
+            counts = feasible_counts(float(self.weight[nodes].sum()), self.band)
+            for count in sorted(set(counts) & {len(group) - 1, len(group), len(group) + 1}):
+                parts = partition(self.graph, self.weight, nodes, self.band, self.rng, [count])
+                if parts is None and len(nodes) <= MAX_NODES:
+                    try:
+                        parts = exhaustive_partition(
+                            self.graph, self.weight, nodes, self.band, REDRAW_BUDGET
+                        )
+                    except Undecided:
+                        parts = None
+                if parts is None or any(self.pieces(set(part.tolist())) > 1 for part in parts):
+                    continue
+                names, kept = self.naming(parts, group)
+                moved = float(self.weight[nodes].sum()) - kept
+                if best is None or moved < best[0]:
+                    best = (moved, parts, names)
+            if best is not None:
+                for part, label in zip(best[1], best[2], strict=True):
+                    for node in part.tolist():
+                        if self.labels[node] != label:
+                            self.move(node, label)
+                return
 
     def rebalance(self) -> np.ndarray:
         """Fix the grids out of band by the cheapest sequence of moves found, one grid at a
@@ -788,7 +838,12 @@ class _Repair:
             bad = self.bad()
             if not bad or not any(self.fix([g]) for g in bad):
                 break
-        return self.run() if self.bad() else self.labels
+        if self.bad():
+            self.run()
+        for grid in self.bad():
+            if violation(self.totals.get(grid, 0.0), self.band) > 0:
+                self.redraw(grid)
+        return self.labels
 
     def run(self) -> np.ndarray:
         stuck: set[int] = set()

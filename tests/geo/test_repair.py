@@ -1,7 +1,12 @@
-"""repair(): whole-atom bounds, and a lumpy re-balance that only a swap of atoms fixes."""
+"""repair(): whole-atom bounds, and lumpy re-balances that only a swap of atoms or a redrawn
+boundary fixes."""
+
+import json
+from pathlib import Path
 
 import numpy as np
 
+from geo.divide import connected
 from geo.graph import AtomGraph
 from geo.repair import atom_bound, lower_bound, repair, smallest_sum_reaching
 
@@ -41,3 +46,32 @@ def test_lumpy_grids_are_fixed_by_a_swap():
     totals = [households[fixed == g].sum() for g in np.unique(fixed)]
     assert all(BAND[0] <= t <= BAND[1] for t in totals), totals
     assert households[fixed != labels].sum() == 224 + 30
+
+
+def test_a_grid_no_chain_fixes_is_redrawn_with_its_neighbours():
+    # Community 520602004005 of the sample after +15 % households: three grids over 500 (536,
+    # 553, 559), every grid of two or three buildings of 130-290 households. Chains and swaps
+    # leave one grid at 516 (no neighbour can take any of its buildings); redrawing the grids
+    # around it into one more grid brings every grid into band.
+    case = json.loads((Path(__file__).parent / "data" / "lumpy_rebalance.json").read_text())
+    households = np.array(case["households"], dtype=float)
+    labels = np.array(case["labels"])
+    u, v = np.array(case["edges"]).T
+    n, atoms = len(households), case["atoms"]
+    graph = AtomGraph(
+        u,
+        v,
+        np.ones(len(u)),
+        np.ones(len(u)),
+        np.array(case["xy"]),
+        frozenset(),
+        atoms,
+        np.arange(n - atoms),
+    )
+    assert sorted(households[labels == g].sum() for g in (1, 2, 9)) == [536, 553, 559]
+    fixed = repair(graph, households, labels, BAND, np.random.default_rng(0), keep_households=True)
+    totals = {g: households[fixed == g].sum() for g in np.unique(fixed[fixed >= 0])}
+    assert all(BAND[0] <= t <= BAND[1] for t in totals.values()), totals
+    assert len(totals) == len(np.unique(labels[labels >= 0])) + 1
+    for g in totals:
+        assert connected(graph, np.flatnonzero(fixed == g)), g
