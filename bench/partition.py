@@ -11,7 +11,7 @@ peak memory (RSS of the subprocess and its workers, sampled with psutil), share 
 300–500, mean Polsby–Popper, share of internal grid-boundary length on roads/rivers; then
 Wangge's re-balance after +15 % households in five communities: households moved against the
 lower bound (Σ households above 500 + Σ shortfall under 300), against the whole-atom bound
-(``geo.repair.atom_bound``: what moving whole compounds and buildings must cost at least), and
+(``geo.moves.atom_bound``: what moving whole compounds and buildings must cost at least), and
 time.
 
 All three methods partition the same atoms (``geo.atoms``) over the same adjacency

@@ -24,8 +24,10 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.atoms import grid_of_pieces
 from geo.divide import Prepared, polygons_of, prepare
+from geo.labelling import Links, lower_bound
+from geo.moves import atom_bound
 from geo.polygons import face_owners
-from geo.repair import Links, atom_bound, lower_bound, repair
+from geo.repair import repair
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Rebalance:
         Σ households above the ceiling + Σ shortfall under the floor before re-balancing.
     atom_bound
         Fewest households that moving whole atoms (compounds, buildings, units) can move
-        (``geo.repair.atom_bound``): at least ``lower_bound``, often more where compounds are
+        (``geo.moves.atom_bound``): at least ``lower_bound``, often more where compounds are
         large.
     """
 

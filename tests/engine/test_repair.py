@@ -8,7 +8,9 @@ import numpy as np
 
 from geo.divide import connected
 from geo.graph import AtomGraph
-from geo.repair import atom_bound, lower_bound, repair, smallest_sum_reaching
+from geo.labelling import lower_bound
+from geo.moves import atom_bound, smallest_sum_reaching
+from geo.repair import repair
 
 BAND = (300, 500)
 
