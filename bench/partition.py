@@ -1,8 +1,9 @@
 """Benchmark: Wangge's divide against spopt MaxPHeuristic and GerryChain on the same atoms.
 
 Run ``.venv/bin/python bench/partition.py [--communities N] [--peer-communities M]
-[--timeout S] [--seed S] [--skip spopt gerrychain] [--rebalance-communities K]``. The input is the sample district, ``data.sample.generate(seed,
-communities=N)``, each community turned into the engine's frames by ``geo.tables``. Each method
+[--timeout S] [--seed S] [--skip spopt gerrychain] [--rebalance-communities K]``. The input is
+the sample district, ``data.sample.generate(seed, communities=N)``, each community turned into
+the engine's frames by ``geo.tables``. Each method
 runs in its own subprocess over the communities, bounded by ``--timeout`` seconds: a method that
 runs out of time is reported as "timed out after S s" with the communities it finished. Wangge
 runs twice over the whole district: on every core (``geo.district.divide_all``, one community
