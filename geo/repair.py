@@ -237,19 +237,15 @@ class _Repair(MoveSearch):
                 parts = partition(
                     self.graph, self.weight, nodes, self.band, self.rng, counts=[len(group) + 1]
                 )
-                if parts is None or any(self.pieces(set(part.tolist())) > 1 for part in parts):
-                    continue  # (parts are connected nodes, but a node's cells may lie apart)
-                names, kept = self.naming(parts, group)
-                moved = float(self.weight[nodes].sum()) - kept
-                if best is None or moved < best[0]:
-                    best = (moved, parts, names)
+                drawn = self.drawing(parts, group, nodes)
+                if drawn is None:
+                    continue
+                if best is None or drawn[0] < best[0]:
+                    best = drawn
                 if not self.keep_households:
                     break  # a fresh division: the first split found will do
             if best is not None:
-                for part, label in zip(best[1], best[2], strict=True):
-                    for atom in part:
-                        if self.labels[atom] != label:
-                            self.move(int(atom), label)
+                self.adopt(best)
             return
         pending = sorted(self.members[grid])
         while pending:
@@ -268,6 +264,23 @@ class _Repair(MoveSearch):
             if len(left) == len(pending):
                 break
             pending = left
+
+    def drawing(self, parts: list[np.ndarray] | None, group: list[int], nodes: np.ndarray):
+        """(households moved, ``parts``, their labels by ``naming``) for drawing the grids
+        ``group`` (holding ``nodes``) as ``parts``; None without parts or when a part is in
+        pieces (parts are connected nodes, but a node's cells may lie apart)."""
+        if parts is None or any(self.pieces(set(part.tolist())) > 1 for part in parts):
+            return None
+        names, kept = self.naming(parts, group)
+        return float(self.weight[nodes].sum()) - kept, parts, names
+
+    def adopt(self, drawn) -> None:
+        """Move every node to its part's label in a ``drawing``."""
+        _, parts, names = drawn
+        for part, label in zip(parts, names, strict=True):
+            for node in part.tolist():
+                if self.labels[node] != label:
+                    self.move(node, label)
 
     def naming(self, parts: list[np.ndarray], labels: list[int]) -> tuple[list[int], float]:
         """Labels for ``parts`` (the old ``labels``, then new ones) that keep the most
@@ -306,31 +319,25 @@ class _Repair(MoveSearch):
                         )
                     except Undecided:
                         parts = None
-                if parts is None or any(self.pieces(set(part.tolist())) > 1 for part in parts):
-                    continue
-                names, kept = self.naming(parts, group)
-                moved = float(self.weight[nodes].sum()) - kept
-                if best is None or moved < best[0]:
-                    best = (moved, parts, names)
+                drawn = self.drawing(parts, group, nodes)
+                if drawn is not None and (best is None or drawn[0] < best[0]):
+                    best = drawn
             if best is not None:
-                for part, label in zip(best[1], best[2], strict=True):
-                    for node in part.tolist():
-                        if self.labels[node] != label:
-                            self.move(node, label)
+                self.adopt(best)
                 return
 
     def rebalance(self) -> np.ndarray:
         """Fix the grids out of band by the cheapest sequence of moves found, one grid at a
         time, the worst first; what no sequence fixes is left to the single moves, chains,
-        pushes, splits and dissolves of ``run``."""
+        pushes, splits and dissolves of ``run``, and what those leave is redrawn with the
+        grids around it."""
         for grid in sorted(self.members):
             self.one_piece(grid)
         for _ in range(MAX_ROUNDS):
             bad = self.bad()
             if not bad or not any(self.fix([g]) for g in bad):
                 break
-        if self.bad():
-            self.run()
+        self.run()
         for grid in self.bad():
             if violation(self.totals.get(grid, 0.0), self.band) > 0:
                 self.redraw(grid)
@@ -401,9 +408,10 @@ def repair(
     keep_households
         Re-balancing a plan people live with: grids in several pieces are joined or split
         first, the best-first search fixes what it can, the split of last resort tries every
-        group and keeps the labelling that moves the fewest households, and two-grid chains
-        (which move whole compounds) come last. A fresh division takes the first split found
-        and tries chains early, which divides more communities.
+        group and keeps the labelling that moves the fewest households, two-grid chains
+        (which move whole compounds) come late, and a grid still out of band is redrawn with
+        the grids around it. A fresh division takes the first split found and tries chains
+        early, which divides more communities.
     links
         Fragments of the nodes (``Links``), so that a grid counts as one piece only when its
         cells are; None: the graph's nodes.
