@@ -31,11 +31,14 @@ def test_atom_bound_counts_whole_compounds():
     assert atom_bound(households, labels, BAND) == 224
 
 
-def graph_of(households, edges) -> AtomGraph:
+def graph_of(households, edges, xy=None, atoms: int | None = None) -> AtomGraph:
+    """A graph of unit cut costs; nodes from ``atoms`` on are free faces."""
     u, v = np.array(edges).T
     n = len(households)
+    atoms = n if atoms is None else atoms
+    xy = np.zeros((n, 2)) if xy is None else np.asarray(xy)
     return AtomGraph(
-        u, v, np.ones(len(u)), np.ones(len(u)), np.zeros((n, 2)), frozenset(), n, np.array([])
+        u, v, np.ones(len(u)), np.ones(len(u)), xy, frozenset(), atoms, np.arange(n - atoms)
     )
 
 
@@ -58,18 +61,7 @@ def test_a_grid_no_chain_fixes_is_redrawn_with_its_neighbours():
     case = json.loads((Path(__file__).parent / "data" / "lumpy_rebalance.json").read_text())
     households = np.array(case["households"], dtype=float)
     labels = np.array(case["labels"])
-    u, v = np.array(case["edges"]).T
-    n, atoms = len(households), case["atoms"]
-    graph = AtomGraph(
-        u,
-        v,
-        np.ones(len(u)),
-        np.ones(len(u)),
-        np.array(case["xy"]),
-        frozenset(),
-        atoms,
-        np.arange(n - atoms),
-    )
+    graph = graph_of(households, case["edges"], case["xy"], case["atoms"])
     assert sorted(households[labels == g].sum() for g in (1, 2, 9)) == [536, 553, 559]
     fixed = repair(graph, households, labels, BAND, np.random.default_rng(0), keep_households=True)
     totals = {g: households[fixed == g].sum() for g in np.unique(fixed[fixed >= 0])}
