@@ -19,7 +19,7 @@ from api.deps import NotAuthorised
 from api.ratelimit import RateLimited
 from data.db import DatabaseUnavailable
 from data.export import ExportError, ExportForbidden
-from data.importing import MAX_REPORTED, ImportRejected
+from data.imports import MAX_REPORTED, ImportRejected
 from data.lookup import BadLookup, NotCovered, NotFound
 from data.ogc import OGCError, OGCNotFound
 from data.plans import InvalidEdit, NotADraft, PlanError, PlanNotFound, StaleRevision
@@ -141,7 +141,7 @@ def _ogc_bad_request(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _import_rejected(request: Request, exc: ImportRejected) -> JSONResponse:
-    """422 with the whole report: file, row, column and problem of each issue."""
+    """422 with the whole report: file, row, column, code and problem of each issue."""
     issues = [vars(issue) for issue in exc.issues[:MAX_REPORTED]]
     body = {"detail": str(exc), "problems": len(exc.issues), "issues": issues}
     return JSONResponse(body, status_code=422)

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data import migrate
 from data.db import create_database, drop_database, make_engine, resolve_url
 from data.export import export
-from data.household_import import import_households
+from data.imports import import_households
 from data.layers import LAYERS
 from data.settings import Settings, libpq_url
 

@@ -1,13 +1,16 @@
 """``wangge divide`` on any building layer: read files, divide with ``geo``, write a GeoPackage.
 
 The I/O edges of the grid engine for data that is not in the database: any layer that
-``data.importing.read_vector`` reads (Shapefile, zipped or not; GeoPackage; GeoJSON;
-FlatGeobuf), in any CRS. The output is in CGCS2000 (EPSG:4490).
+``data.imports.read_vector`` reads (Shapefile, zipped or not; GeoPackage; GeoJSON;
+FlatGeobuf), in any CRS, checked as imports are (geometry kinds, repairs, households per
+building), with buildings named by their feature number in the file (from 1). The output is
+in CGCS2000 (EPSG:4490).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,7 +18,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from data.importing import ImportRejected, Issue, read_vector
+from data.imports import ImportRejected, Issue, read_vector
+from data.imports.columns import empty_cells, int_column
+from data.imports.geometry import checked_geometries
 from geo.crs import gk_crs_for
 from geo.divide import divide
 from geo.numbering import grid_codes
@@ -30,22 +35,56 @@ class DividedLayer:
     grids: gpd.GeoDataFrame  # code, households, geometry (EPSG:4490)
     buildings: gpd.GeoDataFrame  # the input's attributes + grid_code (EPSG:4490)
     source_crs: str
+    notes: list[str] = field(default_factory=list)  # what was repaired on reading
 
 
-def _households(layer: gpd.GeoDataFrame, field: str, label: str) -> pd.Series:
-    if field not in layer.columns:
-        columns = ", ".join(c for c in layer.columns if c not in ("geometry", "_file", "_row"))
+class OutputRefused(ValueError):
+    """``--out`` cannot be written, or would overwrite an input."""
+
+
+def check_output(out: Path, inputs: list[Path]) -> None:
+    """Refuse an output path before any work: an input file, a folder, or a place that
+    cannot be written."""
+    target = out.resolve()
+    if any(target == p.resolve() for p in inputs if p is not None):
+        raise OutputRefused(f"输出文件 {out} 就是输入文件，请换一个文件名")
+    if target.is_dir():
+        raise OutputRefused(f"输出路径 {out} 是一个文件夹，请给出文件名（如 grids.gpkg）")
+    if not target.parent.is_dir():
+        raise OutputRefused(f"输出文件夹 {target.parent} 不存在")
+    writable = os.access(target, os.W_OK) if target.exists() else os.access(target.parent, os.W_OK)
+    if not writable:
+        raise OutputRefused(f"无法写入 {out}（没有写权限）")
+
+
+def _checked_layer(
+    path: Path, households_field: str
+) -> tuple[gpd.GeoDataFrame, pd.Series, list[str]]:
+    """The building layer with invalid footprints repaired, its households per building as
+    whole numbers ≥ 0, and notes on the repairs; or ImportRejected naming every bad feature."""
+    label = path.name
+    layer = read_vector(path, label)
+    if households_field not in layer.columns:
+        columns = "、".join(c for c in layer.columns if c not in ("geometry", "_file", "_row"))
         raise ImportRejected(
-            [Issue(label, None, field, f"no such field; the layer has: {columns}")]
+            [
+                Issue(
+                    label,
+                    None,
+                    households_field,
+                    "unknown_column",
+                    f"没有此字段；图层的字段有：{columns}",
+                )
+            ]
         )
-    values = pd.to_numeric(layer[field], errors="coerce")
-    bad = values.isna() | (values < 0) | (values % 1 != 0)
-    if bad.any():
-        rows = layer.loc[bad, "_row"].head(5).tolist()
-        raise ImportRejected(
-            [Issue(label, int(r), field, "households must be a whole number ≥ 0") for r in rows]
-        )
-    return values.astype("int64")
+    layer, issues, notes = checked_geometries(layer, {"polygon", "point"})
+    values = layer[households_field].astype("string").str.strip().replace("", pd.NA)
+    frame = layer[["_file", "_row"]].assign(households=values)
+    households, found = int_column(frame, "households", households_field)
+    issues += found + empty_cells(frame, ("households",), {"households": households_field})
+    if issues:
+        raise ImportRejected(sorted(issues, key=lambda issue: issue.row or 0))
+    return layer, households, notes
 
 
 def _barriers(path: Path | None, crs) -> gpd.GeoDataFrame | None:
@@ -77,9 +116,10 @@ def divide_layer(
     ``geo.errors.GridError`` when the engine refuses (its message says why).
     """
     label = buildings_path.name
-    layer = read_vector(buildings_path, label)
+    layer, households, notes = _checked_layer(buildings_path, households_field)
     source_crs = layer.attrs.get("source_crs", "")
-    households = _households(layer, households_field, label)
+    if compound_field and compound_field not in layer.columns:
+        raise ImportRejected([Issue(label, None, compound_field, "unknown_column", "没有此字段")])
     crs = gk_crs_for(layer)
     metric = layer.to_crs(crs)
     compound = (
@@ -87,11 +127,10 @@ def divide_layer(
         if compound_field
         else pd.Series(pd.NA, index=metric.index)
     )
-    if compound_field and compound_field not in layer.columns:
-        raise ImportRejected([Issue(label, None, compound_field, "no such field")])
-    buildings = gpd.GeoDataFrame(
+    buildings = gpd.GeoDataFrame(  # indexed by feature number, as the engine's messages say
         {"households": households.to_numpy(), "compound_id": compound.to_numpy()},
         geometry=metric.geometry.to_numpy(),
+        index=pd.Index(layer["_row"].to_numpy(), name="building_id"),
         crs=crs,
     )
     if boundary_path is not None:
@@ -116,12 +155,21 @@ def divide_layer(
         crs=crs,
     ).to_crs(OUTPUT_CRS)
     out = layer.drop(columns=["_file", "_row"]).to_crs(OUTPUT_CRS)
-    out["grid_code"] = grid_of.reindex(range(len(out))).to_numpy()
-    return DividedLayer(grids, out, source_crs)
+    out["grid_code"] = grid_of.reindex(layer["_row"].to_numpy()).to_numpy()
+    return DividedLayer(grids, out, source_crs, notes)
 
 
 def write_layers(result: DividedLayer, out: Path) -> None:
-    """Write layers ``grids`` and ``buildings`` to a GeoPackage (replacing the file)."""
-    out.unlink(missing_ok=True)
-    pyogrio.write_dataframe(result.grids, out, layer="grids", driver="GPKG")
-    pyogrio.write_dataframe(result.buildings, out, layer="buildings", driver="GPKG", append=True)
+    """Write layers ``grids`` and ``buildings`` to a GeoPackage, replacing the file only once
+    both are written; OutputRefused when it cannot be written."""
+    part = out.with_name(out.name + ".part")
+    try:
+        part.unlink(missing_ok=True)
+        pyogrio.write_dataframe(result.grids, part, layer="grids", driver="GPKG")
+        pyogrio.write_dataframe(
+            result.buildings, part, layer="buildings", driver="GPKG", append=True
+        )
+        part.replace(out)
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        part.unlink(missing_ok=True)
+        raise OutputRefused(f"无法写入 {out}（{str(exc).splitlines()[0]}）") from exc

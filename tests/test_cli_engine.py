@@ -102,7 +102,7 @@ def test_divide_without_boundary_uses_the_hull(community_files) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--households-field", "nope"], "no such field"),
+        (["--households-field", "nope"], "没有此字段"),
         (["--households-field", "hh", "--band", "500-300"], "--band"),
     ],
 )
@@ -142,3 +142,45 @@ def test_check_and_rebalance_a_community_in_the_database(isolated_url: str) -> N
     assert audit == (1,)
     unknown = run("check", "520602999999", env=env)
     assert unknown.returncode == 2 and "no published plan" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("out", "expected"),
+    [
+        ("input", "就是输入文件"),
+        ("missing/dir/x.gpkg", "不存在"),
+        (".", "是一个文件夹"),
+    ],
+)
+def test_divide_refuses_an_output_it_cannot_or_must_not_write(
+    community_files, out, expected
+) -> None:
+    source = community_files["geojson"]
+    before = source.read_bytes()
+    target = source if out == "input" else community_files["folder"] / out
+    result = run("divide", source, "--households-field", "hh", "--out", target)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0]
+    assert source.read_bytes() == before
+
+
+def test_divide_names_bad_features_by_their_number_in_the_file(community_files, tmp_path) -> None:
+    layer = gpd.read_file(community_files["geojson"])
+    layer["hh"] = layer["hh"].astype(str)
+    layer.loc[4, "hh"] = "很多"
+    layer.loc[6, "geometry"] = shapely.LineString([(0, 0), (1, 1)])
+    path = tmp_path / "bad.geojson"
+    layer.to_file(path)
+    result = run("divide", path, "--households-field", "hh", "--out", tmp_path / "o.gpkg")
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "bad.geojson 第 5 个要素「hh」" in line and "共 2 个问题" in line
+
+
+def test_divide_says_an_empty_layer_is_empty(tmp_path) -> None:
+    path = tmp_path / "empty.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": []}')
+    result = run("divide", path, "--households-field", "hh", "--out", tmp_path / "o.gpkg")
+    assert result.returncode == 2
+    assert "没有任何要素" in result.stderr and "NaN" not in result.stderr

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from stdnum.cn import ric
 
 from data.sample import SampleDistrict, generate, small_district
-from data.sample.identity import id_number_valid
 
 SEED = 20261124
 
@@ -108,7 +108,7 @@ def _check_codes(d: SampleDistrict) -> None:
 
 def _check_people(d: SampleDistrict) -> None:
     h = d.household
-    assert all(id_number_valid(x) and x.startswith("520602") for x in h["id_number"])
+    assert all(ric.is_valid(x) and x[:4] in ("5206", "5222") for x in h["id_number"])
     assert h["head_phone"].dropna().str.fullmatch(r"1[3-9]\d{9}").all()
     assert h["room"].str.fullmatch(r"\d{3,4}").all()
     assert (h["room"].str[:-2].astype(int) == h["floor"]).all()

@@ -9,8 +9,8 @@ import typer
 
 from api.cli.common import UserError, connect, console
 from data.db import session_factory
-from data.divide_file import OUTPUT_CRS, divide_layer, write_layers
-from data.importing import ImportRejected
+from data.divide_file import OUTPUT_CRS, OutputRefused, check_output, divide_layer, write_layers
+from data.imports import ImportRejected
 from data.planning import EngineError, rebalance_draft, view_plan
 from data.plans import PlanError, published_plan, start_draft
 from data.settings import Settings
@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
         """Divide a building layer (any GDAL-readable file, any CRS) into grids of 300–500
         households; writes grids (code, households) and buildings (+ grid_code) in EPSG:4490."""
         try:
+            check_output(out, [buildings, boundary, barriers])
             result = divide_layer(
                 buildings,
                 households_field,
@@ -58,10 +59,20 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
             )
         except ImportRejected as exc:
-            raise UserError(exc.issues[0].line()) from exc
+            more = f"（共 {len(exc.issues)} 个问题）" if len(exc.issues) > 1 else ""
+            raise UserError(exc.issues[0].line() + more) from exc
+        except OutputRefused as exc:
+            raise UserError(str(exc)) from exc
         except (GridError, ValueError) as exc:
-            raise UserError(f"{buildings.name}: {exc}") from exc
-        write_layers(result, out)
+            raise UserError(
+                f"{buildings.name}：{exc}（楼栋以文件中的要素序号标示，从 1 起）"
+            ) from exc
+        try:
+            write_layers(result, out)
+        except OutputRefused as exc:
+            raise UserError(str(exc)) from exc
+        for note in result.notes:
+            console.print(f"注意：{note}")
         low, high = _band(band)
         in_band = result.grids["households"].between(low, high).sum()
         console.print(

@@ -15,9 +15,15 @@ import typer
 
 from api.cli.common import UserError, connect, console, progress
 from data.export import ExportError, ExportForbidden, export
-from data.household_import import import_households
-from data.importing import Imported, ImportRejected, import_buildings, import_compounds
-from data.importing import parse_mapping as _parse_mapping
+from data.imports import (
+    Imported,
+    ImportRejected,
+    InputLimits,
+    import_buildings,
+    import_compounds,
+    import_households,
+)
+from data.imports import parse_mapping as _parse_mapping
 from data.settings import Settings
 
 import_app = typer.Typer(
@@ -68,26 +74,35 @@ def export_command(
     )
 
 
-def _run(kind: str, work, path: Path, report: Path) -> None:
-    if not path.exists():
-        raise UserError(f"{path}: no such file")
-    engine = connect(Settings())
+def _run(work, path: Path, report: Path) -> None:
+    """Run an import with the configured limits; a refusal writes the report (exit 2)."""
+    if not path.is_file():
+        raise UserError(f"{path}：文件不存在")
+    settings = Settings()
+    engine = connect(settings)
     with progress() as step:
         try:
             with engine.begin() as conn:
-                result: Imported = work(conn, path, step)
+                result: Imported = work(conn, path, step, InputLimits.of(settings))
         except ImportRejected as exc:
             _write_report(report, exc)
-            raise UserError(f"{kind} not imported: {exc}; full report in {report}") from exc
+            raise UserError(f"{path.name}：{exc}；完整报告见 {report}") from exc
     console.print(result.summary())
+    for note in result.notes:
+        console.print(f"注意：{note}")
 
 
 def _write_report(report: Path, exc: ImportRejected) -> None:
-    with report.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["file", "row", "column", "problem"])
-        for issue in exc.issues:
-            writer.writerow([issue.file, issue.row or "", issue.column or "", issue.problem])
+    try:
+        with report.open("w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["file", "row", "column", "code", "problem"])
+            for issue in exc.issues:
+                writer.writerow(
+                    [issue.file, issue.row or "", issue.column or "", issue.code, issue.problem]
+                )
+    except OSError as err:
+        raise UserError(f"{exc}；报告无法写入 {report}（{err.strerror}）") from exc
 
 
 def _mapping(pairs: list[str] | None) -> dict[str, str]:
@@ -112,14 +127,14 @@ def _layer_command(kind: str, importer, summary: str) -> None:
         report: Path = REPORT,
     ) -> None:
         _run(
-            kind,
-            lambda conn, p, step: importer(
+            lambda conn, p, step, limits: importer(
                 conn,
                 p,
                 community=community,
                 declared_crs=crs,
                 mapping=_mapping(map),
                 progress=step,
+                limits=limits,
             ),
             path,
             report,
@@ -146,8 +161,7 @@ def import_households_command(
     """Add the households of a 一张表, matched to buildings by address; audited."""
     which: str | int = int(sheet) if sheet.isdigit() else sheet
     _run(
-        "households",
-        lambda conn, p, step: import_households(
+        lambda conn, p, step, limits: import_households(
             conn,
             p,
             actor=_operator(),
@@ -155,6 +169,7 @@ def import_households_command(
             mapping=_mapping(map),
             sheet=which,
             progress=step,
+            limits=limits,
         ),
         path,
         report,

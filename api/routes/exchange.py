@@ -22,8 +22,13 @@ from api.deps import (
 )
 from api.deps import staff_user as _staff_user
 from data.export import export
-from data.household_import import import_households
-from data.importing import InputLimits, import_buildings, import_compounds, parse_mapping
+from data.imports import (
+    InputLimits,
+    import_buildings,
+    import_compounds,
+    import_households,
+    parse_mapping,
+)
 from data.layers import LAYERS, Access
 
 router = APIRouter(tags=["exchange 数据交换"])
@@ -93,8 +98,8 @@ def export_layer(
 
 def _saved(upload: UploadFile, tmp: Path, limit: int) -> Path:
     """The upload copied to ``tmp`` in 1 MiB chunks, refused (413) past ``limit`` bytes."""
-    name = Path(upload.filename or "upload").name or "upload"
-    dest = tmp / name
+    name = "".join(c for c in Path(upload.filename or "").name if c.isprintable())
+    dest = tmp / (name if name.strip(". ") else "upload")
     written = 0
     with dest.open("wb") as fh:
         while chunk := upload.file.read(1024 * 1024):
@@ -115,7 +120,8 @@ def import_household_table(
 ) -> dict:
     """Add the households of a 一张表, all or none; 422 with the report on any problem."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = _saved(file, Path(tmp), request.app.state.settings.max_upload_bytes)
+        settings = request.app.state.settings
+        path = _saved(file, Path(tmp), settings.max_upload_bytes)
         with request.app.state.engine.begin() as conn:
             result = import_households(
                 conn,
@@ -123,8 +129,9 @@ def import_household_table(
                 actor=actor.name,
                 community=area_in_scope(actor, community or "") or None,
                 mapping=parse_mapping(mapping.splitlines()),
+                limits=InputLimits.of(settings),
             )
-    return {"summary": result.summary(), "inserted": result.inserted}
+    return {"summary": result.summary(), "inserted": result.inserted, "notes": result.notes}
 
 
 @router.post("/import/{kind}")
@@ -151,4 +158,9 @@ def import_layer(
                 mapping=parse_mapping(mapping.splitlines()),
                 limits=InputLimits.of(settings),
             )
-    return {"summary": result.summary(), "inserted": result.inserted, "updated": result.updated}
+    return {
+        "summary": result.summary(),
+        "inserted": result.inserted,
+        "updated": result.updated,
+        "notes": result.notes,
+    }

@@ -18,8 +18,7 @@ from api.app import create_app
 from api.cli import main
 from api.deps import StaffActor, staff_user
 from data.export import export
-from data.household_import import import_households
-from data.importing import ImportRejected, import_buildings, import_compounds
+from data.imports import ImportRejected, import_buildings, import_compounds, import_households
 from geo import offsets
 from tests.platforms.conftest import COMMUNITY, count
 
@@ -30,9 +29,10 @@ def _geoms(conn, table: str) -> dict[int, shapely.Geometry]:
 
 
 def _rejected(run, *args, **kwargs) -> list[str]:
+    """Each issue as ``code: line`` (the stable code, then the Chinese text)."""
     with pytest.raises(ImportRejected) as info:
         run(*args, **kwargs)
-    return [issue.line() for issue in info.value.issues]
+    return [f"{issue.code}: {issue.line()}" for issue in info.value.issues]
 
 
 @pytest.mark.parametrize(
@@ -117,16 +117,16 @@ def _zip(tmp_path: Path, gdf, skip: str | None = None, encoding="UTF-8") -> Path
 @pytest.mark.parametrize(
     ("case", "expected"),
     [
-        ("corrupt", "corrupt"),
-        ("no_shx", "no .shx"),
-        ("no_dbf", "no .dbf"),
-        ("encoding", "unknown text encoding"),
-        ("cpg", "unknown encoding 'KLINGON'"),
-        ("mixed", "mixed geometry types"),
-        ("gcj", "look like GCJ-02"),
-        ("swapped", "swapped"),
-        ("duplicate", "duplicate building id 1"),
-        ("no_prj", "no coordinate system"),
+        ("corrupt", "corrupt_zip"),
+        ("no_shx", "缺少 .shx"),
+        ("no_dbf", "缺少 .dbf"),
+        ("encoding", "unknown_encoding"),
+        ("cpg", "编码 'KLINGON' 无法识别"),
+        ("mixed", "geometry_type: b.geojson 第 2 个要素"),
+        ("gcj", "gcj02_offset"),
+        ("swapped", "swapped_axes"),
+        ("duplicate", "楼栋编号 1 重复出现"),
+        ("no_prj", "no_crs"),
     ],
 )
 def test_bad_layers_are_reported_and_nothing_is_imported(conn, tmp_path, case, expected):
@@ -250,7 +250,7 @@ def test_bad_household_rows_are_all_reported_and_nothing_is_imported(conn, tmp_p
         (9, "房号"),
         (10, "房号"),
     } <= got
-    assert "no building at address '桃园路99号1栋'" in str([i.problem for i in info.value.issues])
+    assert "找不到地址为 '桃园路99号1栋' 的楼栋" in str([i.problem for i in info.value.issues])
     assert count(conn, "household") == before
 
 
@@ -263,8 +263,8 @@ def test_cli_import_refuses_in_one_line_with_exit_2(platforms_url, tmp_path, mon
         main(["import", "buildings", str(bad), "--community", COMMUNITY])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "corrupt" in err[0] and "import-report.csv" in err[0]
-    assert "corrupt" in (tmp_path / "import-report.csv").read_text(encoding="utf-8-sig")
+    assert len(err) == 1 and "压缩包损坏" in err[0] and "import-report.csv" in err[0]
+    assert "corrupt_zip" in (tmp_path / "import-report.csv").read_text(encoding="utf-8-sig")
 
 
 def test_cli_export_says_the_crs(platforms_url, tmp_path, monkeypatch, capsys):
@@ -327,7 +327,8 @@ def test_api_import_reports_problems_with_422_and_imports_nothing(api, platforms
         "file": "dup.geojson",
         "row": 2,
         "column": "楼栋编号",
-        "problem": "duplicate building id 1",
+        "code": "duplicate_id",
+        "problem": "楼栋编号 1 重复出现",
     }
     with platforms_engine.connect() as c:
         assert count(c, "building") == before
