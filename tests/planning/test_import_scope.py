@@ -11,8 +11,8 @@ import pytest
 import shapely
 from sqlalchemy import text
 
+from api.cli import main
 from data.db import make_engine
-from data.imports import ImportRejected, import_buildings
 from tests.planning.conftest import World
 
 
@@ -143,8 +143,13 @@ def test_a_planner_cannot_import_into_another_community_by_naming_it(world: Worl
     assert _post(world, "compounds", body, community=world.other).status_code == 403
 
 
-def test_an_operator_import_into_one_community_cannot_touch_another(world: World, tmp_path):
-    building, _ = _other_building(world)
+@pytest.mark.parametrize(("into", "code"), [("home", "out_of_scope"), (None, "moved_community")])
+def test_an_operator_import_cannot_take_a_building_of_another_community(
+    world: World, tmp_path, monkeypatch, capsys, into, code
+):
+    """``wangge import buildings --community A`` with B's building: out of scope; without
+    ``--community`` (the whole district) the update still may not change its community."""
+    building, before = _other_building(world)
     path = tmp_path / "b.geojson"
     path.write_bytes(
         _geojson(
@@ -152,26 +157,14 @@ def test_an_operator_import_into_one_community_cannot_touch_another(world: World
             [_inside(world, world.home)],
         )
     )
-    engine = make_engine(world.url)
-    with engine.connect() as conn, pytest.raises(ImportRejected) as refused:
-        import_buildings(conn, path, community=world.home)
-    engine.dispose()
-    [issue] = refused.value.issues
-    assert (issue.row, issue.code) == (1, "out_of_scope") and str(building) in issue.line()
-
-
-def test_an_update_may_not_move_a_building_to_another_community(world: World, tmp_path):
-    """Within an admin's whole-district scope, an update still keeps its community."""
-    building, _ = _other_building(world)
-    path = tmp_path / "b.geojson"
-    path.write_bytes(
-        _geojson(
-            [{"id": building, "路名": "东山路", "门牌号": "1号", "层数": 20, "楼栋": "1栋"}],
-            [_inside(world, world.home)],
-        )
-    )
-    engine = make_engine(world.url)
-    with engine.connect() as conn, pytest.raises(ImportRejected) as refused:
-        import_buildings(conn, path)
-    engine.dispose()
-    assert [i.code for i in refused.value.issues] == ["moved_community"]
+    monkeypatch.setenv("DATABASE_URL", world.url)
+    monkeypatch.chdir(tmp_path)
+    where = ["--community", world.home] if into else []
+    with pytest.raises(SystemExit) as exit_info:
+        main(["import", "buildings", str(path), *where])
+    assert exit_info.value.code == 2
+    assert code in (tmp_path / "import-report.csv").read_text(encoding="utf-8-sig")
+    assert f"楼栋 {building} " in capsys.readouterr().err
+    assert world.sql("SELECT ST_AsText(geom) FROM building WHERE id = :b", b=building) == [
+        (before,)
+    ]

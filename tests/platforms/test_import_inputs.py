@@ -20,19 +20,9 @@ from api.deps import StaffActor, personal_data_user, staff_user
 from data.imports import ImportRejected, import_buildings, import_households, read_vector
 from data.settings import Settings
 from tests.platforms.conftest import COMMUNITY, count
+from tests.platforms.test_import import ROWS
 
-HOUSEHOLD = {
-    "户主姓名": "赵六",
-    "联系电话": "13900000001",
-    "路名": "桃园路",
-    "门牌号": "1号",
-    "楼栋": "1栋",
-    "单元": "2",
-    "楼层": "3",
-    "房号": "302",
-    "人数": "2",
-    "身份证号": "",
-}
+HOUSEHOLD = {**ROWS[0], "身份证号": ""}
 
 
 def _buildings(n: int = 2, **columns) -> gpd.GeoDataFrame:
