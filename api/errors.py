@@ -18,12 +18,12 @@ from api.auth import LoginRequired
 from api.deps import NotAuthorised
 from api.ratelimit import RateLimited
 from data.db import DatabaseUnavailable
-from data.export import ExportError, ExportForbidden
+from data.exchange.export import ExportError, ExportForbidden
+from data.exchange.ogc import OGCError, OGCNotFound
 from data.imports import MAX_REPORTED, ImportRejected
-from data.lookup import BadLookup, NotCovered, NotFound
-from data.ogc import OGCError, OGCNotFound
-from data.plans import InvalidEdit, NotADraft, PlanError, PlanNotFound, StaleRevision
-from data.tiles import TileOutOfRange
+from data.plans.versions import InvalidEdit, NotADraft, PlanError, PlanNotFound, StaleRevision
+from data.queries.lookup import BadLookup, NotCovered, NotFound
+from data.queries.tiles import TileOutOfRange
 from geo.address import AddressError
 from geo.offsets import OffsetError
 from geo.points import PointError

@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from api.cli.common import UserError, connect, console, progress
-from data.export import ExportError, ExportForbidden, export
+from data.exchange.export import ExportError, ExportForbidden, export
 from data.imports import (
     Imported,
     ImportRejected,

@@ -21,7 +21,8 @@ from api.deps import (
     personal_data_user,
 )
 from api.deps import staff_user as _staff_user
-from data.export import export
+from data.exchange.export import export
+from data.exchange.layers import LAYERS, Access
 from data.imports import (
     InputLimits,
     import_buildings,
@@ -29,7 +30,6 @@ from data.imports import (
     import_households,
     parse_mapping,
 )
-from data.layers import LAYERS, Access
 
 router = APIRouter(tags=["exchange 数据交换"])
 

@@ -24,7 +24,7 @@ from pyproj import CRS
 
 from data.imports.limits import InputLimits, check_size, check_vertices, check_zip
 from data.imports.report import ImportRejected, refuse
-from data.targets import offset_crs, to_storage
+from geo.targets import offset_crs, to_storage
 
 VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".fgb")
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv")

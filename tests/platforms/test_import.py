@@ -17,7 +17,7 @@ from sqlalchemy import text
 from api.app import create_app
 from api.cli import main
 from api.deps import StaffActor, staff_user
-from data.export import export
+from data.exchange.export import export
 from data.imports import ImportRejected, import_buildings, import_compounds, import_households
 from geo import offsets
 from tests.platforms.conftest import COMMUNITY, count
