@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Connection, text
-from stdnum.cn import ric
 
 from data.imports.columns import (
     HOUSEHOLD_COLUMNS,
     address_key,
+    bad_id_numbers,
     empty_cells,
     int_column,
     map_columns,
@@ -118,10 +118,9 @@ def _values(table: pd.DataFrame, col: dict[str, str]) -> tuple[pd.DataFrame, lis
         lambda i: f"不是电话号码：{out['head_phone'].iloc[i]}",
     )
     out["id_number"] = table["id_number"].str.upper()
-    valid = out["id_number"].map(ric.is_valid, na_action="ignore")
     issues += issues_at(
         table,
-        valid.eq(False),
+        bad_id_numbers(out["id_number"]),
         col["id_number"],
         "bad_id_number",
         "不是有效的 18 位公民身份号码（长度、地区码、出生日期或校验位有误）",
