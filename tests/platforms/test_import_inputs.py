@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import geopandas as gpd
+import openpyxl
 import pandas as pd
 import pyogrio
 import pytest
@@ -60,6 +61,17 @@ def test_a_household_of_40000_people_is_a_row_error(conn, tmp_path):
     [issue] = _issues(import_households, conn, path, actor="t", community=COMMUNITY)
     assert (issue.row, issue.column, issue.code) == (3, "人数", "out_of_range")
     assert "40000" in issue.problem and "500" in issue.problem
+
+
+def test_the_api_answers_a_huge_household_with_422(client, tmp_path):
+    path = tmp_path / "一张表.csv"
+    pd.DataFrame([{**HOUSEHOLD, "人数": "40000"}]).to_csv(path, index=False)
+    response = client.post(
+        "/api/v1/import/households", files={"file": (path.name, path.read_bytes(), "text/csv")}
+    )
+    assert response.status_code == 422
+    [issue] = response.json()["issues"]
+    assert (issue["row"], issue["column"], issue["code"]) == (2, "人数", "out_of_range")
 
 
 def test_the_cli_says_a_huge_household_in_one_line(platforms_url, tmp_path, monkeypatch, capsys):
@@ -134,11 +146,18 @@ def test_an_empty_layer_says_so(tmp_path):
     assert issue.code == "empty_layer" and "没有任何要素" in issue.problem
 
 
-def test_a_csv_row_after_a_blank_line_is_numbered_as_the_file_shows(conn, tmp_path):
-    path = tmp_path / "一张表.csv"
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_a_row_after_a_blank_line_is_numbered_as_the_file_shows(conn, tmp_path, suffix):
+    path = tmp_path / f"一张表.{suffix}"
     body = pd.DataFrame([HOUSEHOLD, {**HOUSEHOLD, "房号": "303", "联系电话": "12"}])
-    lines = body.to_csv(index=False).splitlines()
-    path.write_text("\n".join([lines[0], lines[1], "", lines[2]]) + "\n", encoding="utf-8")
+    if suffix == "csv":
+        lines = body.to_csv(index=False).splitlines()
+        path.write_text("\n".join([lines[0], lines[1], "", lines[2]]) + "\n", encoding="utf-8")
+    else:
+        sheet = openpyxl.Workbook()
+        for row in [list(body.columns), list(body.iloc[0]), [], list(body.iloc[1])]:
+            sheet.active.append(row)
+        sheet.save(path)
     [issue] = _issues(import_households, conn, path, actor="t", community=COMMUNITY)
     assert (issue.row, issue.code) == (4, "bad_phone")
 
