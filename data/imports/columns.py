@@ -151,6 +151,19 @@ def int_column(frame: pd.DataFrame, name: str, column: str) -> tuple[pd.Series, 
     return values.where(whole & inside).astype("Int64"), issues
 
 
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
+def control_characters(frame: pd.DataFrame, columns: dict[str, str]) -> list[Issue]:
+    """An issue for each cell of a mapped field holding control characters (a NUL cannot
+    even be stored), rather than dropping them silently."""
+    issues: list[Issue] = []
+    for name, column in columns.items():
+        hidden = frame[name].str.contains(CONTROL, regex=True).fillna(False).astype(bool)
+        issues += issues_at(frame, hidden, column, "control_character", "含有不可见的控制字符")
+    return issues
+
+
 def empty_cells(frame: pd.DataFrame, names: tuple[str, ...], columns: dict[str, str]) -> list:
     """An issue for each empty cell of the fields ``names``."""
     issues: list[Issue] = []

@@ -22,6 +22,7 @@ from data.imports.columns import (
     HOUSEHOLD_COLUMNS,
     address_key,
     bad_id_numbers,
+    control_characters,
     empty_cells,
     int_column,
     map_columns,
@@ -104,7 +105,8 @@ def _columns(
 
 def _values(table: pd.DataFrame, col: dict[str, str]) -> tuple[pd.DataFrame, list[Issue]]:
     """The household fields as they will be stored, and the cells that are not right."""
-    issues = empty_cells(table, REQUIRED, col)
+    mapped = {name: col[name] for name in HOUSEHOLD_COLUMNS if table[name].notna().any()}
+    issues = empty_cells(table, REQUIRED, col) + control_characters(table, mapped)
     out = pd.DataFrame({"room": table["room"], "head_name": table["head_name"]})
     for name in ("members", "floor", "unit"):
         out[name], found = int_column(table, name, col[name])

@@ -24,6 +24,7 @@ from data.imports.columns import (
     COMPOUND_COLUMNS,
     KINDS,
     address_key,
+    control_characters,
     empty_cells,
     int_column,
     map_columns,
@@ -145,7 +146,7 @@ def _prepare(
         frame[name] = (
             text_values(gdf[columns[name]].reset_index(drop=True)) if name in columns else pd.NA
         )
-    return frame, columns, issues
+    return frame, columns, issues + control_characters(frame, columns)
 
 
 def _values(

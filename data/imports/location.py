@@ -3,6 +3,8 @@ community found from its geometry, with the usual coordinate mistakes named."""
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -20,6 +22,8 @@ def area_communities(conn: Connection, area: str | None, label: str) -> gpd.GeoD
     """The communities (code, geometry) an import into ``area`` may touch: the community,
     the street office's or the district's communities; every community when ``area`` is None.
     An area with no community refuses the import."""
+    if area is not None and not re.fullmatch(r"\d{6}|\d{9}|\d{12}", area):
+        refuse(label, "no_community", f"区域代码 {area!r} 应为 6、9 或 12 位数字")
     rows = conn.execute(
         text(
             "SELECT c.code, ST_AsBinary(c.geom) FROM community c "

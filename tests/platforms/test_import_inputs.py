@@ -243,3 +243,22 @@ def test_id_numbers_are_checked_for_region_birth_date_and_check_digit(conn, tmp_
     pd.DataFrame([{**HOUSEHOLD, "身份证号": number}]).to_csv(path, index=False)
     [issue] = _issues(import_households, conn, path, actor="t", community=COMMUNITY)
     assert (issue.row, issue.code) == (2, "bad_id_number")
+
+
+def test_control_characters_and_a_malformed_area_are_refused(conn, client, tmp_path):
+    """A NUL cannot be stored in PostgreSQL text: a row error, not a 500."""
+    path = tmp_path / "一张表.csv"
+    pd.DataFrame([{**HOUSEHOLD, "户主姓名": "赵\x00六"}]).to_csv(path, index=False)
+    [issue] = _issues(import_households, conn, path, actor="t", community=COMMUNITY)
+    assert (issue.row, issue.column, issue.code) == (2, "户主姓名", "control_character")
+    admin = client.app.dependency_overrides
+    admin[staff_user] = lambda: StaffActor("account:admin")
+    layer = tmp_path / "b.geojson"
+    _buildings().to_file(layer)
+    response = client.post(
+        "/api/v1/import/buildings",
+        data={"community": "52\x00"},
+        files={"file": (layer.name, layer.read_bytes(), "application/geo+json")},
+    )
+    assert response.status_code == 422
+    assert [i["code"] for i in response.json()["issues"]] == ["no_community"]
