@@ -337,7 +337,7 @@ def _write(conn: Connection, frame: pd.DataFrame, gdf: gpd.GeoDataFrame, spec) -
         conn.execute(
             text(
                 f"UPDATE {spec.table} SET {assigns}, geom = ST_GeomFromWKB(:wkb, 4490) "
-                "WHERE id = :id"
+                "WHERE id = :id AND community_code = :community_code"  # never across communities
             ),
             update,
         )
