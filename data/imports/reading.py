@@ -186,8 +186,9 @@ def read_table(
     path: Path, label: str, sheet: str | int = 0, limits: InputLimits | None = None
 ) -> pd.DataFrame:
     """All cells as text, with ``_file`` and ``_row`` (Excel's row numbers, the header being
-    row 1, blank rows counted and then dropped). A CSV may be UTF-8 (with or without BOM) or
-    GBK; a spreadsheet (a zip) is checked against ``limits`` before it is opened."""
+    row 1, blank rows counted and then dropped); a table without rows is refused. A CSV may
+    be UTF-8 (with or without BOM) or GBK; a spreadsheet (a zip) is checked against
+    ``limits`` before it is opened."""
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         refuse(label, "not_a_table", "不是表格文件：请用 .xlsx 或 .csv")
@@ -205,6 +206,8 @@ def read_table(
     table.columns = [str(c) for c in table.columns]
     blank = table.apply(lambda col: col.str.strip().fillna("") == "").all(axis=1)
     table["_file"], table["_row"] = label, np.arange(2, len(table) + 2)
+    if blank.all():
+        refuse(label, "empty_table", "表格中没有数据行")
     return table[~blank.to_numpy()].reset_index(drop=True)
 
 

@@ -18,7 +18,13 @@ from sqlalchemy import text
 from api.app import create_app
 from api.cli import main
 from api.deps import StaffActor, personal_data_user, staff_user
-from data.imports import ImportRejected, import_buildings, import_households, read_vector
+from data.imports import (
+    ImportRejected,
+    import_buildings,
+    import_households,
+    read_table,
+    read_vector,
+)
 from data.settings import Settings
 from tests.platforms.conftest import COMMUNITY, count
 from tests.platforms.test_import import ROWS
@@ -139,11 +145,15 @@ def test_lines_among_polygons_are_refused_feature_by_feature(conn, tmp_path):
     assert "线" in issues[0].problem
 
 
-def test_an_empty_layer_says_so(tmp_path):
+def test_an_empty_layer_or_table_says_so(tmp_path):
     path = tmp_path / "empty.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
     [issue] = _issues(read_vector, path, path.name, "4490")
     assert issue.code == "empty_layer" and "没有任何要素" in issue.problem
+    table = tmp_path / "一张表.csv"
+    table.write_text(",".join(HOUSEHOLD) + "\n\n", encoding="utf-8")
+    [issue] = _issues(read_table, table, table.name)
+    assert issue.code == "empty_table" and "没有数据行" in issue.problem
 
 
 @pytest.mark.parametrize("suffix", ["csv", "xlsx"])
