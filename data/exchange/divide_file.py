@@ -162,7 +162,7 @@ def divide_layer(
 def write_layers(result: DividedLayer, out: Path) -> None:
     """Write layers ``grids`` and ``buildings`` to a GeoPackage, replacing the file only once
     both are written; OutputRefused when it cannot be written."""
-    part = out.with_name(out.name + ".part")
+    part = out.with_name(out.stem + ".part.gpkg")
     try:
         part.unlink(missing_ok=True)
         pyogrio.write_dataframe(result.grids, part, layer="grids", driver="GPKG")

@@ -13,6 +13,27 @@ from data.imports.report import Issue, issues_at
 #: shapely type id → kind; multi-parts count as their kind.
 KIND_OF_TYPE = {0: "point", 4: "point", 1: "line", 5: "line", 3: "polygon", 6: "polygon"}
 KIND_NAMES = {"point": "点", "line": "线", "polygon": "面", None: "几何集合"}
+#: GEOS's reasons for invalidity, in Chinese (the coordinates after them are kept).
+REASONS = {
+    "Self-intersection": "自相交",
+    "Ring Self-intersection": "环自相交",
+    "Too few points in geometry component": "顶点太少",
+    "Hole lies outside shell": "内环在外环之外",
+    "Nested holes": "内环嵌套",
+    "Interior is disconnected": "内部不连通",
+    "Ring is not closed": "环未闭合",
+    "Invalid Coordinate": "坐标无效",
+    "Nested shells": "外环嵌套",
+    "Duplicate Rings": "环重复",
+}
+
+
+def _reason(geom: shapely.Geometry) -> str:
+    """Why GEOS finds ``geom`` invalid, in Chinese, with where (e.g. 自相交 (x y))."""
+    text = shapely.is_valid_reason(geom)
+    name, _, where = text.partition("[")
+    where = f"，位于 ({where.rstrip(']')})" if where else ""
+    return REASONS.get(name.strip(), name.strip()) + where
 
 
 def checked_geometries(
@@ -45,7 +66,7 @@ def checked_geometries(
         ),
     )
     invalid = ~missing & (kinds == "polygon") & ~shapely.is_valid(geoms)
-    reasons = {int(i): shapely.is_valid_reason(geoms[i]) for i in np.flatnonzero(invalid)}
+    reasons = {int(i): _reason(geoms[i]) for i in np.flatnonzero(invalid)}
     repaired = _polygonal(shapely.make_valid(geoms[invalid]))
     geoms[invalid] = repaired
     lost = np.zeros(len(geoms), dtype=bool)
