@@ -202,9 +202,8 @@ def read_table(
         raise
     except Exception as exc:  # calamine/pandas reasons vary; all mean "unreadable"
         refuse(label, "unreadable", f"无法读取：{_reason(exc, path, label)}")
-    table = table.astype("string")
     table.columns = [str(c) for c in table.columns]
-    blank = table.apply(lambda col: col.str.strip().fillna("") == "").all(axis=1)
+    blank = (table.isna() | (table == "")).all(axis=1)
     table["_file"], table["_row"] = label, np.arange(2, len(table) + 2)
     if blank.all():
         refuse(label, "empty_table", "表格中没有数据行")
