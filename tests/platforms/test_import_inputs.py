@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.app import create_app
+from api.auth import StaffActor, personal_data_user, staff_user
 from api.cli import main
-from api.deps import StaffActor, personal_data_user, staff_user
 from data.imports import (
     ImportRejected,
     import_buildings,
