@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.ratelimit import LookupLimit
+from api.templating import map_page
 from data.queries import lookup
 from maps import public
 from maps.pdf import html_to_pdf
@@ -36,10 +37,6 @@ async def _bounds(request: Request) -> tuple[float, float, float, float]:
         return await lookup.district_bounds(conn) or FALLBACK_BOUNDS
 
 
-def _page(m) -> HTMLResponse:
-    return HTMLResponse(m.get_root().render().replace("<html>", '<html lang="zh-CN">', 1))
-
-
 @router.get("/", include_in_schema=False)
 def home() -> RedirectResponse:
     """The front door is the residents' page; staff find /login from it."""
@@ -49,19 +46,20 @@ def home() -> RedirectResponse:
 @router.get("/find", response_class=HTMLResponse)
 async def find_page(request: Request) -> HTMLResponse:
     """找网格员: search an address, tap the map or use the phone's location."""
-    return _page(public.resident_map(await _bounds(request), _basemap(request)))
+    return map_page(request, public.resident_map(await _bounds(request), _basemap(request)))
 
 
 @router.get("/g/{code}", response_class=HTMLResponse)
 async def grid_page(request: Request, code: GridCode) -> HTMLResponse:
     """A grid's public page (the signboard's QR code opens it)."""
-    return _page(public.resident_map(await _bounds(request), _basemap(request), grid_code=code))
+    m = public.resident_map(await _bounds(request), _basemap(request), grid_code=code)
+    return map_page(request, m)
 
 
 @router.get("/map", response_class=HTMLResponse)
 async def district_page(request: Request) -> HTMLResponse:
     """All published grids of the district, drawn from vector tiles."""
-    return _page(public.district_map(await _bounds(request), _basemap(request)))
+    return map_page(request, public.district_map(await _bounds(request), _basemap(request)))
 
 
 async def _signboard(request: Request, code: str) -> str:
