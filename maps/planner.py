@@ -55,9 +55,7 @@ def _layer(
         collection,
         name=name,
         style_function=style if callable(style) else lambda f: style,
-        tooltip=TextTooltip(list(tooltip), aliases=list(tooltip.values()))
-        if tooltip
-        else None,
+        tooltip=TextTooltip(list(tooltip), aliases=list(tooltip.values())) if tooltip else None,
     ).add_to(m)
 
 
