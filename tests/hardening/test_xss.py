@@ -6,10 +6,32 @@ from __future__ import annotations
 
 import html
 
+import folium
 import pytest
 
+from maps.assets import local_map
+from maps.detail import TextTooltip
+from maps.render import page_html
 from tests.hardening.hostile import PAYLOADS, TAGS, poison
 from tests.planning.conftest import World
+
+
+def test_a_map_renders_its_data_once_and_marks_its_scripts():
+    """branca parsed each element's output as a template again: a name was code on the server."""
+    m = local_map(location=[27.7, 109.2], zoom_start=15, tiles=None)
+    name = PAYLOADS["compound"] + PAYLOADS["author"]
+    feature = {"type": "Feature", "properties": {"name": name}}
+    feature["geometry"] = {"type": "Point", "coordinates": [109.2, 27.7]}
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": [feature]}, tooltip=TextTooltip(["name"])
+    ).add_to(m)
+    page = page_html(m, "n0nce")
+    assert "{{ \\u0027wg\\u0027 ~ \\u0027ssti\\u0027 }}" in page
+    assert "{% for x in range(3) %}" in page
+    for tag in TAGS:
+        assert tag not in page, tag
+    assert page.startswith('<!DOCTYPE html>\n<html lang="zh-CN">')
+    assert "<script>" not in page and page.count('<script nonce="n0nce">') >= 2
 
 
 @pytest.fixture
