@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from branca.element import Element
-from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -15,6 +14,7 @@ from maps.render import page_html
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
-def map_page(request: Request, m: Element) -> HTMLResponse:
-    """Map ``m`` as a zh-CN page whose inline scripts may run under this request's CSP."""
-    return HTMLResponse(page_html(m, request.state.csp_nonce))
+def map_page(m: Element, nonce: str) -> HTMLResponse:
+    """Map ``m`` as a zh-CN page whose inline scripts run under the CSP with ``nonce``
+    (``api.deps.NonceDep``)."""
+    return HTMLResponse(page_html(m, nonce))
