@@ -2,8 +2,8 @@
 
 A token bucket per client address, in the memory of each server process: a client may make
 ``burst`` lookups at once, then ``rate_per_minute``. With N worker processes a client gets at
-most N times that. Behind a reverse proxy set ``WANGGE_TRUSTED_PROXY`` so the address comes from
-``X-Forwarded-For``.
+most N times that. Behind a reverse proxy list its addresses in ``WANGGE_TRUSTED_PROXY`` so the
+server takes the client's address from ``X-Forwarded-For`` (see :func:`client_address`).
 """
 
 from __future__ import annotations
@@ -69,10 +69,10 @@ class TokenBuckets:
 
 
 def client_address(request: Request) -> str:
-    if request.app.state.settings.trusted_proxy:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+    """The client's address as the server resolved it: the connection's peer, or, behind a
+    configured proxy (``WANGGE_TRUSTED_PROXY``, passed to uvicorn by ``wangge serve``), the
+    right-most ``X-Forwarded-For`` hop that is not a trusted proxy. The header itself is never
+    read here: a client can write anything into it."""
     return request.client.host if request.client else "unknown"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 
 from api.cli import backup, db, engine, exchange, sample, serve, users
 from api.cli.common import UserError
@@ -46,5 +47,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except UserError as exc:
         print(f"wangge: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except ValidationError as exc:  # a setting from the environment (WANGGE_*) is malformed
+        print(f"wangge: {exc.errors()[0]['msg']}", file=sys.stderr)
         sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
