@@ -149,7 +149,7 @@ def launched(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a loaded machine spawns workers slowly
         while True:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
