@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
 
-from api.auth import ScopedCommunity, ScopeDep
+from api.auth import OutOfScope, ScopedCommunity, ScopeDep
 from api.deps import PG_INT_MAX, SessionDep
 from data.access.households import Query as RecordQuery
-from data.access.households import RecordsForbidden, read_records
+from data.access.households import read_records
 
 router = APIRouter(prefix="/communities/{code}/households", tags=["households 住户档案"])
 
@@ -24,15 +25,35 @@ Reason = Annotated[
 
 
 def _read(session, scope, query: RecordQuery, reason: str | None) -> list[dict]:
-    try:
-        records = read_records(session, scope, query, reason=reason)
-    except RecordsForbidden as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    records = read_records(session, scope, query, reason=reason)
     session.commit()  # the audit row
     return records
 
 
-@router.get("")
+class HouseholdRecord(BaseModel):
+    """A household record (民情档案); name, phone and ID number masked unless a reason was
+    given, and the care tags (sensitive personal information) present only then."""
+
+    id: int
+    grid: str
+    building_id: int
+    building: str | None
+    compound: str
+    address: str | None
+    unit: int | None
+    floor: int | None
+    room: str | None
+    head_name: str | None
+    head_phone: str | None
+    id_number: str | None
+    members: int | None
+    elderly_alone: bool | None = None
+    low_income: bool | None = None
+    disabled: bool | None = None
+    left_behind_child: bool | None = None
+
+
+@router.get("", response_model=list[HouseholdRecord], response_model_exclude_unset=True)
 def households(
     community: ScopedCommunity,
     scope: ScopeDep,
@@ -48,7 +69,7 @@ def households(
     return _read(session, scope, query, reason)
 
 
-@router.get("/{household_id}")
+@router.get("/{household_id}", response_model=HouseholdRecord, response_model_exclude_unset=True)
 def household(
     community: ScopedCommunity,
     household_id: Annotated[int, Path(ge=1, le=PG_INT_MAX)],
@@ -59,7 +80,5 @@ def household(
     """One household, masked unless a reason is given."""
     records = _read(session, scope, RecordQuery(community.code, household=household_id), reason)
     if not records:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"住户 {household_id} 不存在或不在您的网格内"
-        )
+        raise OutOfScope(f"住户 {household_id} 不存在或不在您的网格内")
     return records[0]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, Field
 
-from api.auth import PlannerDep, ScopedCommunity, ScopeDep, planner_scope
+from api.auth import OutOfScope, PlannerDep, ScopedCommunity, ScopeDep, planner_scope
 from api.deps import PG_INT_MAX, SessionDep
 from data.models import GridPlan
 from data.plans.engine import (
@@ -216,7 +216,44 @@ def undo_last(
     return plan_detail(session, plan)
 
 
-@router.get("/plans/{plan_id}/history")
+class HistoryEntry(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    summary: str | None
+
+
+class MovedBuilding(BaseModel):
+    building_id: int
+    name: str | None
+    compound: str | None
+    from_grid: str
+    to_grid: str
+    households: int
+
+
+class Diff(BaseModel):
+    published_version: int | None = None
+    moved_buildings: list[MovedBuilding]
+    households_changing_worker: int
+
+
+class ChangedHousehold(BaseModel):
+    household_id: int
+    building_id: int
+    from_grid: str | None
+    to_grid: str | None
+
+
+class Published(BaseModel):
+    version: int
+    households_changing_worker: int
+    changed: list[ChangedHousehold] = Field(
+        description="households whose grid, hence grid worker, changed"
+    )
+
+
+@router.get("/plans/{plan_id}/history", response_model=list[HistoryEntry])
 def history(plan: ScopedPlan, session: SessionDep) -> list[dict[str, Any]]:
     """The draft's edits, newest first."""
     return [
@@ -225,14 +262,14 @@ def history(plan: ScopedPlan, session: SessionDep) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/plans/{plan_id}/diff")
+@router.get("/plans/{plan_id}/diff", response_model=Diff)
 def diff(plan: ScopedPlan, session: SessionDep) -> dict[str, Any]:
     """Buildings the draft moves and households that change grid worker, against the
     published plan."""
     return diff_against_published(session, plan)
 
 
-@router.post("/plans/{plan_id}/publish")
+@router.post("/plans/{plan_id}/publish", response_model=Published)
 def publish_plan(
     plan: ScopedPlan, body: Publish, scope: PlannerDep, session: SessionDep
 ) -> dict[str, Any]:
@@ -268,7 +305,7 @@ def create_street_drafts(street: str, scope: ScopeDep, session: SessionDep) -> l
     caller plans; 404 when there is none in their scope."""
     codes = [c for c in communities_of(session, street) if scope.sees_community(c)]
     if not codes:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"街道 {street} 不存在或不在您的管辖范围内")
+        raise OutOfScope(f"街道 {street} 不存在或不在您的管辖范围内")
     planner_scope(scope)
     drafts = [start_draft(session, code, scope.actor) for code in codes]
     session.commit()

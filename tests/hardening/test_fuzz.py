@@ -39,7 +39,7 @@ def test_a_few_hundred_fuzzed_cases_as_every_role_answer_no_500(world: World):  
             CASES,
             known=known,
             seed=0,
-            skip=("/g/{code}/signboard.pdf",),  # Chromium: tests/residents print it
+            skip=("/g/{code}/signboard.pdf",),  # seconds per PDF: tests/residents print it
             both=False,
         )
         fuzzed = report.cases
