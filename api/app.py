@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.gzip import GZipMiddleware
 
 from api import errors
-from api.ratelimit import LoginThrottle, TokenBuckets
+from api.deps import refuse_nul
+from api.ratelimit import Budget, LoginThrottle, forget_full_budgets
 from api.routes import (
     auth,
     communities,
@@ -35,6 +37,8 @@ from maps.assets import STATIC_DIR
 
 LOOKUP_POOL_TIMEOUT_S = 5.0
 """How long a lookup waits for a database connection before answering 503."""
+LIMIT_POOL_SIZE = 4
+"""Connections per server process for the rate limits' one-statement updates."""
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -61,8 +65,27 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         )
         await pool.open(wait=False)
         app.state.lookup_pool = pool
+        # The rate limits' budgets: written on every limited request, so on the primary.
+        limit_pool = AsyncConnectionPool(
+            libpq_url(engine.url.render_as_string(hide_password=False)),
+            min_size=1,
+            max_size=LIMIT_POOL_SIZE,
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": 5,
+                "application_name": f"wangge limits {os.getpid()}",
+            },
+            check=AsyncConnectionPool.check_connection,
+            timeout=LOOKUP_POOL_TIMEOUT_S,
+            open=False,
+        )
+        await limit_pool.open(wait=False)
+        app.state.limit_pool = limit_pool
+        forgetting = asyncio.create_task(forget_full_budgets(limit_pool))
         app.state.pdf_slots = asyncio.Semaphore(2)
         yield
+        forgetting.cancel()
+        await limit_pool.close()
         await pool.close()
         engine.dispose()
 
@@ -71,10 +94,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         summary="社区网格化服务管理：网格地图、网格员查询与网格规划",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
     errors.register(app)
-    app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
+    app.state.lookup_budget = Budget(
+        "lookup", settings.lookup_rate_per_minute, settings.lookup_burst
+    )
     app.state.login_throttle = LoginThrottle.of(
         settings.login_max_failures, settings.login_window_seconds
     )

@@ -34,6 +34,7 @@ log = logging.getLogger("wangge")
 
 DATABASE_DOWN = "数据库暂时无法连接，请稍后再试 (database unavailable)"
 INTERNAL_ERROR = "服务器内部错误，请稍后再试 (internal error)"
+BAD_VALUE = "输入的值无效：数字超出范围或文字含有空字符（NUL），请检查后重试"
 
 
 def _unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -44,8 +45,17 @@ def _unavailable(request: Request, exc: Exception) -> JSONResponse:
 def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
     if exc.connection_invalidated or isinstance(exc, OperationalError):
         return _unavailable(request, exc)
+    if isinstance(exc.orig, psycopg.DataError):
+        return _bad_value(request, exc.orig)
     log.error("database error on %s", request.url.path, exc_info=exc)
     return JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)
+
+
+def _bad_value(request: Request, exc: psycopg.DataError) -> JSONResponse:
+    """A value the database cannot hold (a number out of its range, a NUL byte in text) that
+    got past the routes' own checks: the caller's input, so 422, never a 500."""
+    log.warning("value refused by the database on %s: %s", request.url.path, exc)
+    return JSONResponse({"detail": BAD_VALUE}, status_code=422)
 
 
 def _internal(request: Request, exc: Exception) -> JSONResponse:
@@ -165,6 +175,7 @@ def register(app: FastAPI) -> None:
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(psycopg.OperationalError, _unavailable)
+    app.add_exception_handler(psycopg.DataError, _bad_value)
     app.add_exception_handler(psycopg_pool.PoolTimeout, _unavailable)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(RateLimited, _rate_limited)

@@ -1,22 +1,24 @@
-"""Per-client rate limiting of the public lookups, so staff phone lists can't be scraped in bulk.
+"""Per-client budgets: public lookups (so staff phone lists can't be scraped in bulk) and failed
+logins (so passwords can't be guessed).
 
-A token bucket per client address, in the memory of each server process: a client may make
-``burst`` lookups at once, then ``rate_per_minute``. With N worker processes a client gets at
-most N times that. Behind a reverse proxy set ``WANGGE_TRUSTED_PROXY`` so the address comes from
-``X-Forwarded-For``.
+The budgets live in PostgreSQL (``data/access/limits.py``), shared by every worker process and
+host: the configured numbers are the real ones whatever the number of workers, and a restart
+forgets nothing. The client is the address the server resolved (see :func:`client_address`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
+import psycopg
 from fastapi import Depends, Request
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from sqlalchemy.orm import Session
 
-MAX_CLIENTS = 100_000
-"""Buckets kept before the idle ones are dropped (bounds the memory a flood can take)."""
+from data.access import limits
 
 
 class RateLimited(Exception):
@@ -29,56 +31,47 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-@dataclass
-class TokenBuckets:
-    rate_per_minute: float
+@dataclass(frozen=True)
+class Budget:
+    """``burst`` requests at once, then ``per_minute``; 0 for either turns the budget off.
+    A bucket's key names the budget and its numbers, so changing them starts afresh."""
+
+    name: str
+    per_minute: float
     burst: int
-    clock: object = time.monotonic
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
 
-    def take(self, client: str) -> None:
-        """Spend one token of ``client``'s bucket or raise :class:`RateLimited`."""
-        if self.rate_per_minute <= 0:
-            return
-        now = self.clock()
-        rate = self.rate_per_minute / 60.0
-        tokens = self._tokens(client, now, rate)
-        if tokens < 1.0:
-            self._buckets[client] = (tokens, now)
-            raise RateLimited((1.0 - tokens) / rate)
-        self._buckets[client] = (tokens - 1.0, now)
-        if len(self._buckets) > MAX_CLIENTS:
-            self._forget_idle(now, rate)
+    @property
+    def off(self) -> bool:
+        return self.per_minute <= 0 or self.burst <= 0
 
-    def check(self, client: str, error: type[RateLimited] = RateLimited) -> None:
-        """Raise ``error`` if ``client``'s bucket is empty, without spending a token."""
-        if self.rate_per_minute <= 0:
-            return
-        rate = self.rate_per_minute / 60.0
-        tokens = self._tokens(client, self.clock(), rate)
-        if tokens < 1.0:
-            raise error((1.0 - tokens) / rate)
+    @property
+    def period(self) -> float:
+        """Seconds one request's worth of budget takes to come back."""
+        return 60.0 / self.per_minute
 
-    def _tokens(self, client: str, now: float, rate: float) -> float:
-        tokens, last = self._buckets.get(client, (float(self.burst), now))
-        return min(float(self.burst), tokens + (now - last) * rate)
-
-    def _forget_idle(self, now: float, rate: float) -> None:
-        full_after = self.burst / rate
-        self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after}
+    def key(self, subject: str) -> str:
+        return f"{self.name}:{self.per_minute:g}/{self.burst}:{subject}"
 
 
 def client_address(request: Request) -> str:
-    if request.app.state.settings.trusted_proxy:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+    """The client's address as the server resolved it: the connection's peer, or, behind a
+    configured proxy (``WANGGE_TRUSTED_PROXY``, passed to uvicorn by ``wangge serve``), the
+    right-most ``X-Forwarded-For`` hop that is not a trusted proxy. The header itself is never
+    read here: a client can write anything into it."""
     return request.client.host if request.client else "unknown"
 
 
 async def limit_lookups(request: Request) -> None:
-    """Dependency: one token of the client's lookup bucket."""
-    request.app.state.lookup_buckets.take(client_address(request))
+    """Dependency: one request of the client's lookup budget, or 429."""
+    budget: Budget = request.app.state.lookup_budget
+    if budget.off:
+        return
+    async with request.app.state.limit_pool.connection() as conn:
+        wait = await limits.take(
+            conn, budget.key(client_address(request)), budget.period, budget.burst
+        )
+    if wait > 0:
+        raise RateLimited(wait)
 
 
 LookupLimit = Annotated[None, Depends(limit_lookups)]
@@ -90,30 +83,53 @@ class LoginThrottled(RateLimited):
     detail = "登录失败次数过多，请稍后再试 (too many failed logins, try again later)"
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoginThrottle:
-    """Failed logins per username and per client address, in token buckets of ``max_failures``
+    """Failed logins per username and per client address, in budgets of ``max_failures``
     refilled over ``window_seconds``: after that many failures in a window, logins from the
-    address or for the username answer 429 until the bucket refills. In memory, per server
-    process (with N workers an attacker gets N times the budget)."""
+    address or for the username answer 429 until the budget refills. Counted in the request's
+    own transaction (the failure is committed with its audit row)."""
 
-    buckets: TokenBuckets
+    budget: Budget
 
     @classmethod
     def of(cls, max_failures: int, window_seconds: int) -> LoginThrottle:
         per_minute = max_failures * 60 / window_seconds if window_seconds > 0 else 0.0
-        return cls(TokenBuckets(per_minute, max_failures))
+        return cls(Budget("login", per_minute, max_failures))
 
-    @staticmethod
-    def _keys(username: str, address: str) -> tuple[str, str]:
-        return f"user:{username.strip().lower()}", f"addr:{address}"
+    def _keys(self, username: str, address: str) -> tuple[str, str]:
+        return (
+            self.budget.key(f"user:{username.strip().lower()}"),
+            self.budget.key(f"addr:{address}"),
+        )
 
-    def check(self, username: str, address: str) -> None:
+    def check(self, session: Session, username: str, address: str) -> None:
         """Raise :class:`LoginThrottled` when the username or the address has no tries left."""
+        if self.budget.off:
+            return
+        conn, budget = session.connection(), self.budget
         for key in self._keys(username, address):
-            self.buckets.check(key, LoginThrottled)
+            if (wait := limits.wait(conn, key, budget.period, budget.burst)) > 0:
+                raise LoginThrottled(wait)
 
-    def failed(self, username: str, address: str) -> None:
+    def failed(self, session: Session, username: str, address: str) -> None:
+        """Count a failed login against the username and the address."""
+        if self.budget.off:
+            return
+        conn, budget = session.connection(), self.budget
         for key in self._keys(username, address):
-            with contextlib.suppress(RateLimited):
-                self.buckets.take(key)
+            limits.take_now(conn, key, budget.period, budget.burst)
+
+
+FORGET_EVERY_S = 60.0
+
+
+async def forget_full_budgets(pool: AsyncConnectionPool) -> None:
+    """Background task of each server process: drop the budgets that have refilled, so the
+    table holds only clients seen within their budget's refill time. A database that is down
+    meanwhile is tried again next time."""
+    while True:
+        await asyncio.sleep(FORGET_EVERY_S)
+        with contextlib.suppress(psycopg.Error, PoolTimeout):
+            async with pool.connection() as conn:
+                await limits.forget_full(conn)

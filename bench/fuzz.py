@@ -2,8 +2,11 @@
 
 Cases are generated from the app's own OpenAPI schema (valid and invalid inputs) and sent to a
 real uvicorn on loopback, with a Bearer token per role; half of them carry real path
-parameters (the fixture's community, plans, grids) so that they reach past the 404s. Prints the
-cases run, the status histogram and every 500 (there must be none).
+parameters (the fixture's community, plans, grids) so that they reach past the 404s. Then
+hostile values (issue 13): NUL bytes and integers beyond any column in every query, path and
+JSON body field of every operation, as every role; and every write sent eight times at once
+(concurrent creates of the one draft, edits, deletes). Prints the cases run, the status
+histogram and every 500 (there must be none).
 
 Run: ``.venv/bin/python bench/fuzz.py [--cases 10000] [--seed 0]`` — builds its own database
 ``<dbname>_fuzz`` (the one-community fixture plus an account of each role), dropped afterwards.
@@ -13,16 +16,20 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import secrets
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for folder in (ROOT, ROOT / "bench"):  # the project, and bench/served.py
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 import requests  # noqa: E402
 import schemathesis  # noqa: E402
@@ -30,8 +37,17 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import seed as hypothesis_seed  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
+from served import free_port, start_uvicorn  # noqa: E402  (bench/served.py)
 
 ROLES = ("anonymous", "admin", "street", "planner", "worker")
+HOSTILE = ("\x00", "a\x00b", "99999999999999999999", "-99999999999999999999")
+"""A NUL byte alone and inside text, and integers beyond PostgreSQL's bigint either way."""
+QUERY_DEFAULTS = {"layer": "grids", "revision": "1"}
+"""Values for required query parameters that are not under attack, so the attack gets past
+them."""
+HOSTILE_JSON = ("a\x00b", 99999999999999999999, -99999999999999999999)
+TOGETHER = 8
+"""How many copies of each write are sent at the same moment."""
 
 
 @dataclass
@@ -166,6 +182,160 @@ def _run(op, session, role, base_url, mode, fixed, examples, seed, report, timeo
         report.statuses["nothing to generate"] += 1
 
 
+def _sample(schema: dict, node: dict) -> object:
+    """A small instance of a JSON schema (every property filled), for bodies to poison."""
+    if "$ref" in node:
+        return _sample(schema, schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]])
+    if "enum" in node:
+        return node["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if node.get(key):
+            return _sample(schema, node[key][0])
+    kind = node.get("type")
+    if kind == "object" or "properties" in node:
+        return {name: _sample(schema, prop) for name, prop in node.get("properties", {}).items()}
+    if kind == "array":
+        return [_sample(schema, node.get("items", {}))]
+    return {"integer": 1, "number": 1.0, "boolean": True, "string": "x"}.get(kind, "x")
+
+
+def _poisoned(value: object, bad: object) -> list[object]:
+    """``value`` with each leaf in turn replaced by ``bad``."""
+    if isinstance(value, dict):
+        return [{**value, k: v} for k, sub in value.items() for v in _poisoned(sub, bad)]
+    if isinstance(value, list):
+        return [[v, *value[1:]] for v in _poisoned(value[0], bad)] if value else []
+    return [bad]
+
+
+def _json_body(schema: dict, operation: dict) -> object | None:
+    content = operation.get("requestBody", {}).get("content", {})
+    json_schema = content.get("application/json", {}).get("schema")
+    return None if json_schema is None else _sample(schema, json_schema)
+
+
+def _send(
+    headers: dict, report: Report, role: str, method: str, url: str, **kwargs
+) -> requests.Response | None:
+    """One request (its own connection, so threads may share nothing); its status goes in
+    ``report``, a 5xx (not 503) or a transport error as an error line."""
+    report.cases += 1
+    try:
+        response = requests.request(method, url, headers=headers, timeout=300, **kwargs)
+    except Exception as exc:
+        report.statuses["transport error"] += 1
+        report.errors.append(f"{role} {method} {url}: {type(exc).__name__}")
+        return None
+    report.statuses[response.status_code] += 1
+    if response.status_code >= 500 and response.status_code != 503:
+        sent = kwargs.get("json") or kwargs.get("params") or ""
+        report.errors.append(f"{role} {response.status_code} {method} {url} {sent!r:.200}")
+    return response
+
+
+def hostile_values(
+    base_url: str,
+    tokens: dict[str, str | None],
+    known: dict[str, str],
+    report: Report,
+    skip: tuple[str, ...] = (),
+) -> None:
+    """Every query and path parameter of every operation set in turn to each of ``HOSTILE``,
+    and every field of a JSON body to each of ``HOSTILE_JSON``, as every role; the other
+    parameters get the known real values."""
+    schema = requests.get(base_url + "/openapi.json", timeout=60).json()
+    for path, operations in schema["paths"].items():
+        if path in skip:
+            continue
+        values = {**QUERY_DEFAULTS, **_fixed(path, known)}
+        for method, operation in operations.items():
+            params = [p for p in operation.get("parameters", []) if p["in"] in ("query", "path")]
+            body = _json_body(schema, operation)
+            for role, token in tokens.items():
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                send = partial(_send, headers, report, role, method.upper())
+                for target in params:
+                    for bad in HOSTILE:
+                        url, query = _request(path, params, values, target["name"], bad)
+                        send(base_url + url, params=query, json=body)
+                if body is not None:
+                    url, query = _request(path, params, values, None, None)
+                    for bad in HOSTILE_JSON:
+                        for poisoned in _poisoned(body, bad):
+                            send(base_url + url, params=query, json=poisoned)
+
+
+def _request(
+    path: str, params: list[dict], values: dict[str, str], target: str | None, bad: str | None
+) -> tuple[str, dict[str, str]]:
+    """(the path filled in, the query): ``target`` gets ``bad``, required parameters a known
+    value (or 1)."""
+
+    def fill(match: re.Match) -> str:
+        name = match.group(1)
+        return requests.utils.quote(bad if name == target else values.get(name, "1"), safe="")
+
+    query = {
+        p["name"]: values.get(p["name"], "1")
+        for p in params
+        if p["in"] == "query" and p.get("required") and p["name"] != target
+    }
+    if target is not None and any(p["name"] == target and p["in"] == "query" for p in params):
+        query[target] = bad
+    return re.sub(r"\{([\w-]+)\}", fill, path), query
+
+
+def concurrent_writes(
+    base_url: str, tokens: dict[str, str | None], known: dict[str, str], report: Report
+) -> None:
+    """Every write under /api/v1 except the imports sent ``TOGETHER`` times at once as the
+    community planner: the one draft opened by all of them, then each edit, publish, staffing
+    and delete raced on that draft with its current revision."""
+    schema = requests.get(base_url + "/openapi.json", timeout=60).json()
+    headers = {"Authorization": f"Bearer {tokens['planner']}"}
+    together = partial(_together, headers, report)
+    community = f"{base_url}/api/v1/communities/{known['code']}"
+    opened = together("POST", community + "/drafts", None)
+    drafts = {r.json()["plan"]["id"] for r in opened if r is not None and r.status_code == 201}
+    if len(drafts) != 1:
+        report.errors.append(f"planner POST /drafts x{TOGETHER}: drafts opened {sorted(drafts)}")
+        return
+    draft = drafts.pop()
+    writes = sorted(
+        (method.upper(), path, operation)
+        for path, operations in schema["paths"].items()
+        if path.startswith("/api/v1/communities/{code}/plans/{plan_id}")
+        for method, operation in operations.items()
+        if method in ("post", "put", "delete")
+    )
+    # publish, then delete, last: after them the draft is gone
+    writes.sort(key=lambda w: (w[0] == "DELETE", w[1].endswith("/publish")))
+    for method, path, operation in writes:
+        detail = requests.get(f"{community}/plans/{draft}", headers=headers, timeout=60)
+        if detail.status_code != 200:
+            break
+        revision = detail.json()["plan"]["revision"]
+        values = {**known, "plan_id": str(draft), "revision": str(revision)}
+        body = _json_body(schema, operation)
+        if isinstance(body, dict) and "revision" in body:
+            body["revision"] = revision
+        url = base_url + re.sub(r"\{(\w+)\}", lambda m, v=values: v.get(m.group(1), "1"), path)
+        params = {"revision": revision} if method == "DELETE" else None
+        together(method, url, body, params)
+
+
+def _together(
+    headers: dict, report: Report, method: str, url: str, body, params=None
+) -> list[requests.Response | None]:
+    """Send one request ``TOGETHER`` times at once, as the planner; the responses."""
+
+    def one(_: int) -> requests.Response | None:
+        return _send(headers, report, "planner", method, url, json=body, params=params)
+
+    with ThreadPoolExecutor(TOGETHER) as pool:
+        return list(pool.map(one, range(TOGETHER)))
+
+
 def _prepare_database() -> tuple[str, str, dict[str, str], dict[str, str]]:
     """(admin URL, fuzz database URL, role → password, known path values)."""
     from sqlalchemy import text
@@ -223,24 +393,31 @@ def main() -> None:
     from sqlalchemy.engine import make_url
 
     from data.db import drop_database
-    from tests.conftest import serving
+    from data.settings import libpq_url
 
     admin, url, passwords, known = _prepare_database()
+    port = free_port()
+    env = {"DATABASE_URL": libpq_url(url), "WANGGE_LOOKUP_RATE_PER_MINUTE": "0"}
+    server = start_uvicorn("api.app:create_app", port, env, ROOT)
+    base = f"http://127.0.0.1:{port}"
     try:
-        with serving(url, WANGGE_LOOKUP_RATE_PER_MINUTE="0") as base:
-            tokens: dict[str, str | None] = {"anonymous": None}
-            for role, password in passwords.items():
-                answer = requests.post(
-                    base + "/api/v1/auth/token",
-                    json={"username": role, "password": password},
-                    timeout=30,
-                )
-                answer.raise_for_status()
-                tokens[role] = answer.json()["token"]
-            started = time.perf_counter()
-            report = fuzz(base, tokens, args.cases, known=known, seed=args.seed)
-            elapsed = time.perf_counter() - started
+        tokens: dict[str, str | None] = {"anonymous": None}
+        for role, password in passwords.items():
+            answer = requests.post(
+                base + "/api/v1/auth/token",
+                json={"username": role, "password": password},
+                timeout=30,
+            )
+            answer.raise_for_status()
+            tokens[role] = answer.json()["token"]
+        started = time.perf_counter()
+        report = fuzz(base, tokens, args.cases, known=known, seed=args.seed)
+        hostile_values(base, tokens, known, report)
+        concurrent_writes(base, tokens, known, report)
+        elapsed = time.perf_counter() - started
     finally:
+        server.terminate()
+        server.wait(timeout=30)
         drop_database(admin, make_url(url).database)
     report.print()
     print(f"time: {elapsed:.0f} s ({report.cases / elapsed:.0f} cases/s)")

@@ -17,6 +17,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
+    Double,
     Enum,
     ForeignKey,
     Index,
@@ -392,3 +393,14 @@ class PlanEdit(Base):
     action: Mapped[str]
     summary: Mapped[str]
     before: Mapped[dict] = mapped_column(JSONB)
+
+
+class RateLimit(Base):
+    """One client's budget of requests (public lookups, failed logins), shared by every server
+    process: the GCRA's theoretical arrival time of its next request, in epoch seconds
+    (``data/access/limits.py``). UNLOGGED: a crash may forget the budgets, never slow them."""
+
+    __tablename__ = "rate_limit"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    tat: Mapped[float] = mapped_column(Double)

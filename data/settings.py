@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,8 +34,11 @@ class Settings(BaseSettings):
     """Lookups one client (IP) may make per minute, per server process; 0 turns limiting off."""
     lookup_burst: int = 20
     """Lookups a client may make at once before the per-minute rate applies."""
-    trusted_proxy: bool = False
-    """Take the client address from ``X-Forwarded-For`` (only behind a proxy that sets it)."""
+    trusted_proxy: Annotated[tuple[str, ...], NoDecode] = ()
+    """Addresses or CIDR networks of the reverse proxies in front of the app, comma-separated
+    (``127.0.0.1``, ``10.0.0.0/8``): only a connection from one of them may name the client in
+    ``X-Forwarded-For``, and the client is the right-most address there that is not one of
+    them. Empty (the default): the header is ignored and the client is the connection's peer."""
     public_base_url: str | None = None
     """Origin printed in signboard QR codes, e.g. ``https://wangge.example.cn``; default: the
     origin of the request."""
@@ -64,6 +68,23 @@ class Settings(BaseSettings):
     """Failed logins per username, and per client address, within ``login_window_seconds``
     before logins from it answer 429; per server process, in memory; 0 turns it off."""
     login_window_seconds: int = 900
+
+    @field_validator("trusted_proxy", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value: object) -> tuple[str, ...]:
+        """Split the comma-separated list and refuse anything that is not an address or a
+        network (``true`` from the old boolean setting included), naming it."""
+        items = value.split(",") if isinstance(value, str) else list(value or ())
+        proxies = tuple(str(item).strip() for item in items if str(item).strip())
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"WANGGE_TRUSTED_PROXY: {proxy!r} is not an IP address or network; list the "
+                    "proxies' addresses, e.g. 127.0.0.1,10.0.0.0/8"
+                ) from exc
+        return proxies
 
 
 class InsecureSettings(ValueError):

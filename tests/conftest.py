@@ -120,27 +120,29 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(database_url: str, **env: str) -> Iterator[str]:
-    """A real uvicorn serving the app on a free loopback port; yields its base URL."""
-    with launched(database_url, **env) as (base, _):
+def serving(database_url: str, workers: int = 1, **env: str) -> Iterator[str]:
+    """The app served by ``wangge serve`` (a real uvicorn, as in production) on a free loopback
+    port; yields its base URL."""
+    with launched(database_url, workers, **env) as (base, _):
         yield base
 
 
 @contextmanager
-def launched(database_url: str, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+def launched(
+    database_url: str, workers: int = 1, **env: str
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """Like ``serving``, also yielding the process (for tests that kill it)."""
     port = _free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "uvicorn",
-            "api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
+            "api.cli",
+            "serve",
             "--port",
             str(port),
+            "--workers",
+            str(workers),
             "--log-level",
             "warning",
         ],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 
 from api.cli import backup, db, engine, exchange, sample, serve, users
 from api.cli.common import CommandFailed, UserError
@@ -72,4 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     except tuple(EXIT_CODES) as exc:
         print(f"wangge: {exc}", file=sys.stderr)
         sys.exit(next(code for kind, code in EXIT_CODES.items() if isinstance(exc, kind)))
+    except ValidationError as exc:  # a setting from the environment (WANGGE_*) is malformed
+        print(f"wangge: {exc.errors()[0]['msg']}", file=sys.stderr)
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

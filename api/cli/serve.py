@@ -22,6 +22,16 @@ def _prepare(settings: Settings) -> str:
     return url
 
 
+def proxy_options(settings: Settings) -> dict[str, object]:
+    """uvicorn's proxy settings: trust ``X-Forwarded-For`` from exactly the configured proxies
+    (uvicorn then takes the right-most address that is not one of them), and not at all when
+    none is configured (uvicorn's own default trusts 127.0.0.1, so a client on this machine,
+    or any client behind an unconfigured local proxy, could name any address)."""
+    if not settings.trusted_proxy:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxy)}
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def setup() -> None:
@@ -33,10 +43,19 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", help="Address to listen on."),
         port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
         workers: int = typer.Option(1, min=1, help="uvicorn worker processes."),
+        log_level: str = typer.Option("info", help="uvicorn's log level (warning: no access log)."),
     ) -> None:
         """Set up the database (as `wangge setup`) and serve the app."""
         settings = Settings()
         refuse_default_secrets(settings)
         url = _prepare(settings)
         os.environ["DATABASE_URL"] = url  # every worker uses the database resolved here
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            **proxy_options(settings),
+        )

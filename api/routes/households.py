@@ -62,7 +62,7 @@ def households(
     grid: Annotated[str | None, Query(pattern=r"^[0-9]{15}$")] = None,
     building: Annotated[int | None, Query(ge=1, le=PG_INT_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=PG_INT_MAX)] = 0,
 ) -> list[dict]:
     """Households of the community (a grid worker sees only their grids), masked by default."""
     query = RecordQuery(community.code, grid, building, None, limit, offset)

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import Connection
 
-from api.deps import EngineDep
+from api.deps import PG_INT_MAX, EngineDep
 from data.exchange import ogc
 from data.exchange.layers import PUBLIC_LAYERS, Layer
 from geo.crs import gk_zone_epsg
@@ -211,7 +211,7 @@ def items(
     request: Request,
     conn: Conn,
     limit: int = Query(100, ge=1, le=10_000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=PG_INT_MAX),
     bbox: str | None = None,
     bbox_crs: str | None = Query(None, alias="bbox-crs"),
     crs: str | None = None,
@@ -319,7 +319,9 @@ def openapi(request: Request) -> JSONResponse:
                         "parameters": [
                             coll,
                             param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
-                            param("offset", {"type": "integer", "minimum": 0}),
+                            param(
+                                "offset", {"type": "integer", "minimum": 0, "maximum": PG_INT_MAX}
+                            ),
                             param("bbox", {"type": "array", "items": {"type": "number"}}),
                             param("bbox-crs", {"type": "string", "format": "uri"}),
                             param("crs", {"type": "string", "format": "uri"}),

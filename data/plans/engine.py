@@ -27,6 +27,7 @@ from data.plans.versions import (
     copy_as_new_version,
     finish_edit,
     lock_for_edit,
+    lock_plans_of,
     make_published,
     published_plan,
 )
@@ -309,6 +310,8 @@ def move_buildings(
     view = view_plan(session, plan)
     if to_number not in view.grids.index:
         raise InvalidEdit(f"第{to_number}网格不在本方案中")
+    if outside := sorted(set(building_ids) - set(view.frames.buildings.index)):
+        raise InvalidEdit(f"楼栋 {'、'.join(map(str, outside))} 不在本社区，不能移入本方案的网格")
     names = "、".join(str(b) for b in building_ids[:5]) + (
         f" 等 {len(building_ids)} 栋" if len(building_ids) > 5 else ""
     )
@@ -394,6 +397,7 @@ def publish(
     A draft that breaks the rules is refused unless the planner records a ``reason``.
     Returns the households whose grid (hence grid worker) changed.
     """
+    lock_plans_of(session, plan.community_code)
     lock_for_edit(session, plan, expected_revision)
     report = view_plan(session, plan).check()
     if not report.ok and not (reason and reason.strip()):
@@ -428,6 +432,7 @@ def rollback(
     session: Session, community_code: str, version: int, actor: str, reason: str
 ) -> GridPlan:
     """Publish a copy of an earlier version as the newest version."""
+    lock_plans_of(session, community_code)
     source = session.scalar(
         select(GridPlan).where(
             GridPlan.community_code == community_code, GridPlan.version == version

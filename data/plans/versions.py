@@ -71,6 +71,18 @@ def open_draft(session: Session, community_code: str) -> GridPlan | None:
     )
 
 
+def lock_plans_of(session: Session, community_code: str) -> None:
+    """Serialise the changes that create or publish a version of one community's plan (a new
+    draft, publishing, rollback) on the community's row, until the transaction ends: two of them
+    at once would pick the same version number or both open a draft. ``FOR NO KEY UPDATE``
+    still lets rows that merely reference the community be written meanwhile."""
+    session.execute(
+        select(Community.code)
+        .where(Community.code == community_code)
+        .with_for_update(key_share=True)
+    )
+
+
 def plan_in_community(session: Session, community_code: str, plan_id: int) -> GridPlan:
     plan = session.get(GridPlan, plan_id)
     if plan is None or plan.community_code != community_code:
@@ -123,7 +135,9 @@ def _copy_grids(session: Session, source: GridPlan, target: GridPlan) -> None:
 
 
 def start_draft(session: Session, community_code: str, actor: str) -> GridPlan:
-    """The community's open draft, or a new one copied from the published plan."""
+    """The community's open draft, or a new one copied from the published plan. Planners who
+    ask at the same moment wait for each other and all get the one draft."""
+    lock_plans_of(session, community_code)
     draft = open_draft(session, community_code)
     if draft is not None:
         return draft
@@ -167,8 +181,16 @@ def discard_draft(session: Session, plan: GridPlan, expected_revision: int, acto
 
 
 def lock_for_edit(session: Session, plan: GridPlan, expected_revision: int) -> None:
-    """Lock the draft row and check the caller edits the revision it read."""
-    session.refresh(plan, with_for_update=True)
+    """Lock the draft row and check the caller edits the revision it read; a draft deleted
+    since the caller loaded it (another planner discarded it) is 404."""
+    locked = session.scalar(
+        select(GridPlan)
+        .where(GridPlan.id == plan.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if locked is None:
+        raise PlanNotFound(f"方案 {plan.id} 已被其他规划人员删除，请刷新")
     if plan.status is not PlanStatus.draft:
         raise NotADraft(f"第 {plan.version} 版已{_STATUS_ZH[plan.status]}，只能修改草稿")
     if plan.revision != expected_revision:

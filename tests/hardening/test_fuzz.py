@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from api.deps import PG_INT_MAX
-from bench.fuzz import fuzz
+from bench.fuzz import concurrent_writes, fuzz, hostile_values
 from tests.conftest import serving
 from tests.planning.conftest import World, world  # noqa: F401
 
@@ -31,18 +31,23 @@ def test_a_few_hundred_fuzzed_cases_as_every_role_answer_no_500(world: World):  
         for role, client in world.clients.items()
         if role != "planner2"
     }
+    known = _known(world.url, world.home)
     with serving(world.url, WANGGE_LOOKUP_RATE_PER_MINUTE="0") as base:
         report = fuzz(
             base,
             tokens,
             CASES,
-            known=_known(world.url, world.home),
+            known=known,
             seed=0,
             skip=("/g/{code}/signboard.pdf",),  # seconds per PDF: tests/residents print it
             both=False,
         )
+        fuzzed = report.cases
+        hostile_values(base, tokens, known, report)
+        hostile = report.cases - fuzzed
+        concurrent_writes(base, tokens, known, report)
     report.print()
-    assert report.cases >= CASES
+    assert fuzzed >= CASES and hostile >= 1000
     assert report.errors == []
     assert sum(n for status, n in report.statuses.items() if status in (200, 201, 204)) > 0
 

@@ -1,10 +1,9 @@
-"""Parsing residents' addresses and points (pure, no database), and the rate limiter."""
+"""Parsing residents' addresses and points (pure, no database)."""
 
 from __future__ import annotations
 
 import pytest
 
-from api.ratelimit import RateLimited, TokenBuckets
 from geo.address import AddressError, parse_address
 from geo.offsets import convert
 from geo.points import PointError, check_lonlat, from_datum
@@ -47,16 +46,3 @@ def test_gcj02_point_comes_back_to_storage():
     assert abs(float(gx) - 109.19) > 0.003  # the offset is hundreds of metres here
     x, y = from_datum(float(gx), float(gy), "gcj02")
     assert abs(x - 109.19) < 1e-7 and abs(y - 27.72) < 1e-7
-
-
-def test_token_bucket():
-    now = [0.0]
-    buckets = TokenBuckets(rate_per_minute=60, burst=3, clock=lambda: now[0])
-    for _ in range(3):
-        buckets.take("a")
-    with pytest.raises(RateLimited) as caught:
-        buckets.take("a")
-    assert 0 < caught.value.retry_after <= 1.0
-    buckets.take("b")  # another client has its own bucket
-    now[0] = 1.01
-    buckets.take("a")  # one token back after a second at 60/min
