@@ -95,7 +95,7 @@ class LocalCluster:
         self._give_to_server_user(self.socket_dir)
         # The log goes beside the data directory, which the server user owns.
         self._run(
-            "pg_ctl", "start", "-D", str(self.datadir), "-l", str(self.logfile), "-w", "-t", "60"
+            "pg_ctl", "start", "-D", str(self.datadir), "-l", str(self.logfile), "-w", "-t", "300"
         )
         deadline = time.monotonic() + 30
         while not self.is_running():
