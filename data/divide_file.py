@@ -7,6 +7,7 @@ FlatGeobuf), in any CRS. The output is in CGCS2000 (EPSG:4490).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +17,8 @@ import pyogrio
 import shapely
 
 from data.importing import ImportRejected, Issue, read_vector
-from geo.crs import gk_crs_for
-from geo.divide import divide
+from geo.crs import local_crs_for
+from geo.divide import TIME_LIMIT_S, Flag, divide
 from geo.numbering import grid_codes
 
 #: The hull standing in for a missing community boundary is widened by this much.
@@ -30,6 +31,9 @@ class DividedLayer:
     grids: gpd.GeoDataFrame  # code, households, geometry (EPSG:4490)
     buildings: gpd.GeoDataFrame  # the input's attributes + grid_code (EPSG:4490)
     source_crs: str
+    metric_crs: str  # the local projected CRS the engine measured in
+    exceptions: tuple[Flag, ...] = ()
+    timed_out: bool = False
 
 
 def _households(layer: gpd.GeoDataFrame, field: str, label: str) -> pd.Series:
@@ -69,18 +73,23 @@ def divide_layer(
     community_code: str = "000000000000",
     band: tuple[int, int] = (300, 500),
     seed: int = 0,
+    strict: bool = False,
+    time_limit: float | None = TIME_LIMIT_S,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> DividedLayer:
     """Divide the buildings of one community into grids.
 
     Without a boundary the community is the buildings' convex hull, widened by
-    ``HULL_MARGIN_M``. Raises ``ImportRejected`` for unusable input and
-    ``geo.errors.GridError`` when the engine refuses (its message says why).
+    ``HULL_MARGIN_M``. The engine measures in the data's local projected CRS
+    (``geo.crs.local_crs_for``: the GK zone in China, else UTM). Raises ``ImportRejected`` for
+    unusable input and ``geo.errors.GridError`` when the engine refuses (only with ``strict``
+    for rules that cannot be kept; its message says why).
     """
     label = buildings_path.name
     layer = read_vector(buildings_path, label)
     source_crs = layer.attrs.get("source_crs", "")
     households = _households(layer, households_field, label)
-    crs = gk_crs_for(layer)
+    crs = local_crs_for(layer)
     metric = layer.to_crs(crs)
     compound = (
         metric[compound_field].astype("string")
@@ -102,7 +111,17 @@ def divide_layer(
         boundary = shapely.convex_hull(shapely.union_all(buildings.geometry.values)).buffer(
             HULL_MARGIN_M
         )
-    division = divide(boundary, buildings, None, _barriers(barriers_path, crs), band, seed)
+    division = divide(
+        boundary,
+        buildings,
+        None,
+        _barriers(barriers_path, crs),
+        band,
+        seed,
+        strict=strict,
+        time_limit=time_limit,
+        progress=progress,
+    )
     codes = dict(
         zip(division.grids.index, grid_codes(community_code, division.grids.index), strict=True)
     )
@@ -117,7 +136,9 @@ def divide_layer(
     ).to_crs(OUTPUT_CRS)
     out = layer.drop(columns=["_file", "_row"]).to_crs(OUTPUT_CRS)
     out["grid_code"] = grid_of.reindex(range(len(out))).to_numpy()
-    return DividedLayer(grids, out, source_crs)
+    return DividedLayer(
+        grids, out, source_crs, crs.to_string(), division.exceptions, division.timed_out
+    )
 
 
 def write_layers(result: DividedLayer, out: Path) -> None:

@@ -1,14 +1,24 @@
-"""Divide a community into grids from scratch.
+"""Divide a community (or a region of any size) into grids from scratch: a plan for every input.
 
-1. Atoms (``geo.atoms``): compounds, else buildings, else unit entrances under the ceiling.
+1. Atoms (``geo.atoms``): compounds, else buildings, else unit entrances under the ceiling. An
+   atom over the ceiling (a building without unit data, a unit over the ceiling) becomes a grid of
+   its own, flagged.
 2. Blocks (``geo.polygons.blocks``) and the weighted atom graph (``geo.graph``): cheap to cut
    across roads, expensive inside blocks and compounds, no links across rivers except at bridges.
 3. Each connected part of the graph is split into grids by ``geo.partition``; the number of grids
-   is the feasible count closest to the middle of the band. When lumpy atoms defeat the search,
-   it runs again with a widened band and ``geo.repair`` moves atoms until every grid is in band;
-   failing that, the strict search tries every feasible count. An atom under the floor whose
-   neighbours are all too big to share a grid with it proves that no division exists.
-4. Grid polygons (``geo.polygons.grid_polygons``), numbered west→east, north→south
+   is the feasible count closest to the middle of the band. A part of more than ``CHUNK_ABOVE``
+   grids is first cut into chunks of about ``CHUNK_GRIDS`` grids by METIS
+   (``geo.multilevel``), so that the search's cost stays bounded per chunk and the whole division
+   grows near-linearly with the region. When lumpy atoms defeat the search, it runs again with a
+   widened band and ``geo.repair`` moves atoms until every grid is in band; failing that, the
+   strict search tries every feasible count, and a small part is searched exhaustively.
+4. Where no division keeps every rule (an atom under the floor whose neighbours are all too big
+   to share a grid with it, a part whose total fits no whole number of grids, an exhaustive
+   search that found none) or the time budget ran out, the part gets the plan of least violation
+   found (fewest households outside the band, then fewest grids outside it) and each grid
+   outside the band is named in ``Division.exceptions`` with the reason, in Chinese. With
+   ``strict`` the engine refuses instead (``NoValidDivision``).
+5. Grid polygons (``geo.polygons.grid_polygons``), numbered west→east, north→south
    (``geo.numbering``); grid labels are these sequence numbers 1..n.
 
 Input shapes are documented in ``geo.atoms``. Everything is in a projected CRS (metres).
@@ -16,7 +26,9 @@ Input shapes are documented in ``geo.atoms``. Everything is in a projected CRS (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +43,8 @@ from geo.crs import require_projected
 from geo.errors import InvalidInput, NoValidDivision
 from geo.exhaustive import MAX_NODES, Undecided, exhaustive_partition
 from geo.graph import AtomGraph, atom_graph
+from geo.labelling import violation
+from geo.multilevel import metis_labels
 from geo.numbering import grid_sequence
 from geo.partition import feasible_counts, partition
 from geo.polygons import grid_polygons
@@ -38,8 +52,26 @@ from geo.repair import repair
 
 #: Widenings of the band (share of each bound) tried before repair when the strict search fails.
 RELAXATIONS = (0.1, 0.2, 0.35)
+#: Widenings tried for the plan of least violation of a part that has no division in band.
+WIDER_RELAXATIONS = (0.2, 0.5, 1.0)
 #: Grid counts the strict search tries (nearest the middle of the band first) before relaxing.
 STRICT_COUNTS = 1
+#: A connected part of more grids than this is cut into chunks by METIS before the search.
+CHUNK_ABOVE = 16
+#: Grids per chunk (at the middle of the band).
+CHUNK_GRIDS = 8
+#: Default time budget of the search, seconds.
+TIME_LIMIT_S = 60.0
+TIMED_OUT = "未在时限内找到满足全部规则的划分"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A grid that breaks a rule in a plan of least violation, and why (``message``, zh-CN)."""
+
+    grid: int
+    households: int
+    message: str
 
 
 @dataclass(frozen=True)
@@ -52,10 +84,16 @@ class Division:
         One row per piece: ``building_id``, ``unit_id`` (None for a whole building), ``grid``.
     grids
         Index = grid label (sequence number 1..n), columns ``households`` and ``geometry``.
+    exceptions
+        Every grid outside the band, with the reason (empty when every rule is kept).
+    timed_out
+        Whether the time budget ran out before the search finished (the plan is the best found).
     """
 
     assignment: pd.DataFrame
     grids: gpd.GeoDataFrame
+    exceptions: tuple[Flag, ...] = field(default=())
+    timed_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,12 +111,14 @@ def prepare(
     units: pd.DataFrame | None,
     barriers: gpd.GeoDataFrame | None,
     band: tuple[int, int],
+    strict: bool = True,
 ) -> Prepared:
-    """Validate the inputs and build atoms, blocks and the atom graph."""
+    """Validate the inputs and build atoms, blocks and the atom graph (atoms over the ceiling
+    are refused when ``strict``, see ``geo.atoms.build_atoms``)."""
     buildings = validate_buildings(buildings)
     if barriers is not None:
         require_projected(barriers, "道路与河流")
-    atoms = build_atoms(buildings, units, band[1])
+    atoms = build_atoms(buildings, units, band[1], strict)
     xy = atoms.pieces[["x", "y"]].to_numpy()
     cells = cell_complex(community, xy, barriers, atoms.pieces["atom"].to_numpy())
     outside = without_cell(cells, len(xy))
@@ -88,12 +128,19 @@ def prepare(
     return Prepared(atoms, cells, atom_graph(atoms, cells))
 
 
-def components(graph: AtomGraph) -> list[np.ndarray]:
-    """Node indices of each connected part of the graph holding atoms, largest first."""
-    matrix = coo_array((np.ones(len(graph.u)), (graph.u, graph.v)), shape=(graph.n, graph.n))
+def components(graph: AtomGraph, drop: np.ndarray | None = None) -> list[np.ndarray]:
+    """Node indices of each connected part of the graph holding atoms, largest first; nodes
+    under the mask ``drop`` are left out (and do not link their neighbours)."""
+    keep = np.ones(graph.n, dtype=bool) if drop is None else ~drop
+    edge = keep[graph.u] & keep[graph.v]
+    matrix = coo_array(
+        (np.ones(edge.sum()), (graph.u[edge], graph.v[edge])), shape=(graph.n, graph.n)
+    )
     count, label = connected_components(matrix, directed=False)
-    parts = [np.flatnonzero(label == c) for c in range(count)]
-    parts = [p for p in parts if p[0] < graph.atoms]
+    order = np.argsort(label, kind="stable")
+    bounds = np.searchsorted(label[order], np.arange(count + 1))
+    parts = [order[bounds[c] : bounds[c + 1]] for c in range(count)]
+    parts = [p for p in parts if p[0] < graph.atoms and keep[p[0]]]
     return sorted(parts, key=lambda p: (-len(p), p[0]))
 
 
@@ -160,6 +207,10 @@ def divide(
     barriers: gpd.GeoDataFrame | None = None,
     band: tuple[int, int] = (300, 500),
     seed: int = 0,
+    *,
+    strict: bool = False,
+    time_limit: float | None = TIME_LIMIT_S,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Division:
     """Divide a community into contiguous, compact grids within the household band.
 
@@ -176,69 +227,200 @@ def divide(
     band
         (low, high) households per grid.
     seed
-        Seed of ``numpy.random.default_rng``; the same inputs and seed give the same division.
+        Seed of ``numpy.random.default_rng``; the same inputs and seed give the same division
+        (unless the time budget cuts the search short).
+    strict
+        Refuse (``NoValidDivision``) instead of returning a plan of least violation.
+    time_limit
+        Seconds the search may take (None: no limit); then the best plan found is returned with
+        ``timed_out`` set.
+    progress
+        Called as ``progress(stage, done, total)`` after each chunk of the search.
 
     Returns
     -------
     Division
+        Every grid in band, or the plan of least violation with its ``exceptions``.
 
     Raises
     ------
     geo.errors.NoValidDivision
-        When no division satisfies the band; the message names the atom and the reason.
+        Only when ``strict``: no division satisfies the band; the message names the atom and
+        the reason.
     geo.crs.CRSError, geo.errors.InvalidInput
         For unusable input.
     """
-    prepared = prepare(community, buildings, units, barriers, band)
-    households = prepared.graph.weights(prepared.atoms.table["households"].to_numpy())
-    rng = np.random.default_rng(seed)
-    grid_of_atom = np.full(prepared.graph.n, -1)
-    next_label = 0
-    parts_of_graph = components(prepared.graph)
-    for nodes in parts_of_graph:
-        if not feasible_counts(households[nodes].sum(), band):
-            raise NoValidDivision(infeasible_reason(prepared, nodes, band))
-        stranded = stranded_reason(prepared, nodes, band)
-        if stranded is not None:
-            raise NoValidDivision(stranded)
-    for nodes in parts_of_graph:
-        counts = feasible_counts(households[nodes].sum(), band)[:STRICT_COUNTS]
-        parts = (
-            partition(prepared.graph, households, nodes, band, rng, counts)
-            or _relaxed(prepared.graph, households, nodes, band, rng)
-            or partition(prepared.graph, households, nodes, band, rng)
-            or _exhaustive(prepared, households, nodes, band)
+    deadline = None if time_limit is None else time.monotonic() + time_limit
+    prepared = prepare(community, buildings, units, barriers, band, strict)
+    planner = _Planner(prepared, band, np.random.default_rng(seed), deadline, strict, seed)
+    planner.run(progress)
+    division = finish(
+        community, prepared, planner.labels, barriers, buildings.crs, band, planner.causes
+    )
+    return replace(division, timed_out=planner.timed_out)
+
+
+class _Planner:
+    """One division in progress: the grid label of every node and why grids break the band."""
+
+    def __init__(self, prepared: Prepared, band, rng, deadline, strict: bool, seed: int):
+        self.prepared, self.band, self.rng = prepared, band, rng
+        self.deadline, self.strict, self.seed = deadline, strict, seed
+        self.graph = prepared.graph
+        self.households = self.graph.weights(prepared.atoms.table["households"].to_numpy())
+        self.labels = np.full(self.graph.n, -1)
+        #: Why a grid (by label) may break the band: (kind, text), kind "alone" or "part".
+        self.causes: dict[int, tuple[str, str]] = {}
+        self.timed_out = False
+
+    def out_of_time(self) -> bool:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.timed_out = True
+        return self.timed_out
+
+    def add(self, nodes: np.ndarray, cause: tuple[str, str] | None = None) -> None:
+        label = int(self.labels.max()) + 1
+        self.labels[nodes] = label
+        if cause is not None:
+            self.causes[label] = cause
+
+    def run(self, progress) -> None:
+        """Lone atoms over the ceiling first, then every connected part, chunk by chunk."""
+        table = self.prepared.atoms.table
+        alone = np.zeros(self.graph.n, dtype=bool)
+        alone[: self.graph.atoms] = self.households[: self.graph.atoms] > self.band[1]
+        for atom in np.flatnonzero(alone).tolist():
+            why = "无单元数据，单独成格" if table["kind"].iat[atom] == "building" else "单独成格"
+            self.add(
+                np.array([atom]),
+                ("alone", f"{table['name'].iat[atom]}（{self.households[atom]:.0f} 户）{why}"),
+            )
+        work = []
+        for nodes in components(self.graph, alone):
+            proof = self.proof(nodes)
+            if proof is not None:
+                work.append((nodes, proof))
+            else:
+                work += [(chunk, None) for chunk in self.chunks(nodes)]
+        for done, (nodes, proof) in enumerate(work, 1):
+            if proof is not None:
+                self.least(nodes, proof)
+            else:
+                self.divide(nodes)
+            if progress is not None:
+                progress("划分网格", done, len(work))
+
+    def proof(self, nodes: np.ndarray) -> str | None:
+        """Why no division of a connected part exists, or None; raises when ``strict``."""
+        if not feasible_counts(self.households[nodes].sum(), self.band):
+            reason = infeasible_reason(self.prepared, nodes, self.band)
+        else:
+            reason = stranded_reason(self.prepared, nodes, self.band)
+        if reason is not None and self.strict:
+            raise NoValidDivision(reason)
+        return reason
+
+    def chunks(self, nodes: np.ndarray) -> list[np.ndarray]:
+        """The part itself, or chunks of about ``CHUNK_GRIDS`` grids when it is large."""
+        grids = self.households[nodes].sum() / (sum(self.band) / 2)
+        if grids <= CHUNK_ABOVE:
+            return [nodes]
+        labels = metis_labels(
+            self.graph, self.households, nodes, round(grids / CHUNK_GRIDS), self.seed
         )
-        for part in parts:
-            grid_of_atom[part] = next_label
-            next_label += 1
-    return finish(community, prepared, grid_of_atom, barriers, buildings.crs)
+        return [nodes[labels == c] for c in range(labels.max() + 1)]
+
+    def divide(self, nodes: np.ndarray) -> None:
+        """Grids of a connected part or chunk in band, else the plan of least violation."""
+        graph, households, band, rng = self.graph, self.households, self.band, self.rng
+        counts = feasible_counts(households[nodes].sum(), band)
+        parts, tried = None, []
+        if counts and not self.out_of_time():
+            parts = partition(graph, households, nodes, band, rng, counts[:1], self.deadline)
+            if parts is None:
+                tried = self.relaxed(nodes)
+                parts = next((p for key, p in tried if key == (0, 0)), None)
+            parts = parts or partition(graph, households, nodes, band, rng, deadline=self.deadline)
+        reason = None
+        if parts is None and not self.out_of_time():
+            parts, reason = _exhaustive(self.prepared, households, nodes, band)
+        if parts:
+            for part in parts:
+                self.add(part)
+            return
+        if self.out_of_time():
+            reason = TIMED_OUT
+        if self.strict:
+            raise NoValidDivision(reason)
+        self.least(nodes, reason, tried)
+
+    def relaxed(self, nodes: np.ndarray, shares=RELAXATIONS) -> list[tuple[tuple, list]]:
+        """Partitions under a band widened by each share, each repaired to the strict band
+        (``geo.repair``), as (violation key, parts); stops at the first that keeps the band."""
+        graph, households, band = self.graph, self.households, self.band
+        out = []
+        for share in shares:
+            if self.out_of_time():
+                break
+            wide = (band[0] * (1 - share), band[1] * (1 + share))
+            total = households[nodes].sum()
+            counts = feasible_counts(total, band) or nearest_counts(total, band)
+            parts = partition(graph, households, nodes, wide, self.rng, counts, self.deadline)
+            if parts is None:
+                continue
+            labels = np.full(graph.n, -1)
+            for k, part in enumerate(parts):
+                labels[part] = k
+            labels = repair(graph, households, labels, band, self.rng)
+            fixed = [np.flatnonzero(labels == g) for g in np.unique(labels[nodes])]
+            if not all(connected(graph, part) for part in fixed):
+                continue
+            out.append((self.key(fixed), fixed))
+            if out[-1][0] == (0, 0):
+                break
+        return out
+
+    def key(self, parts: list[np.ndarray]) -> tuple[float, int]:
+        """Households outside the band, then grids outside it: smaller is better."""
+        sums = [self.households[p].sum() for p in parts]
+        return sum(violation(t, self.band) for t in sums), sum(not _in(t, self.band) for t in sums)
+
+    def least(self, nodes: np.ndarray, reason: str, tried=()) -> None:
+        """The plan of least violation of a connected set among ``tried`` (violation key,
+        parts), METIS parts for the counts nearest the band, each repaired (``geo.repair``)
+        while there is time, and (for a part with a proof) the widened search."""
+        candidates = list(tried)
+        if not tried and not self.out_of_time() and len(nodes) <= MAX_NODES * 20:
+            candidates += self.relaxed(nodes, WIDER_RELAXATIONS)
+        for k in nearest_counts(self.households[nodes].sum(), self.band):
+            labels = np.full(self.graph.n, -1)
+            labels[nodes] = metis_labels(self.graph, self.households, nodes, k, self.seed)
+            if not self.out_of_time():
+                labels = repair(self.graph, self.households, labels, self.band, self.rng)
+            parts = [np.flatnonzero(labels == g) for g in np.unique(labels[nodes])]
+            candidates.append((self.key(parts), parts))
+        best = min(candidates, key=lambda item: item[0])[1]
+        for part in best:
+            self.add(part, ("part", reason))
 
 
-def _relaxed(graph, households, nodes, band, rng) -> list[np.ndarray] | None:
-    """Partition under a widened band, then repair to the strict band; None if that fails."""
-    counts = feasible_counts(households[nodes].sum(), band)
-    for share in RELAXATIONS:
-        wide = (band[0] * (1 - share), band[1] * (1 + share))
-        parts = partition(graph, households, nodes, wide, rng, counts=counts)
-        if parts is None:
-            continue
-        labels = np.full(graph.n, -1)
-        for k, part in enumerate(parts):
-            labels[part] = k
-        labels = repair(graph, households, labels, band, rng)
-        fixed = [np.flatnonzero(labels == g) for g in np.unique(labels[nodes])]
-        if all(
-            band[0] <= households[part].sum() <= band[1] and connected(graph, part)
-            for part in fixed
-        ):
-            return fixed
-    return None
+def _in(total: float, band: tuple[int, int]) -> bool:
+    return band[0] <= total <= band[1]
 
 
-def _exhaustive(prepared: Prepared, households, nodes, band) -> list[np.ndarray]:
-    """The division an exhaustive search finds when the randomised ones found none; raises
-    ``NoValidDivision`` saying whether none exists or the part is too big to tell."""
+def nearest_counts(total: float, band: tuple[int, int]) -> list[int]:
+    """Grid counts worth trying for ``total`` households: the two feasible counts nearest the
+    middle of the band, or when none is feasible the counts on either side of the gap."""
+    feasible = feasible_counts(total, band)
+    if feasible:
+        return feasible[:2]
+    below = max(1, int(total // band[1]))
+    return sorted({below, below + 1})
+
+
+def _exhaustive(prepared: Prepared, households, nodes, band) -> tuple[list[np.ndarray] | None, str]:
+    """The division an exhaustive search finds when the randomised ones found none, or None
+    and why: none exists (a proof), or the part is too big to tell."""
     low, high = band
     if len(nodes) <= MAX_NODES:
         try:
@@ -246,16 +428,14 @@ def _exhaustive(prepared: Prepared, households, nodes, band) -> list[np.ndarray]
         except Undecided:
             parts = []
         if parts is None:
-            raise NoValidDivision(
+            return None, (
                 f"{describe(prepared, nodes)}的楼栋无论怎样组合成连片网格，"
                 f"都无法使每格在 {low}–{high} 户之间（已穷举），"
                 "可考虑调整本社区的每格户数范围"
             )
         if parts:
-            return parts
-    raise NoValidDivision(
-        f"{describe(prepared, nodes)}户数过于集中，未能分成每格 {low}–{high} 户的连片网格"
-    )
+            return parts, ""
+    return None, f"{describe(prepared, nodes)}户数过于集中，未能分成每格 {low}–{high} 户的连片网格"
 
 
 def polygons_of(community, prepared: Prepared, labels: np.ndarray, barriers, crs):
@@ -268,8 +448,9 @@ def polygons_of(community, prepared: Prepared, labels: np.ndarray, barriers, crs
     return assignment, grid_polygons(community, points, barriers, prepared.cells, free)
 
 
-def finish(community, prepared: Prepared, grid_of_atom, barriers, crs) -> Division:
-    """Polygons, sequence numbers and the assignment for a labelling of the nodes."""
+def finish(community, prepared: Prepared, grid_of_atom, barriers, crs, band, causes) -> Division:
+    """Polygons, sequence numbers, the assignment and the exceptions (grids out of band, with
+    the ``causes`` by label) for a labelling of the nodes."""
     assignment, grids = polygons_of(community, prepared, grid_of_atom, barriers, crs)
     sequence = grid_sequence(grids)
     assignment["grid"] = assignment["grid"].map(sequence)
@@ -277,4 +458,22 @@ def finish(community, prepared: Prepared, grid_of_atom, barriers, crs) -> Divisi
     totals = prepared.atoms.pieces["households"].groupby(assignment["grid"]).sum()
     grids.insert(0, "households", totals.reindex(grids.index, fill_value=0).to_numpy())
     grids.index.name = "grid"
-    return Division(assignment, grids)
+    flags = []
+    for label, number in sorted(sequence.items(), key=lambda item: item[1]):
+        count = int(grids.at[number, "households"])
+        if _in(count, band):
+            continue
+        kind, text = causes.get(label, ("part", TIMED_OUT))
+        flags.append(Flag(int(number), count, flag_message(int(number), count, band, kind, text)))
+    return Division(assignment, grids, tuple(flags))
+
+
+def flag_message(grid: int, households: int, band, kind: str, text: str) -> str:
+    """A grid out of band explained: "网格 3：楼栋 329（502 户）无单元数据，单独成格，超上限 2 户"
+    for an atom alone, "网格 5（280 户）不足下限 20 户：<why>" otherwise."""
+    low, high = band
+    over, short = households - high, low - households
+    gap = f"超上限 {over} 户" if over > 0 else f"不足下限 {short} 户"
+    if kind == "alone":
+        return f"网格 {grid}：{text}，{gap}"
+    return f"网格 {grid}（{households} 户）{gap}：{text}"
