@@ -303,8 +303,11 @@ def scale_region(district: list[Community], households: int) -> Community:
     units = pd.concat([c.units for c in district], ignore_index=True)
     barriers = pd.concat([c.barriers for c in district], ignore_index=True)
     barriers = barriers[~barriers.geometry.to_wkb().duplicated()]
+    rivers = barriers.geometry[barriers["kind"] == "river"].to_numpy()
     area = shapely.union_all([c.boundary for c in district])
     centre = area.centroid
+    # the river between communities belongs to the region: its bridges link the banks
+    area = shapely.union_all([area, *shapely.intersection(rivers, area.convex_hull)])
     points = shapely.point_on_surface(buildings.geometry.values)
     distance = shapely.distance(points, centre)
     order = np.argsort(distance, kind="stable")
@@ -313,7 +316,6 @@ def scale_region(district: list[Community], households: int) -> Community:
     radius = float(distance[order[last]])
     keep = buildings.iloc[np.sort(order[: last + 1])]
     boundary = shapely.intersection(area, centre.buffer(radius + REGION_MARGIN_M))
-    boundary = max(getattr(boundary, "geoms", [boundary]), key=lambda g: g.area)
     inside = shapely.within(shapely.point_on_surface(keep.geometry.values), boundary)
     keep = keep[inside]
     clipped = barriers[barriers.intersects(boundary)]

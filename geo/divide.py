@@ -27,6 +27,7 @@ Input shapes are documented in ``geo.atoms``. Everything is in a projected CRS (
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -60,6 +61,8 @@ STRICT_COUNTS = 1
 CHUNK_ABOVE = 16
 #: Grids per chunk (at the middle of the band).
 CHUNK_GRIDS = 8
+#: Under a time limit, a chunk's search may take this many times its share of the time left.
+CHUNK_SHARE = 2.0
 #: Default time budget of the search, seconds.
 TIME_LIMIT_S = 60.0
 TIMED_OUT = "未在时限内找到满足全部规则的划分"
@@ -266,6 +269,8 @@ class _Planner:
     def __init__(self, prepared: Prepared, band, rng, deadline, strict: bool, seed: int):
         self.prepared, self.band, self.rng = prepared, band, rng
         self.deadline, self.strict, self.seed = deadline, strict, seed
+        #: Deadline of the search under way (a chunk's may come before the division's).
+        self.search_deadline = deadline
         self.graph = prepared.graph
         self.households = self.graph.weights(prepared.atoms.table["households"].to_numpy())
         self.labels = np.full(self.graph.n, -1)
@@ -295,20 +300,76 @@ class _Planner:
                 np.array([atom]),
                 ("alone", f"{table['name'].iat[atom]}（{self.households[atom]:.0f} 户）{why}"),
             )
-        work = []
+        work: deque = deque()
         for nodes in components(self.graph, alone):
             proof = self.proof(nodes)
-            if proof is not None:
-                work.append((nodes, proof))
-            else:
-                work += [(chunk, None) for chunk in self.chunks(nodes)]
-        for done, (nodes, proof) in enumerate(work, 1):
+            chunks = [nodes] if proof is not None else self.chunks(nodes)
+            work += [(chunk, proof, len(chunks) > 1) for chunk in chunks]
+        total, done = len(work), 0
+        share = None if self.deadline is None else CHUNK_SHARE * (self.deadline - time.monotonic())
+        while work:
+            nodes, proof, in_chunk = work.popleft()
             if proof is not None:
                 self.least(nodes, proof)
+            elif in_chunk:
+                merged = self.chunk(nodes, work, share / total if share else None)
+                total -= merged
             else:
                 self.divide(nodes)
+            done += 1
             if progress is not None:
-                progress("划分网格", done, len(work))
+                progress("划分网格", done, total)
+
+    def chunk(self, nodes: np.ndarray, work: deque, seconds: float | None) -> int:
+        """Grids of a chunk of a large part within ``seconds``; a chunk the search cannot
+        divide is joined once with the smallest waiting chunk next to it and searched again,
+        then given its plan of least violation. Returns the number of chunks absorbed."""
+        tried: list = []
+        if seconds is not None:
+            self.search_deadline = min(self.deadline, time.monotonic() + seconds)
+        for absorbed in (0, 1):
+            parts = self.search(nodes, tried=tried)
+            if parts is not None:
+                for part in parts:
+                    self.add(part)
+                break
+            near = None if absorbed or self.past() else self.waiting_next_to(nodes, work)
+            if near is None:
+                low, high = self.band
+                reason = (
+                    TIMED_OUT
+                    if self.out_of_time()
+                    else f"{describe(self.prepared, nodes)}户数过于集中，"
+                    f"未能分成每格 {low}–{high} 户的连片网格"
+                )
+                self.least(nodes, reason, tried)
+                break
+            nodes = np.concatenate([nodes, near])
+        self.search_deadline = self.deadline
+        return absorbed
+
+    def past(self) -> bool:
+        """Whether the search under way has used up its time."""
+        return self.search_deadline is not None and time.monotonic() > self.search_deadline
+
+    def waiting_next_to(self, nodes: np.ndarray, work: deque) -> np.ndarray | None:
+        """The nodes of the smallest waiting chunk next to ``nodes``, taken out of ``work``."""
+        inside = np.zeros(self.graph.n, dtype=bool)
+        inside[nodes] = True
+        border = inside[self.graph.u] != inside[self.graph.v]
+        near = np.union1d(self.graph.u[border], self.graph.v[border])
+        near = near[~inside[near]]
+        options = [
+            (self.households[item[0]].sum(), i)
+            for i, item in enumerate(work)
+            if item[2] and np.isin(near, item[0]).any()
+        ]
+        if not options:
+            return None
+        index = min(options)[1]
+        chosen = work[index][0]
+        del work[index]
+        return chosen
 
     def proof(self, nodes: np.ndarray) -> str | None:
         """Why no division of a connected part exists, or None; raises when ``strict``."""
@@ -330,17 +391,28 @@ class _Planner:
         )
         return [nodes[labels == c] for c in range(labels.max() + 1)]
 
-    def divide(self, nodes: np.ndarray) -> None:
-        """Grids of a connected part or chunk in band, else the plan of least violation."""
+    def search(self, nodes: np.ndarray, shares=RELAXATIONS, tried=None):
+        """Grids of a connected set in band by the randomised searches (strict, then widened
+        by each share and repaired, then every feasible count), or None; the widened attempts
+        that fell short go to ``tried`` (violation key, parts)."""
         graph, households, band, rng = self.graph, self.households, self.band, self.rng
         counts = feasible_counts(households[nodes].sum(), band)
-        parts, tried = None, []
-        if counts and not self.out_of_time():
-            parts = partition(graph, households, nodes, band, rng, counts[:1], self.deadline)
-            if parts is None:
-                tried = self.relaxed(nodes)
-                parts = next((p for key, p in tried if key == (0, 0)), None)
-            parts = parts or partition(graph, households, nodes, band, rng, deadline=self.deadline)
+        if not counts or self.out_of_time():
+            return None
+        deadline = self.search_deadline
+        parts = partition(graph, households, nodes, band, rng, counts[:1], deadline)
+        if parts is None:
+            attempts = self.relaxed(nodes, shares)
+            if tried is not None:
+                tried += attempts
+            parts = next((p for key, p in attempts if key == (0, 0)), None)
+        return parts or partition(graph, households, nodes, band, rng, deadline=deadline)
+
+    def divide(self, nodes: np.ndarray) -> None:
+        """Grids of a connected part or chunk in band, else the plan of least violation."""
+        households, band = self.households, self.band
+        tried: list = []
+        parts = self.search(nodes, tried=tried)
         reason = None
         if parts is None and not self.out_of_time():
             parts, reason = _exhaustive(self.prepared, households, nodes, band)
@@ -365,7 +437,9 @@ class _Planner:
             wide = (band[0] * (1 - share), band[1] * (1 + share))
             total = households[nodes].sum()
             counts = feasible_counts(total, band) or nearest_counts(total, band)
-            parts = partition(graph, households, nodes, wide, self.rng, counts, self.deadline)
+            parts = partition(
+                graph, households, nodes, wide, self.rng, counts, self.search_deadline
+            )
             if parts is None:
                 continue
             labels = np.full(graph.n, -1)
@@ -390,12 +464,12 @@ class _Planner:
         parts), METIS parts for the counts nearest the band, each repaired (``geo.repair``)
         while there is time, and (for a part with a proof) the widened search."""
         candidates = list(tried)
-        if not tried and not self.out_of_time() and len(nodes) <= MAX_NODES * 20:
+        if not tried and not self.past() and len(nodes) <= MAX_NODES * 20:
             candidates += self.relaxed(nodes, WIDER_RELAXATIONS)
         for k in nearest_counts(self.households[nodes].sum(), self.band):
             labels = np.full(self.graph.n, -1)
             labels[nodes] = metis_labels(self.graph, self.households, nodes, k, self.seed)
-            if not self.out_of_time():
+            if not self.out_of_time() and not self.past():
                 labels = repair(self.graph, self.households, labels, self.band, self.rng)
             parts = [np.flatnonzero(labels == g) for g in np.unique(labels[nodes])]
             candidates.append((self.key(parts), parts))
