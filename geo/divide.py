@@ -321,32 +321,60 @@ class _Planner:
                 progress("划分网格", done, total)
 
     def chunk(self, nodes: np.ndarray, work: deque, seconds: float | None) -> int:
-        """Grids of a chunk of a large part within ``seconds``; a chunk the search cannot
-        divide is joined once with the smallest waiting chunk next to it and searched again,
-        then given its plan of least violation. Returns the number of chunks absorbed."""
-        tried: list = []
+        """Grids of a chunk of a large part within ``seconds``. A chunk the search cannot
+        divide is joined with the smallest waiting chunk next to it, else with the grids
+        already drawn next to it, and searched again; failing that it gets its plan of least
+        violation (the drawn grids are given back). Returns the number of chunks absorbed."""
         if seconds is not None:
             self.search_deadline = min(self.deadline, time.monotonic() + seconds)
-        for absorbed in (0, 1):
-            parts = self.search(nodes, tried=tried)
-            if parts is not None:
-                for part in parts:
-                    self.add(part)
-                break
-            near = None if absorbed or self.past() else self.waiting_next_to(nodes, work)
+        tried: list = []
+        parts = self.search(nodes, tried=tried)
+        absorbed = 0
+        if parts is None and not self.past():
+            before, near = None, self.waiting_next_to(nodes, work)
             if near is None:
-                low, high = self.band
-                reason = (
-                    TIMED_OUT
-                    if self.out_of_time()
-                    else f"{describe(self.prepared, nodes)}户数过于集中，"
-                    f"未能分成每格 {low}–{high} 户的连片网格"
-                )
-                self.least(nodes, reason, tried)
-                break
-            nodes = np.concatenate([nodes, near])
+                before, near = self.labels.copy(), self.drawn_next_to(nodes)
+            else:
+                absorbed = 1
+            if near is not None:
+                merged, tried_merged = np.concatenate([nodes, near]), []
+                parts = self.search(merged, tried=tried_merged)
+                if parts is not None or before is None:
+                    nodes, tried = merged, tried_merged
+                else:
+                    self.labels = before
+        if parts is not None:
+            for part in parts:
+                self.add(part)
+        else:
+            low, high = self.band
+            reason = (
+                TIMED_OUT
+                if self.out_of_time()
+                else f"{describe(self.prepared, nodes)}户数过于集中，"
+                f"未能分成每格 {low}–{high} 户的连片网格"
+            )
+            self.least(nodes, reason, tried)
         self.search_deadline = self.deadline
         return absorbed
+
+    def drawn_next_to(self, nodes: np.ndarray) -> np.ndarray | None:
+        """The nodes of the grids in band already drawn next to ``nodes``, taken back."""
+        near = self.next_to(nodes)
+        labels = [g for g in np.unique(self.labels[near]) if g >= 0 and g not in self.causes]
+        if not labels:
+            return None
+        taken = np.isin(self.labels, labels)
+        self.labels[taken] = -1
+        return np.flatnonzero(taken)
+
+    def next_to(self, nodes: np.ndarray) -> np.ndarray:
+        """Nodes outside ``nodes`` that share an edge with one of them."""
+        inside = np.zeros(self.graph.n, dtype=bool)
+        inside[nodes] = True
+        border = inside[self.graph.u] != inside[self.graph.v]
+        near = np.union1d(self.graph.u[border], self.graph.v[border])
+        return near[~inside[near]]
 
     def past(self) -> bool:
         """Whether the search under way has used up its time."""
@@ -354,11 +382,7 @@ class _Planner:
 
     def waiting_next_to(self, nodes: np.ndarray, work: deque) -> np.ndarray | None:
         """The nodes of the smallest waiting chunk next to ``nodes``, taken out of ``work``."""
-        inside = np.zeros(self.graph.n, dtype=bool)
-        inside[nodes] = True
-        border = inside[self.graph.u] != inside[self.graph.v]
-        near = np.union1d(self.graph.u[border], self.graph.v[border])
-        near = near[~inside[near]]
+        near = self.next_to(nodes)
         options = [
             (self.households[item[0]].sum(), i)
             for i, item in enumerate(work)
