@@ -61,6 +61,8 @@ STRICT_COUNTS = 1
 CHUNK_ABOVE = 16
 #: Grids per chunk (at the middle of the band).
 CHUNK_GRIDS = 8
+#: A chunk METIS leaves under this share of ``CHUNK_GRIDS`` joins its smallest neighbour.
+SMALL_CHUNK = 0.5
 #: Under a time limit, a chunk's search may take this many times its share of the time left.
 CHUNK_SHARE = 2.0
 #: Default time budget of the search, seconds.
@@ -413,7 +415,19 @@ class _Planner:
         labels = metis_labels(
             self.graph, self.households, nodes, round(grids / CHUNK_GRIDS), self.seed
         )
-        return [nodes[labels == c] for c in range(labels.max() + 1)]
+        chunks = [nodes[labels == c] for c in range(labels.max() + 1)]
+        floor = SMALL_CHUNK * CHUNK_GRIDS * sum(self.band) / 2
+        while len(chunks) > 1:
+            totals = [self.households[c].sum() for c in chunks]
+            small = int(np.argmin(totals))
+            if totals[small] >= floor:
+                break
+            near = self.next_to(chunks[small])
+            options = [(totals[i], i) for i, c in enumerate(chunks) if np.isin(near, c).any()]
+            other = min(options)[1]
+            chunks[other] = np.concatenate([chunks[other], chunks[small]])
+            del chunks[small]
+        return chunks
 
     def search(self, nodes: np.ndarray, shares=RELAXATIONS, tried=None):
         """Grids of a connected set in band by the randomised searches (strict, then widened
@@ -492,7 +506,8 @@ class _Planner:
             candidates += self.relaxed(nodes, WIDER_RELAXATIONS)
         for k in nearest_counts(self.households[nodes].sum(), self.band):
             labels = np.full(self.graph.n, -1)
-            labels[nodes] = metis_labels(self.graph, self.households, nodes, k, self.seed)
+            for g, part in enumerate(self.metis_parts(nodes, k)):
+                labels[part] = g
             if not self.out_of_time() and not self.past():
                 labels = repair(self.graph, self.households, labels, self.band, self.rng)
             parts = [np.flatnonzero(labels == g) for g in np.unique(labels[nodes])]
@@ -500,6 +515,20 @@ class _Planner:
         best = min(candidates, key=lambda item: item[0])[1]
         for part in best:
             self.add(part, ("part", reason))
+
+    def metis_parts(self, nodes: np.ndarray, k: int) -> list[np.ndarray]:
+        """METIS's ``k`` connected parts of ``nodes``; a part METIS left over the ceiling (it
+        may, to keep parts connected) is split again for the grids it holds."""
+        labels = metis_labels(self.graph, self.households, nodes, k, self.seed)
+        parts = []
+        for part in (nodes[labels == g] for g in range(labels.max() + 1)):
+            total = self.households[part].sum()
+            again = nearest_counts(total, self.band)[0]
+            if total > self.band[1] and 1 < again < k:
+                parts += self.metis_parts(part, again)
+            else:
+                parts.append(part)
+        return parts
 
 
 def _in(total: float, band: tuple[int, int]) -> bool:
