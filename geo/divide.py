@@ -61,6 +61,8 @@ STRICT_COUNTS = 1
 CHUNK_ABOVE = 16
 #: Grids per chunk (at the middle of the band).
 CHUNK_GRIDS = 8
+#: Seconds the exhaustive search may take on one part.
+EXHAUSTIVE_S = 5.0
 #: A chunk METIS leaves under this share of ``CHUNK_GRIDS`` joins its smallest neighbour.
 SMALL_CHUNK = 0.5
 #: Under a time limit, a chunk's search may take this many times its share of the time left.
@@ -453,7 +455,9 @@ class _Planner:
         parts = self.search(nodes, tried=tried)
         reason = None
         if parts is None and not self.out_of_time():
-            parts, reason = _exhaustive(self.prepared, households, nodes, band)
+            seconds = time.monotonic() + EXHAUSTIVE_S
+            deadline = seconds if self.deadline is None else min(self.deadline, seconds)
+            parts, reason = _exhaustive(self.prepared, households, nodes, band, deadline)
         if parts:
             for part in parts:
                 self.add(part)
@@ -545,13 +549,15 @@ def nearest_counts(total: float, band: tuple[int, int]) -> list[int]:
     return sorted({below, below + 1})
 
 
-def _exhaustive(prepared: Prepared, households, nodes, band) -> tuple[list[np.ndarray] | None, str]:
+def _exhaustive(
+    prepared: Prepared, households, nodes, band, deadline: float | None = None
+) -> tuple[list[np.ndarray] | None, str]:
     """The division an exhaustive search finds when the randomised ones found none, or None
     and why: none exists (a proof), or the part is too big to tell."""
     low, high = band
     if len(nodes) <= MAX_NODES:
         try:
-            parts = exhaustive_partition(prepared.graph, households, nodes, band)
+            parts = exhaustive_partition(prepared.graph, households, nodes, band, deadline=deadline)
         except Undecided:
             parts = []
         if parts is None:
