@@ -14,6 +14,7 @@ from pyproj import CRS
 
 STORAGE_CRS = CRS.from_epsg(4490)
 GK_FIRST_EPSG = 4534
+GK_LAST_EPSG = 4554
 GK_FIRST_MERIDIAN = 75
 GK_LAST_MERIDIAN = 135
 #: Bounding box of China (longitude, latitude), where the GK zones are the local CRS.

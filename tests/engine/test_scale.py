@@ -8,7 +8,7 @@ from geo.check import check_plan
 from geo.crs import local_epsg
 from geo.divide import CHUNK_ABOVE, TIMED_OUT, divide
 from geo.multilevel import metis_labels
-from geo.synthetic import synthetic_community
+from tests.engine.synthetic import synthetic_community
 from tests.engine.test_divide import assert_passes_or_names_exceptions
 
 BAND = (300, 500)

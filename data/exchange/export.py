@@ -1,11 +1,12 @@
 """Export layers in the formats and coordinate systems city platforms ask for.
 
-One core for ``wangge export`` and ``GET /api/v1/export``: read a layer (``data/layers.py``) from
-PostGIS in EPSG:4490, convert it to the target (``data/targets.py``) with PROJ or the GCJ-02/BD-09
-formulas, and write it with GDAL through pyogrio. Formats that are several files (Shapefile, CSV
-with its ``.prj``) are zipped with a ``README.txt`` that says the layer, the CRS and the encoding;
-Shapefile field names are cut to 10 characters and the zip carries ``fields.csv`` mapping each
-short name to the full one and its Chinese label.
+One core for ``wangge export`` and ``GET /api/v1/export``: read a layer
+(``data/exchange/layers.py``) from PostGIS in EPSG:4490, convert it to the target
+(``geo/targets.py``) with PROJ or the GCJ-02/BD-09 formulas, and write it with GDAL through
+pyogrio. Formats that are several files (Shapefile, CSV with its ``.prj``) are zipped with a
+``README.txt`` that says the layer, the CRS and the encoding; Shapefile field names are cut to 10
+characters and the zip carries ``fields.csv`` mapping each short name to the full one and its
+Chinese label.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ import pyogrio
 import shapely
 from sqlalchemy import Engine, text
 
-from data.layers import LAYERS, Access, Layer
+from data.exchange.layers import LAYERS, Access, Layer
 from data.models import AuditLog
-from data.targets import Target, from_storage, resolve
 from geo.crs import CRSError
+from geo.targets import Target, from_storage, resolve
 
 
 class ExportError(ValueError):
@@ -171,19 +172,7 @@ def export(
     written. Personal layers are logged in ``audit_log`` with ``actor`` and ``reason``."""
     form = parse_format(fmt)
     enc = parse_encoding(encoding)
-    if not layer_names:
-        raise ExportError("no layer named")
-    unknown = [n for n in layer_names if n not in LAYERS]
-    if unknown:
-        raise ExportError(f"unknown layer {unknown[0]!r}: use {', '.join(LAYERS)}")
-    if len(layer_names) > 1 and form.name != "gpkg":
-        raise ExportError("several layers go into one GeoPackage only; export the others apart")
-    layers = [LAYERS[n] for n in layer_names]
-    for layer in layers:
-        check_access(layer, actor, reason)
-    if prefix and not (prefix.isdigit() and len(prefix) <= 12):
-        raise ExportError(f"area {prefix!r}: give a district, street or community code")
-
+    layers = _layers_to_export(layer_names, form, actor, reason, prefix)
     frames = [read_layer(engine, layer, prefix) for layer in layers]
     lon = _centre_lon(np.concatenate([f["geometry"].to_numpy() for f in frames]))
     try:
@@ -206,12 +195,7 @@ def export(
             result.counts[layer.name] = len(frame)
         if form.zipped:
             _readme(work, layers, result)
-            tmp_zip = work / "out.zip"
-            with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED) as zf:
-                for path in sorted(work.iterdir()):
-                    if path != tmp_zip:
-                        zf.write(path, path.name)
-            os.replace(tmp_zip, result.path)
+            _zip_into(work, result.path)
         else:
             os.replace(work / f"{stem}.{form.ext}", result.path)
 
@@ -219,6 +203,35 @@ def export(
     if personal:
         _audit(engine, personal, result, actor or "", reason, prefix)
     return result
+
+
+def _layers_to_export(
+    names: list[str], form: Format, actor: str | None, reason: str | None, prefix: str
+) -> list[Layer]:
+    """The layers named, once each is known, allowed to ``actor`` and fits the format."""
+    if not names:
+        raise ExportError("no layer named")
+    unknown = [n for n in names if n not in LAYERS]
+    if unknown:
+        raise ExportError(f"unknown layer {unknown[0]!r}: use {', '.join(LAYERS)}")
+    if len(names) > 1 and form.name != "gpkg":
+        raise ExportError("several layers go into one GeoPackage only; export the others apart")
+    layers = [LAYERS[n] for n in names]
+    for layer in layers:
+        check_access(layer, actor, reason)
+    if prefix and not (prefix.isdigit() and len(prefix) <= 12):
+        raise ExportError(f"area {prefix!r}: give a district, street or community code")
+    return layers
+
+
+def _zip_into(work: Path, dest: Path) -> None:
+    """Every file of ``work`` into the zip ``dest``, written aside and renamed when complete."""
+    tmp_zip = work / "out.zip"
+    with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(work.iterdir()):
+            if path != tmp_zip:
+                zf.write(path, path.name)
+    os.replace(tmp_zip, dest)
 
 
 def _write(
