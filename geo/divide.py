@@ -469,8 +469,9 @@ class _Planner:
         self.least(nodes, reason, tried)
 
     def relaxed(self, nodes: np.ndarray, shares=RELAXATIONS) -> list[tuple[tuple, list]]:
-        """Partitions under a band widened by each share, each repaired to the strict band
-        (``geo.repair``), as (violation key, parts); stops at the first that keeps the band."""
+        """Partitions under a band widened by each share, as found and repaired to the strict
+        band (``geo.repair``: its merges may leave more violation than they started with), as
+        (violation key, parts); stops at the first that keeps the band."""
         graph, households, band = self.graph, self.households, self.band
         out = []
         for share in shares:
@@ -484,6 +485,7 @@ class _Planner:
             )
             if parts is None:
                 continue
+            out.append((self.key(parts), parts))
             labels = np.full(graph.n, -1)
             for k, part in enumerate(parts):
                 labels[part] = k
@@ -503,14 +505,16 @@ class _Planner:
 
     def least(self, nodes: np.ndarray, reason: str, tried=()) -> None:
         """The plan of least violation of a connected set among ``tried`` (violation key,
-        parts), METIS parts for the counts nearest the band, each repaired (``geo.repair``)
-        while there is time, and (for a part with a proof) the widened search."""
+        parts), METIS parts for the counts nearest the band, as they are and repaired
+        (``geo.repair``) while there is time, and (for a part with a proof) the widened search."""
         candidates = list(tried)
         if not tried and not self.past() and len(nodes) <= MAX_NODES * 20:
             candidates += self.relaxed(nodes, WIDER_RELAXATIONS)
         for k in nearest_counts(self.households[nodes].sum(), self.band):
             labels = np.full(self.graph.n, -1)
-            for g, part in enumerate(self.metis_parts(nodes, k)):
+            parts = self.metis_parts(nodes, k)
+            candidates.append((self.key(parts), parts))
+            for g, part in enumerate(parts):
                 labels[part] = g
             if not self.out_of_time() and not self.past():
                 labels = repair(self.graph, self.households, labels, self.band, self.rng)
