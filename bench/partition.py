@@ -47,9 +47,11 @@ import shapely
 from data.sample import generate
 from geo.atoms import assignment_frame, piece_points
 from geo.district import divide_all
-from geo.divide import components, divide, prepare
+from geo.divide import divide
 from geo.errors import GridError
+from geo.graph import components
 from geo.polygons import barrier_lines, grid_polygons
+from geo.prepared import prepare
 from geo.rebalance import rebalance
 from geo.tables import Community, community_frames
 

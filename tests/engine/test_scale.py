@@ -6,8 +6,10 @@ import pytest
 
 from geo.check import check_plan
 from geo.crs import local_epsg
-from geo.divide import CHUNK_ABOVE, TIMED_OUT, divide
+from geo.divide import divide
 from geo.multilevel import metis_labels
+from geo.reasons import TIMED_OUT
+from geo.search import CHUNK_ABOVE
 from tests.engine.synthetic import synthetic_community
 from tests.engine.test_divide import assert_passes_or_names_exceptions
 
@@ -45,7 +47,8 @@ def test_time_budget_returns_the_best_plan_so_far_and_says_so(region):
 
 
 def test_metis_parts_are_connected_and_balanced(region):
-    from geo.divide import components, connected, prepare
+    from geo.graph import components, connected
+    from geo.prepared import prepare
 
     prepared = prepare(region.boundary, region.buildings, region.units, region.barriers, BAND)
     graph = prepared.graph
