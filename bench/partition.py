@@ -1,7 +1,8 @@
 """Benchmark: Wangge's divide against spopt MaxPHeuristic and GerryChain on the same atoms.
 
 Run ``.venv/bin/python bench/partition.py [--communities N] [--peer-communities M] [--timeout S]
-[--seed S] [--skip spopt gerrychain] [--rebalance-communities K]``. The input is the sample
+[--seed S] [--skip spopt gerrychain] [--rebalance-communities K] [--scale 3000 10000 ...]
+[--scale-only] [--spopt-up-to H]``. The input is the sample
 district, ``data.sample.generate(seed, communities=N)``, each community turned into the engine's
 frames by ``geo.tables``. Each method runs in its own subprocess over the communities, bounded by
 ``--timeout`` seconds: a method that runs out of time is reported as "timed out after S s" with the
@@ -13,6 +14,13 @@ on roads/rivers; then Wangge's re-balance after +15 % households in the first K 
 communities (five by default): households moved against the lower bound (Σ households above 500 + Σ
 shortfall under 300), against the whole-atom bound (``geo.moves.atom_bound``: what moving whole
 compounds and buildings must cost at least), time, and grids left out of band.
+
+Scale (``--scale``): one region of about H households per size, cut from the sample district as
+the buildings nearest its centre (whole communities merged, clipped to a disc: real-shaped
+footprints, compounds, roads and the river); Wangge's ``divide`` on it in a subprocess (time,
+peak memory, grids in band, named exceptions, mean Polsby–Popper, cost per household against
+the smallest size), and spopt MaxPHeuristic(300) on the same atoms up to ``--spopt-up-to``
+households, bounded by 300 s.
 
 All three methods partition the same atoms (``geo.atoms``) over the same adjacency
 (``geo.graph``: atoms and the free faces between them, which hold no households), and their
@@ -39,9 +47,11 @@ import shapely
 from data.sample import generate
 from geo.atoms import assignment_frame, piece_points
 from geo.district import divide_all
-from geo.divide import components, divide, prepare
+from geo.divide import divide
 from geo.errors import GridError
+from geo.graph import components
 from geo.polygons import barrier_lines, grid_polygons
+from geo.prepared import prepare
 from geo.rebalance import rebalance
 from geo.tables import Community, community_frames
 
@@ -282,6 +292,112 @@ def bench_rebalance(district: list[Community], seed: int, count: int = 5) -> pd.
     return pd.DataFrame(rows)
 
 
+SCALE_SIZES = (3_000, 10_000, 30_000, 100_000)
+SPOPT_TIMEOUT_S = 300.0
+#: Margin of the disc that clips a scale region around its buildings, metres.
+REGION_MARGIN_M = 40.0
+
+
+def scale_region(district: list[Community], households: int) -> Community:
+    """The buildings of the merged communities nearest the district's centre holding about
+    ``households``, with their units, roads and rivers, clipped to a disc around them."""
+    buildings = pd.concat([c.buildings for c in district])
+    units = pd.concat([c.units for c in district], ignore_index=True)
+    barriers = pd.concat([c.barriers for c in district], ignore_index=True)
+    barriers = barriers[~barriers.geometry.to_wkb().duplicated()]
+    rivers = barriers.geometry[barriers["kind"] == "river"].to_numpy()
+    area = shapely.union_all([c.boundary for c in district])
+    centre = area.centroid
+    # the river between communities belongs to the region: its bridges link the banks
+    area = shapely.union_all([area, *shapely.intersection(rivers, area.convex_hull)])
+    points = shapely.point_on_surface(buildings.geometry.values)
+    distance = shapely.distance(points, centre)
+    order = np.argsort(distance, kind="stable")
+    reach = np.cumsum(buildings["households"].to_numpy()[order])
+    last = min(int(np.searchsorted(reach, households)), len(order) - 1)
+    radius = float(distance[order[last]])
+    keep = buildings.iloc[np.sort(order[: last + 1])]
+    boundary = shapely.intersection(area, centre.buffer(radius + REGION_MARGIN_M))
+    inside = shapely.within(shapely.point_on_surface(keep.geometry.values), boundary)
+    keep = keep[inside]
+    clipped = barriers[barriers.intersects(boundary)]
+    return Community(
+        f"region-{households}",
+        boundary,
+        keep,
+        units[units["building_id"].isin(keep.index)],
+        clipped,
+    )
+
+
+def _divide_region(c: Community, seed: int, time_limit: float, out) -> None:
+    """Divide one region, sending (seconds, peak RSS, summary) to ``out``."""
+    stop, peak = threading.Event(), [psutil.Process().memory_info().rss]
+    sampler = threading.Thread(target=_peak_rss, args=(stop, peak), daemon=True)
+    sampler.start()
+    start = time.perf_counter()
+    division = divide(
+        c.boundary, c.buildings, c.units, c.barriers, BAND, seed=seed, time_limit=time_limit
+    )
+    seconds = time.perf_counter() - start
+    stop.set()
+    sampler.join()
+    geoms = division.grids.geometry.values
+    pp = 4 * np.pi * shapely.area(geoms) / shapely.length(geoms) ** 2
+    out.put(
+        {
+            "seconds": seconds,
+            "peak_mb": peak[0] / 2**20,
+            "grids": len(division.grids),
+            "in_band": int(division.grids["households"].between(*BAND).sum()),
+            "exceptions": len(division.exceptions),
+            "timed_out": division.timed_out,
+            "mean_pp": float(np.mean(pp)),
+            "examples": [f.message for f in division.exceptions[:3]],
+        }
+    )
+
+
+def bench_scale(
+    district: list[Community], sizes, seed: int, time_limit: float, spopt_up_to: int
+) -> pd.DataFrame:
+    """Wangge (and spopt where affordable) on one region per size; one row per size."""
+    rows = []
+    for size in sizes:
+        c = scale_region(district, size)
+        households = int(c.buildings["households"].sum())
+        out = mp.get_context("fork").Queue()
+        child = mp.get_context("fork").Process(
+            target=_divide_region, args=(c, seed, time_limit, out)
+        )
+        child.start()
+        result = out.get()
+        child.join()
+        row = {
+            "households": households,
+            "buildings": len(c.buildings),
+            "time_s": round(result["seconds"], 2),
+            "us_per_household": round(1e6 * result["seconds"] / households, 1),
+            "peak_rss_mb": round(result["peak_mb"]),
+            "grids": result["grids"],
+            "in_band": round(result["in_band"] / max(result["grids"], 1), 3),
+            "exceptions": result["exceptions"],
+            "timed_out": result["timed_out"],
+            "mean_pp": round(result["mean_pp"], 3),
+        }
+        if households <= spopt_up_to:
+            peer = bench("spopt", one_by_one(run_spopt), [c], seed, SPOPT_TIMEOUT_S)
+            row.update(
+                spopt_time_s=peer["time_s"], spopt_in_band=peer["in_band"], spopt_pp=peer["mean_pp"]
+            )
+        rows.append(row)
+        for message in result["examples"]:
+            print(f"  {households} households, exception: {message}")
+    table = pd.DataFrame(rows)
+    table["cost_ratio"] = (table["us_per_household"] / table["us_per_household"].iat[0]).round(2)
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--communities", type=int, default=43)
@@ -292,8 +408,16 @@ def main() -> None:
     parser.add_argument(
         "--rebalance-communities", type=int, default=5, help="divisible communities re-balanced"
     )
+    parser.add_argument("--scale", type=int, nargs="*", default=list(SCALE_SIZES))
+    parser.add_argument("--scale-only", action="store_true", help="only the scale section")
+    parser.add_argument("--spopt-up-to", type=int, default=10_000, help="households (spopt)")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="divide's budget, s")
     args = parser.parse_args()
     district = load_district(args.seed, args.communities)
+    if args.scale:
+        print_scale(district, args)
+    if args.scale_only:
+        return
     households = sum(int(c.buildings["households"].sum()) for c in district)
     buildings = sum(len(c.buildings) for c in district)
     print(
@@ -325,6 +449,15 @@ def main() -> None:
         moved = table["moved"].sum()
         print(f"moved / lower bound: {moved / max(table['lower_bound'].sum(), 1):.2f}")
         print(f"moved / whole-atom bound: {moved / max(table['atom_bound'].sum(), 1):.2f}")
+
+
+def print_scale(district: list[Community], args) -> None:
+    """The scale section: one region per size, cost per household against the smallest."""
+    table = bench_scale(district, args.scale, args.seed, args.time_limit, args.spopt_up_to)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(f"\nscale: one region per size, time limit {args.time_limit:g} s")
+        print(table.to_string(index=False))
+    print(f"cost per household, largest / smallest: {table['cost_ratio'].iat[-1]:.2f} (target ≤ 3)")
 
 
 if __name__ == "__main__":

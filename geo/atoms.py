@@ -100,7 +100,9 @@ def unit_points(footprint, count: int) -> np.ndarray:
     return start + t[:, None] * (end - start)
 
 
-def build_atoms(buildings: gpd.GeoDataFrame, units: pd.DataFrame | None, ceiling: int) -> Atoms:
+def build_atoms(
+    buildings: gpd.GeoDataFrame, units: pd.DataFrame | None, ceiling: int, strict: bool = True
+) -> Atoms:
     """Atoms and pieces of a community under a household ceiling.
 
     Parameters
@@ -111,6 +113,9 @@ def build_atoms(buildings: gpd.GeoDataFrame, units: pd.DataFrame | None, ceiling
         Unit entrances, or None when no building exceeds the ceiling.
     ceiling
         Most households a grid may hold.
+    strict
+        Refuse atoms over the ceiling; otherwise a building over the ceiling without units, or a
+        unit over it, is an atom of its own (``geo.divide`` makes it a flagged grid).
 
     Returns
     -------
@@ -119,7 +124,8 @@ def build_atoms(buildings: gpd.GeoDataFrame, units: pd.DataFrame | None, ceiling
     Raises
     ------
     geo.errors.NoValidDivision
-        A building over the ceiling has no units, or a unit alone exceeds the ceiling.
+        When ``strict``: a building over the ceiling has no units, or a unit alone exceeds the
+        ceiling.
     geo.errors.InvalidInput
         A split building's units do not add up to its households.
     """
@@ -137,13 +143,13 @@ def build_atoms(buildings: gpd.GeoDataFrame, units: pd.DataFrame | None, ceiling
     ]
     for pos in np.flatnonzero(in_small < 0):
         building_id, count = ids[pos], int(households[pos])
-        if count <= ceiling:
+        if count <= ceiling or not (strict or _has_units(units, building_id)):
             atoms.append((count, "building", f"楼栋 {building_id}"))
             pieces.append(
                 _piece(building_id, None, len(atoms) - 1, count, compounds[pos], points[pos])
             )
             continue
-        own = _units_of(units, building_id, count, ceiling)
+        own = _units_of(units, building_id, count, ceiling, strict)
         xy = unit_points(buildings.geometry.iat[pos], len(own))
         for (unit_id, unit_households), unit_xy in zip(own.items(), xy, strict=True):
             atoms.append((int(unit_households), "unit", f"楼栋 {building_id} 单元 {unit_id}"))
@@ -180,8 +186,15 @@ def _piece(building_id, unit_id, atom, households, compound_id, xy) -> dict:
     }
 
 
-def _units_of(units: pd.DataFrame | None, building_id, count: int, ceiling: int) -> pd.Series:
-    """Households per unit of a building over the ceiling, checked."""
+def _has_units(units: pd.DataFrame | None, building_id) -> bool:
+    return units is not None and bool((units["building_id"] == building_id).any())
+
+
+def _units_of(
+    units: pd.DataFrame | None, building_id, count: int, ceiling: int, strict: bool
+) -> pd.Series:
+    """Households per unit of a building over the ceiling, checked (a unit over the ceiling is
+    refused only when ``strict``)."""
     own = None if units is None else units[units["building_id"] == building_id]
     if own is None or own.empty:
         raise NoValidDivision(
@@ -194,7 +207,7 @@ def _units_of(units: pd.DataFrame | None, building_id, count: int, ceiling: int)
             f"楼栋 {building_id} 各单元户数之和 {series.sum()} 与楼栋户数 {count} 不符"
         )
     over = series[series > ceiling]
-    if not over.empty:
+    if strict and not over.empty:
         raise NoValidDivision(
             f"楼栋 {building_id} 单元 {over.index[0]}（{over.iat[0]} 户）"
             f"单独超过每格 {ceiling} 户的上限"

@@ -4,6 +4,10 @@ Rules (``RULES``): households in band (under ``MERGE_BELOW`` flagged "merge"); g
 piece; grid inside the community; every building in exactly one grid (whole, or unit by unit);
 no compound split unless it alone exceeds the ceiling; a building split only by unit and only if
 it exceeds the ceiling; polygons tile the community (no gap, no overlap, valid coverage).
+
+A plan of least violation (``geo.divide``) breaks the band where no plan can keep it; the report
+names such grids with the reason: a grid that is one building over the ceiling without unit data
+says so, and the exceptions the engine gave with the plan are listed as they were given.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class PlanReport:
     band: tuple[int, int]
     households: dict = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    exceptions: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -71,6 +76,7 @@ class PlanReport:
                 }
                 for f in self.findings
             ],
+            "exceptions": list(self.exceptions),
         }
 
     def to_text_zh(self) -> str:
@@ -84,6 +90,9 @@ class PlanReport:
         for f in failed:
             where = "社区" if f.grid is None else f"网格 {f.grid}"
             lines.append(f"- {where}：{RULES[f.rule]} ✗ {f.detail}")
+        if self.exceptions:
+            lines.append("例外说明：")
+            lines += [f"- {e}" for e in self.exceptions]
         return "\n".join(lines)
 
 
@@ -94,6 +103,7 @@ def check_plan(
     assignment: pd.DataFrame,
     grids: gpd.GeoDataFrame,
     band: tuple[int, int] = (300, 500),
+    exceptions: tuple | list = (),
 ) -> PlanReport:
     """Check a plan: assignment, grid polygons and the community.
 
@@ -111,6 +121,8 @@ def check_plan(
         Grid polygons indexed by grid label, same CRS.
     band
         (low, high) households per grid.
+    exceptions
+        The engine's exceptions for the plan (``geo.divide.Flag`` or messages), listed as given.
 
     Returns
     -------
@@ -119,13 +131,16 @@ def check_plan(
     require_projected(buildings, "楼栋")
     require_projected(grids, "网格")
     low, high = band
-    report = PlanReport(band)
+    report = PlanReport(band, exceptions=[getattr(e, "message", e) for e in exceptions])
     rows = _households(buildings, units, assignment)
     totals = rows.groupby("grid")["households"].sum()
+    alone = _alone_over(rows, units, high)
     for grid in sorted(set(totals.index) | set(grids.index), key=str):
         count = int(totals.get(grid, 0))
         report.households[grid] = count
         detail = f"{count} 户" + ("，应合并" if count < MERGE_BELOW else "")
+        if grid in alone:
+            detail += f"，{alone[grid]}"
         report.add("band", grid, low <= count <= high, detail)
     for grid, geom in grids.geometry.items():
         report.add(
@@ -160,6 +175,19 @@ def _households(buildings, units, assignment) -> pd.DataFrame:
         else None
     )
     return rows
+
+
+def _alone_over(rows: pd.DataFrame, units: pd.DataFrame | None, high: int) -> dict:
+    """Grids that are one whole building over the ceiling, with why it could not be split."""
+    per_grid = rows.groupby("grid")
+    out = {}
+    with_units = set() if units is None else set(units["building_id"])
+    for grid, group in per_grid:
+        if len(group) == 1 and group["unit_id"].isna().all() and group["households"].iat[0] > high:
+            building_id = group["building_id"].iat[0]
+            why = "无单元数据" if building_id not in with_units else "未按单元拆分"
+            out[grid] = f"楼栋 {building_id}（{group['households'].iat[0]} 户）{why}，单独成格"
+    return out
 
 
 def _check_assigned(report, buildings, units, assignment) -> None:

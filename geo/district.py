@@ -2,8 +2,9 @@
 
 Communities are independent (a grid never crosses a community boundary), so a district is
 divided by handing whole communities to worker processes, the largest first so that no core is
-left with a big one at the end. A community without a valid division does not stop the others:
-its place in the result holds the ``geo.errors.GridError`` that says why.
+left with a big one at the end. Every community gets a plan (where the rules cannot all be kept,
+the plan of least violation with its exceptions, see ``geo.divide``); one whose input the engine
+cannot use does not stop the others: its place holds the ``geo.errors.GridError`` that says why.
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ def divide_all(
     Returns
     -------
     list
-        Per community, in input order: its ``Division``, or the ``GridError`` saying why it
-        could not be divided.
+        Per community, in input order: its ``Division``, or the ``GridError`` saying why its
+        input could not be used.
     """
     workers = workers or len(os.sched_getaffinity(0))
     if workers == 1 or len(communities) < 2:

@@ -7,11 +7,12 @@ left, then heaviest), enumerates every connected set of the remaining nodes that
 fits the band (each set once, by the standard exclusion rule for connected subgraphs), and
 recurses on the rest, pruning as soon as a leftover connected part cannot hold a whole number of
 grids. Grids come out as the first division found, not the most compact one; the search stops
-after ``budget`` sets and then says so.
+after ``budget`` sets, or at its deadline, and then says so.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -23,6 +24,8 @@ from geo.partition import adjacency, feasible_counts
 STEP_BUDGET = 200_000
 #: Largest part (atoms and free faces) the search is tried on.
 MAX_NODES = 120
+#: Steps between two looks at the clock.
+CLOCK_EVERY = 1024
 
 
 class Undecided(Exception):
@@ -35,6 +38,7 @@ def exhaustive_partition(
     nodes: np.ndarray,
     band: tuple[int, int],
     budget: int = STEP_BUDGET,
+    deadline: float | None = None,
 ) -> list[np.ndarray] | None:
     """Connected parts of ``nodes`` each in ``band``, or None when no such partition exists.
 
@@ -50,15 +54,17 @@ def exhaustive_partition(
         (low, high) households per grid.
     budget
         Connected sets to enumerate at most.
+    deadline
+        ``time.monotonic()`` after which the search gives up undecided; None: no limit.
 
     Raises
     ------
     Undecided
-        When the budget runs out first.
+        When the budget or the time runs out first.
     """
     near = [set(n) for n in adjacency(graph.n, graph.u, graph.v)]
     weight = np.asarray(households, dtype=float).tolist()
-    search = _Search(near, weight, band, budget)
+    search = _Search(near, weight, band, budget, deadline)
     parts = search.solve(frozenset(np.asarray(nodes).tolist()))
     if parts is None:
         return None
@@ -66,8 +72,9 @@ def exhaustive_partition(
 
 
 class _Search:
-    def __init__(self, near: list[set[int]], weight: list[float], band, budget: int):
+    def __init__(self, near: list[set[int]], weight: list[float], band, budget: int, deadline):
         self.near, self.weight, self.band, self.steps = near, weight, band, budget
+        self.deadline = np.inf if deadline is None else deadline
 
     def solve(self, left: frozenset[int]) -> list[frozenset[int]] | None:
         """A partition of the atoms in ``left`` (free faces may stay out), or None."""
@@ -91,7 +98,9 @@ class _Search:
 
         def grow(grid, total, frontier, excluded):
             self.steps -= 1
-            if self.steps < 0:
+            if self.steps < 0 or (
+                self.steps % CLOCK_EVERY == 0 and time.monotonic() > self.deadline
+            ):
                 raise Undecided
             if total >= low:
                 yield grid

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
 
 from geo.atoms import Atoms
 from geo.cells import BRIDGE_REACH_M, Cells
@@ -165,3 +167,29 @@ def atom_graph(atoms: Atoms, cells: Cells) -> AtomGraph:
         count,
         free,
     )
+
+
+def components(graph: AtomGraph, drop: np.ndarray | None = None) -> list[np.ndarray]:
+    """Node indices of each connected part of the graph holding atoms, largest first; nodes
+    under the mask ``drop`` are left out (and do not link their neighbours)."""
+    keep = np.ones(graph.n, dtype=bool) if drop is None else ~drop
+    edge = keep[graph.u] & keep[graph.v]
+    matrix = coo_array(
+        (np.ones(edge.sum()), (graph.u[edge], graph.v[edge])), shape=(graph.n, graph.n)
+    )
+    count, label = connected_components(matrix, directed=False)
+    order = np.argsort(label, kind="stable")
+    bounds = np.searchsorted(label[order], np.arange(count + 1))
+    parts = [order[bounds[c] : bounds[c + 1]] for c in range(count)]
+    parts = [p for p in parts if p[0] < graph.atoms and keep[p[0]]]
+    return sorted(parts, key=lambda p: (-len(p), p[0]))
+
+
+def connected(graph: AtomGraph, nodes: np.ndarray) -> bool:
+    """Whether the atoms ``nodes`` form one connected part of the graph."""
+    inside = np.zeros(graph.n, dtype=bool)
+    inside[nodes] = True
+    keep = inside[graph.u] & inside[graph.v]
+    matrix = coo_array((np.ones(keep.sum()), (graph.u[keep], graph.v[keep])), (graph.n, graph.n))
+    label = connected_components(matrix, directed=False)[1]
+    return len(np.unique(label[nodes])) == 1

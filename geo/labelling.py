@@ -45,6 +45,11 @@ def violation(total: float, band: tuple[int, int]) -> float:
     return max(0.0, total - high) + max(0.0, low - total)
 
 
+def in_band(total: float, band: tuple[int, int]) -> bool:
+    """Whether a grid of ``total`` households keeps the band."""
+    return band[0] <= total <= band[1]
+
+
 def lower_bound(totals, band: tuple[int, int]) -> int:
     """Fewest households any repair must move: Σ violation over grids."""
     return int(sum(violation(t, band) for t in totals))

@@ -16,6 +16,8 @@ search backtracks over distinct splits (the best of each kind first) within a bu
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
@@ -39,8 +41,9 @@ IMBALANCE_WEIGHT = 4.0
 class _Search:
     """State of one partition search: graph arrays, band, random generator and budget."""
 
-    def __init__(self, graph: AtomGraph, households: np.ndarray, band, rng):
+    def __init__(self, graph: AtomGraph, households: np.ndarray, band, rng, deadline=None):
         self.graph = graph
+        self.deadline = np.inf if deadline is None else deadline
         self.households = np.asarray(households, dtype=float)
         self.low, self.high = band
         self.rng = rng
@@ -78,7 +81,7 @@ class _Search:
 
     def _splits(self, nodes: np.ndarray, k: int) -> list:
         """Distinct admissible splits of ``nodes``, best (cheapest boundary, balanced) first."""
-        if self.splits_left <= 0:
+        if self.splits_left <= 0 or time.monotonic() > self.deadline:
             return []
         self.splits_left -= 1
         u, v, keep = self._subgraph(nodes)
@@ -240,6 +243,7 @@ def partition(
     band: tuple[int, int],
     rng: np.random.Generator,
     counts: list[int] | None = None,
+    deadline: float | None = None,
 ) -> list[np.ndarray] | None:
     """Connected parts of ``nodes`` (a connected set of atoms), each in the household band.
 
@@ -257,6 +261,8 @@ def partition(
         Random generator (``numpy.random.default_rng(seed)``).
     counts
         Numbers of parts to try, in order; default ``feasible_counts``.
+    deadline
+        ``time.monotonic()`` after which the search gives up (returns None); None: no limit.
 
     Returns
     -------
@@ -265,7 +271,7 @@ def partition(
     """
     total = float(np.asarray(households)[nodes].sum())
     for k in feasible_counts(total, band) if counts is None else counts:
-        parts = _Search(graph, households, band, rng).parts(np.asarray(nodes), k)
+        parts = _Search(graph, households, band, rng, deadline).parts(np.asarray(nodes), k)
         if parts is not None:
             return parts
     return None

@@ -23,10 +23,10 @@ from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
 from geo.atoms import grid_of_pieces
-from geo.divide import Prepared, polygons_of, prepare
 from geo.labelling import Links, lower_bound
 from geo.moves import atom_bound
 from geo.polygons import face_owners
+from geo.prepared import Prepared, polygons_of, prepare
 from geo.repair import repair
 
 

@@ -92,6 +92,67 @@ def test_divide_any_crs_writes_grids_and_buildings(community_files, source: str)
     assert (joined["grid_code"] == joined["code"]).all() and len(joined) == len(buildings)
 
 
+def test_divide_in_a_czech_crs_measures_in_utm_and_writes_cgcs2000(tmp_path: Path) -> None:
+    """The same community moved to Prague and written in S-JTSK (EPSG:5514): divided in UTM 33N."""
+    c = synthetic_community(seed=3)
+    shift = {"xoff": 458_000.0 - 480_000.0, "yoff": 5_548_000.0 - 3_060_000.0}
+
+    def moved(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        return frame.set_geometry(frame.translate(**shift)).set_crs(32633, allow_override=True)
+
+    layer = moved(c.buildings.reset_index(names="bid")).to_crs(5514)
+    pyogrio.write_dataframe(layer, tmp_path / "praha.gpkg")
+    pyogrio.write_dataframe(moved(c.barriers).to_crs(5514), tmp_path / "bariery.gpkg")
+    out = tmp_path / "out.gpkg"
+    result = run(
+        "divide",
+        tmp_path / "praha.gpkg",
+        "--households-field",
+        "households",
+        "--barriers",
+        tmp_path / "bariery.gpkg",
+        "--out",
+        out,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "EPSG:32633" in result.stderr and "EPSG:4490" in result.stderr
+    grids = gpd.read_file(out, layer="grids")
+    assert grids.crs.to_epsg() == 4490
+    assert grids["households"].sum() == c.buildings["households"].sum()
+    assert 14 < grids.union_all().centroid.x < 15
+
+
+def test_divide_writes_the_plan_of_least_violation_and_names_it(tmp_path: Path) -> None:
+    """A 502-household tower (no unit data in a file): its own grid, named; --strict refuses."""
+    c = synthetic_community(seed=3)
+    layer = c.buildings.reset_index(names="bid")
+    tower = int(layer["households"].idxmax())
+    layer.loc[tower, "households"] = 502
+    pyogrio.write_dataframe(layer, tmp_path / "tower.gpkg")
+    args = ["divide", tmp_path / "tower.gpkg", "--households-field", "households"]
+    result = run(*args, "--out", tmp_path / "out.gpkg", "--time-limit", "30")
+    assert result.returncode == 0, result.stderr
+    assert "（502 户）无单元数据，单独成格，超上限 2 户" in result.stderr
+    grids = gpd.read_file(tmp_path / "out.gpkg", layer="grids")
+    assert (grids["households"] == 502).sum() == 1
+    strict = run(*args, "--out", tmp_path / "strict.gpkg", "--strict")
+    assert strict.returncode == 2 and "超过每格 500 户的上限" in strict.stderr
+    assert not (tmp_path / "strict.gpkg").exists()
+
+
+def test_divide_time_limit_is_not_an_error(community_files) -> None:
+    """The budget ends the search before it starts: the best plan so far, and it says so."""
+    out = community_files["folder"] / "quick.gpkg"
+    args = ["--households-field", "hh", "--time-limit", "0.1", "--out", out]
+    result = run("divide", community_files["geojson"], *args)
+    assert result.returncode == 0, result.stderr
+    assert "已到 0.1 秒时限" in result.stderr
+    grids = gpd.read_file(out, layer="grids")
+    assert grids["households"].sum() == community_files["total"]
+    outside = (~grids["households"].between(300, 500)).sum()
+    assert result.stderr.count("未在时限内找到满足全部规则的划分") == outside
+
+
 def test_divide_without_boundary_uses_the_hull(community_files) -> None:
     out = community_files["folder"] / "hull.gpkg"
     result = run("divide", community_files["geojson"], "--households-field", "hh", "--out", out)

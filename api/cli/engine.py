@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from api.cli.common import UserError, connect, console
+from api.cli.common import UserError, connect, console, progress
 from data.db import session_factory
 from data.exchange.divide_file import (
     OUTPUT_CRS,
@@ -20,6 +20,7 @@ from data.imports import ImportRejected
 from data.plans.engine import EngineError, rebalance_draft, view_plan
 from data.plans.versions import PlanError, published_plan, start_draft
 from data.settings import Settings
+from geo.divide import TIME_LIMIT_S
 from geo.errors import GridError
 
 ReadableFile = typer.Argument(..., exists=True, dir_okay=False, readable=True)
@@ -49,21 +50,33 @@ def register(app: typer.Typer) -> None:
         community_code: str = typer.Option("000000000000", help="12-digit code for grid codes."),
         band: str = typer.Option("300-500", help="Households per grid, as FLOOR-CEILING."),
         seed: int = typer.Option(0, help="Random seed (same seed, same division)."),
+        strict: bool = typer.Option(
+            False, "--strict", help="Refuse instead of writing a plan that breaks a rule."
+        ),
+        time_limit: float = typer.Option(
+            TIME_LIMIT_S, min=0.1, help="Seconds the search may take; then the best plan found."
+        ),
     ) -> None:
         """Divide a building layer (any GDAL-readable file, any CRS) into grids of 300–500
-        households; writes grids (code, households) and buildings (+ grid_code) in EPSG:4490."""
+        households; writes grids (code, households) and buildings (+ grid_code) in EPSG:4490.
+        Where the rules cannot all be kept (or time runs out) the plan of least violation is
+        written and every exception is listed; --strict refuses instead."""
         try:
             check_output(out, [buildings, boundary, barriers])
-            result = divide_layer(
-                buildings,
-                households_field,
-                compound_field=compound_field,
-                boundary_path=boundary,
-                barriers_path=barriers,
-                community_code=community_code,
-                band=_band(band),
-                seed=seed,
-            )
+            with progress() as report:
+                result = divide_layer(
+                    buildings,
+                    households_field,
+                    compound_field=compound_field,
+                    boundary_path=boundary,
+                    barriers_path=barriers,
+                    community_code=community_code,
+                    band=_band(band),
+                    seed=seed,
+                    strict=strict,
+                    time_limit=time_limit,
+                    progress=report,
+                )
         except ImportRejected as exc:
             more = f"（共 {len(exc.issues)} 个问题）" if len(exc.issues) > 1 else ""
             raise UserError(exc.issues[0].line() + more) from exc
@@ -83,9 +96,17 @@ def register(app: typer.Typer) -> None:
         in_band = result.grids["households"].between(low, high).sum()
         console.print(
             f"{len(result.grids)} grids ({in_band} in {low}–{high}) from "
-            f"{len(result.buildings)} buildings read as {result.source_crs}; "
-            f"wrote {out} in {OUTPUT_CRS}"
+            f"{len(result.buildings)} buildings read as {result.source_crs}, measured in "
+            f"{result.metric_crs}; wrote {out} in {OUTPUT_CRS}"
         )
+        if result.timed_out:
+            console.print(f"已到 {time_limit:g} 秒时限，写出的是目前找到的最好划分。")
+        if result.exceptions:
+            console.print(f"{len(result.exceptions)} 个网格不合规（已尽量减少）：")
+            for flag in result.exceptions:
+                console.print(f"- {flag.message}", markup=False, soft_wrap=True)
+        elif result.timed_out:
+            console.print("全部网格在范围内。")
 
     @app.command()
     def check(

@@ -97,6 +97,12 @@ class EngineRun(Revision):
     seed: int = 0
 
 
+class DivideRun(EngineRun):
+    strict: bool = Field(
+        False, description="Refuse (422) instead of returning a plan that breaks a rule."
+    )
+
+
 class Move(Revision):
     building_ids: list[Annotated[int, Field(ge=1, le=PG_INT_MAX)]] = Field(
         min_length=1, max_length=200
@@ -183,9 +189,10 @@ def rebalance(
 
 
 @router.post("/plans/{plan_id}/divide", response_model=PlanDetail)
-def divide(plan: ScopedPlan, body: EngineRun, scope: PlannerDep, session: SessionDep) -> PlanDetail:
-    """Divide the draft's community into grids from scratch."""
-    divide_draft(session, plan, body.revision, scope.actor, body.seed)
+def divide(plan: ScopedPlan, body: DivideRun, scope: PlannerDep, session: SessionDep) -> PlanDetail:
+    """Divide the draft's community into grids from scratch: every rule kept, or the plan of
+    least violation (its exceptions show in the rule check); ``strict`` refuses instead."""
+    divide_draft(session, plan, body.revision, scope.actor, body.seed, body.strict)
     session.commit()
     return plan_detail(session, plan)
 

@@ -10,6 +10,7 @@ in CGCS2000 (EPSG:4490).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +22,8 @@ import shapely
 from data.imports import ImportRejected, Issue, read_vector
 from data.imports.columns import empty_cells, int_column
 from data.imports.geometry import checked_geometries
-from geo.crs import gk_crs_for
-from geo.divide import divide
+from geo.crs import local_crs_for
+from geo.divide import TIME_LIMIT_S, Flag, divide
 from geo.numbering import grid_codes
 
 #: The hull standing in for a missing community boundary is widened by this much.
@@ -35,6 +36,9 @@ class DividedLayer:
     grids: gpd.GeoDataFrame  # code, households, geometry (EPSG:4490)
     buildings: gpd.GeoDataFrame  # the input's attributes + grid_code (EPSG:4490)
     source_crs: str
+    metric_crs: str  # the local projected CRS the engine measured in
+    exceptions: tuple[Flag, ...] = ()
+    timed_out: bool = False
     notes: list[str] = field(default_factory=list)  # what was repaired on reading
 
 
@@ -108,19 +112,24 @@ def divide_layer(
     community_code: str = "000000000000",
     band: tuple[int, int] = (300, 500),
     seed: int = 0,
+    strict: bool = False,
+    time_limit: float | None = TIME_LIMIT_S,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> DividedLayer:
     """Divide the buildings of one community into grids.
 
     Without a boundary the community is the buildings' convex hull, widened by
-    ``HULL_MARGIN_M``. Raises ``ImportRejected`` for unusable input and
-    ``geo.errors.GridError`` when the engine refuses (its message says why).
+    ``HULL_MARGIN_M``. The engine measures in the data's local projected CRS
+    (``geo.crs.local_crs_for``: the GK zone in China, else UTM). Raises ``ImportRejected`` for
+    unusable input and ``geo.errors.GridError`` when the engine refuses (only with ``strict``
+    for rules that cannot be kept; its message says why).
     """
     label = buildings_path.name
     layer, households, notes = _checked_layer(buildings_path, households_field)
     source_crs = layer.attrs.get("source_crs", "")
     if compound_field and compound_field not in layer.columns:
         raise ImportRejected([Issue(label, None, compound_field, "unknown_column", "没有此字段")])
-    crs = gk_crs_for(layer)
+    crs = local_crs_for(layer)
     metric = layer.to_crs(crs)
     compound = (
         metric[compound_field].astype("string")
@@ -141,7 +150,17 @@ def divide_layer(
         boundary = shapely.convex_hull(shapely.union_all(buildings.geometry.values)).buffer(
             HULL_MARGIN_M
         )
-    division = divide(boundary, buildings, None, _barriers(barriers_path, crs), band, seed)
+    division = divide(
+        boundary,
+        buildings,
+        None,
+        _barriers(barriers_path, crs),
+        band,
+        seed,
+        strict=strict,
+        time_limit=time_limit,
+        progress=progress,
+    )
     codes = dict(
         zip(division.grids.index, grid_codes(community_code, division.grids.index), strict=True)
     )
@@ -156,7 +175,15 @@ def divide_layer(
     ).to_crs(OUTPUT_CRS)
     out = layer.drop(columns=["_file", "_row"]).to_crs(OUTPUT_CRS)
     out["grid_code"] = grid_of.reindex(layer["_row"].to_numpy()).to_numpy()
-    return DividedLayer(grids, out, source_crs, notes)
+    return DividedLayer(
+        grids,
+        out,
+        source_crs,
+        crs.to_string(),
+        division.exceptions,
+        division.timed_out,
+        notes,
+    )
 
 
 def write_layers(result: DividedLayer, out: Path) -> None:

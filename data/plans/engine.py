@@ -229,14 +229,27 @@ def rebalance_draft(
 
 
 def divide_draft(
-    session: Session, plan: GridPlan, expected_revision: int, actor: str, seed: int = 0
+    session: Session,
+    plan: GridPlan,
+    expected_revision: int,
+    actor: str,
+    seed: int = 0,
+    strict: bool = False,
 ) -> int:
-    """Divide the draft's community from scratch; returns the number of grids."""
+    """Divide the draft's community from scratch; returns the number of grids. Where the rules
+    cannot all be kept the plan of least violation is written (its exceptions are logged with
+    the edit and shown by the rule check); ``strict`` refuses instead."""
     begin_edit(session, plan, expected_revision, actor, "divide", "自动划分（重新划分）")
     frames = load_community(session, plan.community_code)
     try:
         division = divide(
-            frames.boundary, frames.buildings, frames.units, frames.barriers, frames.band, seed
+            frames.boundary,
+            frames.buildings,
+            frames.units,
+            frames.barriers,
+            frames.band,
+            seed,
+            strict=strict,
         )
     except GridError as exc:
         raise EngineError(str(exc)) from exc
@@ -245,7 +258,9 @@ def divide_draft(
     assignment = division.assignment.assign(grid=division.assignment["grid"].map(numbers))
     polygons = division.grids.rename(index=numbers).sort_index()
     write_assignment(session, plan, frames, assignment, polygons)
-    finish_edit(session, plan, actor, "divide", {"grids": len(division.grids)})
+    exceptions = [flag.message for flag in division.exceptions]
+    detail = {"grids": len(division.grids), "exceptions": exceptions}
+    finish_edit(session, plan, actor, "divide", detail)
     return len(division.grids)
 
 

@@ -4,11 +4,10 @@ import numpy as np
 
 from geo.district import divide_all
 from geo.divide import Division
-from geo.errors import NoValidDivision
 from tests.engine.synthetic import synthetic_community
 
 
-def test_parallel_division_matches_one_by_one_and_reports_the_impossible():
+def test_parallel_division_matches_one_by_one_and_flags_the_impossible():
     communities = [
         synthetic_community(seed, blocks=(3, 2), households=1200 + 400 * seed) for seed in range(3)
     ]
@@ -19,5 +18,5 @@ def test_parallel_division_matches_one_by_one_and_reports_the_impossible():
         assert isinstance(alone, Division) and isinstance(together, Division)
         assert np.array_equal(alone.assignment["grid"], together.assignment["grid"])
         assert together.grids["households"].between(300, 500).all()
-    assert isinstance(parallel[3], NoValidDivision)
-    assert "户" in str(parallel[3])
+    (flag,) = parallel[3].exceptions
+    assert flag.households == 150 and "不足下限 150 户" in flag.message

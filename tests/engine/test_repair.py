@@ -6,8 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geo.divide import connected
-from geo.graph import AtomGraph
+from geo.graph import AtomGraph, connected
 from geo.labelling import lower_bound
 from geo.moves import atom_bound, smallest_sum_reaching
 from geo.repair import repair

@@ -1,0 +1,353 @@
+"""The search for grids in band, part by part, and the plan of least violation where it fails.
+
+``Planner`` labels the nodes of a community's atom graph (``geo.prepared``) with grids:
+
+1. An atom over the ceiling is a grid of its own, flagged.
+2. Each connected part of the rest is proved impossible (its total fits no whole number of
+   grids, or an atom under the floor cannot share a grid with any neighbour), or else searched.
+   A part of more than ``CHUNK_ABOVE`` grids is first cut by METIS (``geo.multilevel``) into
+   chunks of about ``CHUNK_GRIDS`` grids, so the search's cost stays bounded per chunk.
+3. The search (``geo.partition``) tries the strict band at the count nearest its middle, then a
+   band widened by each of ``RELAXATIONS`` and repaired (``geo.repair``), then every feasible
+   count; a small part the randomised searches fail on is searched exhaustively
+   (``geo.exhaustive``), and a chunk is joined with a neighbour and searched again.
+4. Where all that fails, the part gets the plan of least violation found (fewest households
+   outside the band, then fewest grids outside it), and each of its grids carries the reason
+   in Chinese (``geo.reasons``); with ``strict`` the planner refuses instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import numpy as np
+
+from geo.errors import NoValidDivision
+from geo.exhaustive import MAX_NODES, Undecided, exhaustive_partition
+from geo.graph import components, connected
+from geo.labelling import in_band, violation
+from geo.multilevel import metis_labels
+from geo.partition import feasible_counts, partition
+from geo.prepared import Prepared
+from geo.reasons import (
+    TIMED_OUT,
+    crowded_reason,
+    exhausted_reason,
+    infeasible_reason,
+    stranded_reason,
+)
+from geo.repair import repair
+
+#: Widenings of the band (share of each bound) tried before repair when the strict search fails.
+RELAXATIONS = (0.1, 0.2, 0.35)
+#: Widenings tried for the plan of least violation of a part that has no division in band.
+WIDER_RELAXATIONS = (0.2, 0.5, 1.0)
+#: A connected part of more grids than this is cut into chunks by METIS before the search.
+CHUNK_ABOVE = 16
+#: Grids per chunk (at the middle of the band).
+CHUNK_GRIDS = 8
+#: Seconds the exhaustive search may take on one part.
+EXHAUSTIVE_S = 5.0
+#: A chunk METIS leaves under this share of ``CHUNK_GRIDS`` joins its smallest neighbour.
+SMALL_CHUNK = 0.5
+#: Under a time limit, a chunk's search may take this many times its share of the time left.
+CHUNK_SHARE = 2.0
+
+
+class Planner:
+    """One division in progress: the grid label of every node and why grids break the band."""
+
+    def __init__(self, prepared: Prepared, band, rng, deadline, strict: bool, seed: int):
+        self.prepared, self.band, self.rng = prepared, band, rng
+        self.deadline, self.strict, self.seed = deadline, strict, seed
+        #: Deadline of the search under way (a chunk's may come before the division's).
+        self.search_deadline = deadline
+        self.graph = prepared.graph
+        self.households = self.graph.weights(prepared.atoms.table["households"].to_numpy())
+        self.labels = np.full(self.graph.n, -1)
+        #: Why a grid (by label) may break the band: (kind, text), kind "alone" or "part".
+        self.causes: dict[int, tuple[str, str]] = {}
+        self.timed_out = False
+
+    def out_of_time(self) -> bool:
+        """Whether the division's time budget has run out (and remember that it has)."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.timed_out = True
+        return self.timed_out
+
+    def add(self, nodes: np.ndarray, cause: tuple[str, str] | None = None) -> None:
+        """Make ``nodes`` a new grid, with why it may break the band."""
+        label = int(self.labels.max()) + 1
+        self.labels[nodes] = label
+        if cause is not None:
+            self.causes[label] = cause
+
+    def run(self, progress) -> None:
+        """Lone atoms over the ceiling first, then every connected part, chunk by chunk."""
+        table = self.prepared.atoms.table
+        alone = np.zeros(self.graph.n, dtype=bool)
+        alone[: self.graph.atoms] = self.households[: self.graph.atoms] > self.band[1]
+        for atom in np.flatnonzero(alone).tolist():
+            why = "无单元数据，单独成格" if table["kind"].iat[atom] == "building" else "单独成格"
+            self.add(
+                np.array([atom]),
+                ("alone", f"{table['name'].iat[atom]}（{self.households[atom]:.0f} 户）{why}"),
+            )
+        work: deque = deque()
+        for nodes in components(self.graph, alone):
+            proof = self.proof(nodes)
+            chunks = [nodes] if proof is not None else self.chunks(nodes)
+            work += [(chunk, proof, len(chunks) > 1) for chunk in chunks]
+        total, done = len(work), 0
+        share = None if self.deadline is None else CHUNK_SHARE * (self.deadline - time.monotonic())
+        while work:
+            nodes, proof, in_chunk = work.popleft()
+            if proof is not None:
+                self.least(nodes, proof)
+            elif in_chunk:
+                merged = self.chunk(nodes, work, share / total if share else None)
+                total -= merged
+            else:
+                self.divide(nodes)
+            done += 1
+            if progress is not None:
+                progress("划分网格", done, total)
+
+    def chunk(self, nodes: np.ndarray, work: deque, seconds: float | None) -> int:
+        """Grids of a chunk of a large part within ``seconds``. A chunk the search cannot
+        divide is joined with the smallest waiting chunk next to it, else with the grids
+        already drawn next to it, and searched again; failing that it gets its plan of least
+        violation (the drawn grids are given back). Returns the number of chunks absorbed."""
+        if seconds is not None:
+            self.search_deadline = min(self.deadline, time.monotonic() + seconds)
+        tried: list = []
+        parts = self.search(nodes, tried=tried)
+        absorbed = 0
+        if parts is None and not self.past():
+            before, near = None, self.waiting_next_to(nodes, work)
+            if near is None:
+                before, near = self.labels.copy(), self.drawn_next_to(nodes)
+            else:
+                absorbed = 1
+            if near is not None:
+                merged, tried_merged = np.concatenate([nodes, near]), []
+                parts = self.search(merged, tried=tried_merged)
+                if parts is not None or before is None:
+                    nodes, tried = merged, tried_merged
+                else:
+                    self.labels = before
+        if parts is not None:
+            for part in parts:
+                self.add(part)
+        else:
+            reason = (
+                TIMED_OUT if self.out_of_time() else crowded_reason(self.prepared, nodes, self.band)
+            )
+            self.least(nodes, reason, tried)
+        self.search_deadline = self.deadline
+        return absorbed
+
+    def drawn_next_to(self, nodes: np.ndarray) -> np.ndarray | None:
+        """The nodes of the grids in band already drawn next to ``nodes``, taken back."""
+        near = self.next_to(nodes)
+        labels = [g for g in np.unique(self.labels[near]) if g >= 0 and g not in self.causes]
+        if not labels:
+            return None
+        taken = np.isin(self.labels, labels)
+        self.labels[taken] = -1
+        return np.flatnonzero(taken)
+
+    def next_to(self, nodes: np.ndarray) -> np.ndarray:
+        """Nodes outside ``nodes`` that share an edge with one of them."""
+        inside = np.zeros(self.graph.n, dtype=bool)
+        inside[nodes] = True
+        border = inside[self.graph.u] != inside[self.graph.v]
+        near = np.union1d(self.graph.u[border], self.graph.v[border])
+        return near[~inside[near]]
+
+    def past(self) -> bool:
+        """Whether the search under way has used up its time."""
+        return self.search_deadline is not None and time.monotonic() > self.search_deadline
+
+    def waiting_next_to(self, nodes: np.ndarray, work: deque) -> np.ndarray | None:
+        """The nodes of the smallest waiting chunk next to ``nodes``, taken out of ``work``."""
+        near = self.next_to(nodes)
+        options = [
+            (self.households[item[0]].sum(), i)
+            for i, item in enumerate(work)
+            if item[2] and np.isin(near, item[0]).any()
+        ]
+        if not options:
+            return None
+        index = min(options)[1]
+        chosen = work[index][0]
+        del work[index]
+        return chosen
+
+    def proof(self, nodes: np.ndarray) -> str | None:
+        """Why no division of a connected part exists, or None; raises when ``strict``."""
+        if not feasible_counts(self.households[nodes].sum(), self.band):
+            reason = infeasible_reason(self.prepared, nodes, self.band)
+        else:
+            reason = stranded_reason(self.prepared, nodes, self.band)
+        if reason is not None and self.strict:
+            raise NoValidDivision(reason)
+        return reason
+
+    def chunks(self, nodes: np.ndarray) -> list[np.ndarray]:
+        """The part itself, or chunks of about ``CHUNK_GRIDS`` grids when it is large."""
+        grids = self.households[nodes].sum() / (sum(self.band) / 2)
+        if grids <= CHUNK_ABOVE:
+            return [nodes]
+        labels = metis_labels(
+            self.graph, self.households, nodes, round(grids / CHUNK_GRIDS), self.seed
+        )
+        chunks = [nodes[labels == c] for c in range(labels.max() + 1)]
+        floor = SMALL_CHUNK * CHUNK_GRIDS * sum(self.band) / 2
+        while len(chunks) > 1:
+            totals = [self.households[c].sum() for c in chunks]
+            small = int(np.argmin(totals))
+            if totals[small] >= floor:
+                break
+            near = self.next_to(chunks[small])
+            options = [(totals[i], i) for i, c in enumerate(chunks) if np.isin(near, c).any()]
+            other = min(options)[1]
+            chunks[other] = np.concatenate([chunks[other], chunks[small]])
+            del chunks[small]
+        return chunks
+
+    def search(self, nodes: np.ndarray, shares=RELAXATIONS, tried=None):
+        """Grids of a connected set in band by the randomised searches (strict, then widened
+        by each share and repaired, then every feasible count), or None; the widened attempts
+        that fell short go to ``tried`` (violation key, parts)."""
+        graph, households, band, rng = self.graph, self.households, self.band, self.rng
+        counts = feasible_counts(households[nodes].sum(), band)
+        if not counts or self.out_of_time():
+            return None
+        deadline = self.search_deadline
+        parts = partition(graph, households, nodes, band, rng, counts[:1], deadline)
+        if parts is None:
+            attempts = self.relaxed(nodes, shares)
+            if tried is not None:
+                tried += attempts
+            parts = next((p for key, p in attempts if key == (0, 0)), None)
+        return parts or partition(graph, households, nodes, band, rng, deadline=deadline)
+
+    def divide(self, nodes: np.ndarray) -> None:
+        """Grids of a connected part or chunk in band, else the plan of least violation."""
+        households, band = self.households, self.band
+        tried: list = []
+        parts = self.search(nodes, tried=tried)
+        reason = None
+        if parts is None and not self.out_of_time():
+            seconds = time.monotonic() + EXHAUSTIVE_S
+            deadline = seconds if self.deadline is None else min(self.deadline, seconds)
+            parts, reason = search_exhaustively(self.prepared, households, nodes, band, deadline)
+        if parts:
+            for part in parts:
+                self.add(part)
+            return
+        if self.out_of_time():
+            reason = TIMED_OUT
+        if self.strict:
+            raise NoValidDivision(reason)
+        self.least(nodes, reason, tried)
+
+    def relaxed(self, nodes: np.ndarray, shares=RELAXATIONS) -> list[tuple[tuple, list]]:
+        """Partitions under a band widened by each share, as found and repaired to the strict
+        band (``geo.repair``: its merges may leave more violation than they started with), as
+        (violation key, parts); stops at the first that keeps the band."""
+        graph, households, band = self.graph, self.households, self.band
+        out = []
+        for share in shares:
+            if self.out_of_time():
+                break
+            wide = (band[0] * (1 - share), band[1] * (1 + share))
+            total = households[nodes].sum()
+            counts = feasible_counts(total, band) or nearest_counts(total, band)
+            parts = partition(
+                graph, households, nodes, wide, self.rng, counts, self.search_deadline
+            )
+            if parts is None:
+                continue
+            out.append((self.key(parts), parts))
+            labels = np.full(graph.n, -1)
+            for k, part in enumerate(parts):
+                labels[part] = k
+            labels = repair(graph, households, labels, band, self.rng)
+            fixed = [np.flatnonzero(labels == g) for g in np.unique(labels[nodes])]
+            if not all(connected(graph, part) for part in fixed):
+                continue
+            out.append((self.key(fixed), fixed))
+            if out[-1][0] == (0, 0):
+                break
+        return out
+
+    def key(self, parts: list[np.ndarray]) -> tuple[float, int]:
+        """Households outside the band, then grids outside it: smaller is better."""
+        sums = [self.households[p].sum() for p in parts]
+        outside = sum(violation(t, self.band) for t in sums)
+        return outside, sum(not in_band(t, self.band) for t in sums)
+
+    def least(self, nodes: np.ndarray, reason: str, tried=()) -> None:
+        """The plan of least violation of a connected set among ``tried`` (violation key,
+        parts), METIS parts for the counts nearest the band, as they are and repaired
+        (``geo.repair``) while there is time, and (for a part with a proof) the widened search."""
+        candidates = list(tried)
+        if not tried and not self.past() and len(nodes) <= MAX_NODES * 20:
+            candidates += self.relaxed(nodes, WIDER_RELAXATIONS)
+        for k in nearest_counts(self.households[nodes].sum(), self.band):
+            labels = np.full(self.graph.n, -1)
+            parts = self.metis_parts(nodes, k)
+            candidates.append((self.key(parts), parts))
+            for g, part in enumerate(parts):
+                labels[part] = g
+            if not self.out_of_time() and not self.past():
+                labels = repair(self.graph, self.households, labels, self.band, self.rng)
+            parts = [np.flatnonzero(labels == g) for g in np.unique(labels[nodes])]
+            candidates.append((self.key(parts), parts))
+        best = min(candidates, key=lambda item: item[0])[1]
+        for part in best:
+            self.add(part, ("part", reason))
+
+    def metis_parts(self, nodes: np.ndarray, k: int) -> list[np.ndarray]:
+        """METIS's ``k`` connected parts of ``nodes``; a part METIS left over the ceiling (it
+        may, to keep parts connected) is split again for the grids it holds."""
+        labels = metis_labels(self.graph, self.households, nodes, k, self.seed)
+        parts = []
+        for part in (nodes[labels == g] for g in range(labels.max() + 1)):
+            total = self.households[part].sum()
+            again = nearest_counts(total, self.band)[0]
+            if total > self.band[1] and 1 < again < k:
+                parts += self.metis_parts(part, again)
+            else:
+                parts.append(part)
+        return parts
+
+
+def nearest_counts(total: float, band: tuple[int, int]) -> list[int]:
+    """Grid counts worth trying for ``total`` households: the two feasible counts nearest the
+    middle of the band, or when none is feasible the counts on either side of the gap."""
+    feasible = feasible_counts(total, band)
+    if feasible:
+        return feasible[:2]
+    below = max(1, int(total // band[1]))
+    return sorted({below, below + 1})
+
+
+def search_exhaustively(
+    prepared: Prepared, households, nodes, band, deadline: float | None = None
+) -> tuple[list[np.ndarray] | None, str]:
+    """The division an exhaustive search finds when the randomised ones found none, or None
+    and why: none exists (a proof), or the part is too big to tell."""
+    if len(nodes) <= MAX_NODES:
+        try:
+            parts = exhaustive_partition(prepared.graph, households, nodes, band, deadline=deadline)
+        except Undecided:
+            parts = []
+        if parts is None:
+            return None, exhausted_reason(prepared, nodes, band)
+        if parts:
+            return parts, ""
+    return None, crowded_reason(prepared, nodes, band)
