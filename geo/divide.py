@@ -34,7 +34,7 @@ from geo.graph import AtomGraph, atom_graph
 from geo.numbering import grid_sequence
 from geo.partition import feasible_counts, partition
 from geo.polygons import grid_polygons
-from geo.repair import repair
+from geo.repair import finish_division
 
 #: Widenings of the band (share of each bound) tried before repair when the strict search fails.
 RELAXATIONS = (0.1, 0.2, 0.35)
@@ -226,7 +226,7 @@ def _relaxed(graph, households, nodes, band, rng) -> list[np.ndarray] | None:
         labels = np.full(graph.n, -1)
         for k, part in enumerate(parts):
             labels[part] = k
-        labels = repair(graph, households, labels, band, rng)
+        labels = finish_division(graph, households, labels, band, rng)
         fixed = [np.flatnonzero(labels == g) for g in np.unique(labels[nodes])]
         if all(
             band[0] <= households[part].sum() <= band[1] and connected(graph, part)

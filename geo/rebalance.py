@@ -9,6 +9,12 @@ of the old plan that lies in several unconnected parts (across a river without a
 keeps its label on its largest part; the other parts start as new grids, so that every grid comes
 out in one piece.
 Grid labels must be integers (``geo.divide`` numbers grids 1..n).
+
+``method="exact"`` then hands the fast path's plan to ``geo.optimum`` as a warm start: CP-SAT
+searches, within ``time_limit`` seconds, the plan moving the fewest households where each moved
+household goes to a grid next to its own (the "best plan" offered to planners), and its plan is
+taken when it moves fewer; otherwise the fast path's plan stands. ``method="optimum"`` searches
+every plan (the benchmark's yardstick: slower, and its bound holds for any plan).
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.atoms import grid_of_pieces
 from geo.divide import Prepared, polygons_of, prepare
-from geo.labelling import Links, lower_bound
+from geo.labelling import Links, lower_bound, plan_violation
 from geo.moves import atom_bound
+from geo.optimum import Optimum, exact_rebalance, moved_households
 from geo.polygons import face_owners
-from geo.repair import repair
+from geo.repair import rebalance_labels
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,9 @@ class Rebalance:
         Fewest households that moving whole atoms (compounds, buildings, units) can move
         (``geo.moves.atom_bound``): at least ``lower_bound``, often more where compounds are
         large.
+    optimum
+        The exact solver's answer with ``method="exact"`` (``geo.optimum.Optimum``: whether
+        the plan is the proven optimum, else the best bound), or None.
     """
 
     assignment: pd.DataFrame
@@ -60,6 +70,7 @@ class Rebalance:
     per_grid: pd.DataFrame
     lower_bound: int
     atom_bound: int
+    optimum: Optimum | None = None
 
     @property
     def moved_households(self) -> int:
@@ -74,6 +85,8 @@ def rebalance(
     assignment: pd.DataFrame,
     band: tuple[int, int] = (300, 500),
     seed: int = 0,
+    method: str = "fast",
+    time_limit: float = 10.0,
 ) -> Rebalance:
     """Fix every band violation of ``assignment`` under new household counts, moving few.
 
@@ -93,6 +106,13 @@ def rebalance(
         (low, high) households per grid.
     seed
         Seed for the rare case that a grid must be split.
+    method
+        "fast": the greedy repair (``geo.repair.rebalance_labels``); "exact": then the exact
+        solver (``geo.optimum``, moves to neighbouring grids) for at most ``time_limit``
+        seconds, its plan taken when it moves fewer households; "optimum": the same over every
+        plan.
+    time_limit
+        Seconds the exact solver may search.
 
     Returns
     -------
@@ -124,15 +144,31 @@ def rebalance(
     )
     before = pd.Series(weight).groupby(old_piece).sum()
     bound = lower_bound(before.to_numpy(), band)
-    fixed = repair(
-        prepared.graph,
-        nodes,
-        labels,
-        band,
-        np.random.default_rng(seed),
-        keep_households=True,
-        links=_links(prepared),
+    links = _links(prepared)
+    fixed = rebalance_labels(
+        prepared.graph, nodes, labels, band, np.random.default_rng(seed), links
     )
+    optimum = None
+    if method in ("exact", "optimum"):
+        held = share.groupby(["atom", "grid"], as_index=False)["households"].sum()
+        held = held.rename(columns={"atom": "node"})
+        optimum = exact_rebalance(
+            prepared.graph,
+            nodes,
+            labels,
+            band,
+            held=held,
+            links=links,
+            hint=fixed,
+            time_limit=time_limit,
+            seed=seed,
+            nearby=method == "exact",
+        )
+        fast = (plan_violation(nodes, fixed, band), moved_households(nodes, held, fixed))
+        if optimum.labels is not None and (optimum.violation, optimum.moved) < fast:
+            fixed = optimum.labels
+    elif method != "fast":
+        raise ValueError(f"unknown re-balancing method {method!r}")
     new, grids = polygons_of(community, prepared, fixed, barriers, buildings.crs)
     after = pd.Series(weight).groupby(new["grid"].to_numpy()).sum()
     grids.insert(0, "households", after.reindex(grids.index, fill_value=0).to_numpy())
@@ -147,6 +183,7 @@ def rebalance(
         _per_grid(before, after, moves),
         bound,
         atom_bound(nodes, labels, band),
+        optimum,
     )
 
 
