@@ -1,6 +1,7 @@
 """Benchmark: ten years of growth, re-balanced each year, against re-dividing from scratch.
 
-Run ``.venv/bin/python bench/growth.py [--communities N] [--years Y] [--seed S]``. The start is
+Run ``.venv/bin/python bench/growth.py [--communities N] [--years Y] [--seed S] [--method M]``
+(``--method exact``: the "best plan" of ``geo.rebalance``, at most 10 s a community). The start is
 the sample district (``data.sample.generate(seed)``) divided by ``geo.divide``, its first N
 divisible communities. Each year, seeded: in each community new towers of 100–600 households
 rise in a compound or two (Poisson, one a year on average: new unit entrances in one of its
@@ -95,7 +96,9 @@ def scratch_moved(c: Community, live: pd.DataFrame, before: set, seed: int) -> i
     return int(weight.sum() - table.to_numpy()[rows, cols].sum())
 
 
-def simulate(district: list[Community], count: int, years: int, seed: int) -> pd.DataFrame:
+def simulate(
+    district: list[Community], count: int, years: int, seed: int, method: str = "fast"
+) -> pd.DataFrame:
     """One row per year over the first ``count`` divisible communities: grids in band, grids out
     of band named, households moved both ways."""
     rng = np.random.default_rng(seed)
@@ -117,7 +120,7 @@ def simulate(district: list[Community], count: int, years: int, seed: int) -> pd
             c = year_on(c, rng)
             start = time.perf_counter()
             result = rebalance(
-                c.boundary, c.buildings, c.units, c.barriers, assignment, BAND, seed=seed
+                c.boundary, c.buildings, c.units, c.barriers, assignment, BAND, seed, method
             )
             seconds = max(seconds, time.perf_counter() - start)
             totals = result.grids["households"]
@@ -153,14 +156,18 @@ def main() -> None:
     parser.add_argument("--communities", type=int, default=5, help="divisible communities")
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--method", default="fast", choices=["fast", "exact"], help="re-balancing method"
+    )
     args = parser.parse_args()
     sample = generate(args.seed)
     district = [community_frames(sample, code) for code in sample.community["code"]]
     print(
         f"sample district (seed {args.seed}): the first {args.communities} divisible communities,"
-        f" {args.years} years of growth; times are wall-clock on a shared machine"
+        f" {args.years} years of growth, re-balanced by the {args.method} method; times are"
+        " wall-clock on a shared machine"
     )
-    table = simulate(district, args.communities, args.years, args.seed)
+    table = simulate(district, args.communities, args.years, args.seed, args.method)
     worst = table["share"].max()
     print(
         f"\nevery grid in band every year: {(table['out_of_band'] == '-').all()}; re-balancing"

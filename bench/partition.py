@@ -12,7 +12,9 @@ with psutil), share of grids in 300–500, mean Polsby–Popper, share of intern
 on roads/rivers; then Wangge's re-balance after +15 % households in the first K divisible
 communities (five by default): households moved against the lower bound (Σ households above 500 + Σ
 shortfall under 300), against the whole-atom bound (``geo.moves.atom_bound``: what moving whole
-compounds and buildings must cost at least), time, and grids left out of band.
+compounds and buildings must cost at least), time, and grids left out of band; then the exact
+solver (``geo.optimum``, ``--exact-time-limit`` seconds, 0 to skip): the optimum, or the best
+bound it proves when it runs out of time, and the fast path's ratio to it.
 
 All three methods partition the same atoms (``geo.atoms``) over the same adjacency
 (``geo.graph``: atoms and the free faces between them, which hold no households), and their
