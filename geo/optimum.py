@@ -33,6 +33,7 @@ is the best lower bound it proved.
 from __future__ import annotations
 
 import heapq
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -200,7 +201,9 @@ def exact_rebalance(
     fragments = _fragments(graph, links)
     hinted = None
     if hint is not None:
-        hinted = _holding_parts(fragments, weight, _renamed(np.asarray(hint), grids))
+        hinted = _holding_parts(fragments, weight, _renamed(np.asarray(hint), old, grids))
+    for first, second in itertools.pairwise(used_of[len(old) :]):
+        model.add_implication(second, first)  # new grids are alike: use them in order
     for k, used in enumerate(used_of):
         _contiguity(model, fragments, allowed[:, k], x, k, used, hinted, grids)
     if hinted is not None:
@@ -232,11 +235,10 @@ def exact_rebalance(
     return Optimum(best, moved_best, 0, bound, proven, seconds)
 
 
-def _renamed(hint: np.ndarray, grids: list[int]) -> np.ndarray:
-    """``hint`` with its new grids under the model's labels for new grids (which come last)."""
-    fresh = sorted(set(hint[hint >= 0].tolist()) - set(grids))
-    unused = [g for g in grids if g not in set(hint.tolist())]
-    rename = dict(zip(fresh, unused[::-1], strict=False))
+def _renamed(hint: np.ndarray, old: list[int], grids: list[int]) -> np.ndarray:
+    """``hint`` with its new grids (labels not in ``old``) under the model's first new labels."""
+    fresh = sorted(set(hint[hint >= 0].tolist()) - set(old))
+    rename = dict(zip(fresh, grids[len(old) :], strict=False))
     return np.array([rename.get(g, g) for g in hint.tolist()])
 
 
