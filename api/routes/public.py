@@ -15,8 +15,9 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from psycopg_pool import AsyncConnectionPool
 
-from api.deps import PdfSlotsDep, PoolDep, SettingsDep
+from api.deps import NonceDep, PdfSlotsDep, PoolDep, SettingsDep
 from api.ratelimit import LookupLimit
+from api.templating import map_page
 from data.queries import lookup
 from data.settings import Settings
 from maps import public
@@ -38,10 +39,6 @@ async def _bounds(pool: AsyncConnectionPool) -> tuple[float, float, float, float
         return await lookup.district_bounds(conn) or FALLBACK_BOUNDS
 
 
-def _page(m) -> HTMLResponse:
-    return HTMLResponse(m.get_root().render().replace("<html>", '<html lang="zh-CN">', 1))
-
-
 @router.get("/", include_in_schema=False)
 def home() -> RedirectResponse:
     """The front door is the residents' page; staff find /login from it."""
@@ -49,22 +46,24 @@ def home() -> RedirectResponse:
 
 
 @router.get("/find", response_class=HTMLResponse)
-async def find_page(pool: PoolDep, settings: SettingsDep) -> HTMLResponse:
+async def find_page(pool: PoolDep, settings: SettingsDep, nonce: NonceDep) -> HTMLResponse:
     """找网格员: search an address, tap the map or use the phone's location."""
-    return _page(public.resident_map(await _bounds(pool), _basemap(settings)))
+    return map_page(public.resident_map(await _bounds(pool), _basemap(settings)), nonce)
 
 
 @router.get("/g/{code}", response_class=HTMLResponse)
-async def grid_page(pool: PoolDep, settings: SettingsDep, code: GridCode) -> HTMLResponse:
+async def grid_page(
+    pool: PoolDep, settings: SettingsDep, nonce: NonceDep, code: GridCode
+) -> HTMLResponse:
     """A grid's public page (the signboard's QR code opens it)."""
     bounds = await _bounds(pool)
-    return _page(public.resident_map(bounds, _basemap(settings), grid_code=code))
+    return map_page(public.resident_map(bounds, _basemap(settings), grid_code=code), nonce)
 
 
 @router.get("/map", response_class=HTMLResponse)
-async def district_page(pool: PoolDep, settings: SettingsDep) -> HTMLResponse:
+async def district_page(pool: PoolDep, settings: SettingsDep, nonce: NonceDep) -> HTMLResponse:
     """All published grids of the district, drawn from vector tiles."""
-    return _page(public.district_map(await _bounds(pool), _basemap(settings)))
+    return map_page(public.district_map(await _bounds(pool), _basemap(settings)), nonce)
 
 
 async def _signboard(
