@@ -13,7 +13,9 @@ with psutil), share of grids in 300–500, mean Polsby–Popper, share of intern
 on roads/rivers; then Wangge's re-balance after +15 % households in the first K divisible
 communities (five by default): households moved against the lower bound (Σ households above 500 + Σ
 shortfall under 300), against the whole-atom bound (``geo.moves.atom_bound``: what moving whole
-compounds and buildings must cost at least), time, and grids left out of band.
+compounds and buildings must cost at least), time, and grids left out of band; then the exact
+solver (``geo.optimum``, ``--exact-time-limit`` seconds, 0 to skip): the optimum, or the best
+bound it proves when it runs out of time, and the fast path's ratio to it.
 
 Scale (``--scale``): one region of about H households per size, cut from the sample district as
 the buildings nearest its centre (whole communities merged, clipped to a disc: real-shaped
@@ -261,8 +263,12 @@ def grown(c: Community, rng: np.random.Generator, share: float = 0.15):
     return buildings, units
 
 
-def bench_rebalance(district: list[Community], seed: int, count: int = 5) -> pd.DataFrame:
-    """Wangge's re-balance after +15 % households in the first ``count`` divisible communities."""
+def bench_rebalance(
+    district: list[Community], seed: int, count: int = 5, exact_limit: float = 120.0
+) -> pd.DataFrame:
+    """Wangge's re-balance after +15 % households in the first ``count`` divisible communities:
+    the fast path, then the exact solver (``geo.optimum``, at most ``exact_limit`` seconds, warm
+    started from the fast path's plan) for the optimum or the best bound it proves."""
     rng = np.random.default_rng(seed)
     rows = []
     for c in district:
@@ -273,22 +279,24 @@ def bench_rebalance(district: list[Community], seed: int, count: int = 5) -> pd.
         except GridError:
             continue
         buildings, units = grown(c, rng)
-        start = time.perf_counter()
-        result = rebalance(
-            c.boundary, buildings, units, c.barriers, division.assignment, BAND, seed=seed
-        )
+        args = (c.boundary, buildings, units, c.barriers, division.assignment, BAND)
+        start, cpu = time.perf_counter(), time.process_time()
+        result = rebalance(*args, seed=seed)
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         in_band = int(result.grids["households"].between(*BAND).sum())
-        rows.append(
-            {
-                "community": c.code,
-                "time_s": round(time.perf_counter() - start, 3),
-                "lower_bound": result.lower_bound,
-                "atom_bound": result.atom_bound,
-                "moved": result.moved_households,
-                "grids_in_band": f"{in_band}/{len(result.grids)}",
-                "out_of_band": len(result.grids) - in_band,
-            }
-        )
+        row = {
+            "community": c.code,
+            "time_s": round(wall, 3),
+            "cpu_s": round(cpu, 3),
+            "lower_bound": result.lower_bound,
+            "atom_bound": result.atom_bound,
+            "moved": result.moved_households,
+            "grids_in_band": f"{in_band}/{len(result.grids)}",
+            "out_of_band": len(result.grids) - in_band,
+        }
+        if exact_limit > 0:
+            row |= _exact_columns(args, seed, exact_limit, result.moved_households)
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -398,13 +406,53 @@ def bench_scale(
     return table
 
 
+def _exact_columns(args, seed: int, limit: float, moved: int) -> dict:
+    """The exact solver's best plan (households moved), optimum (or best bound), whether
+    proven, the fast path's ratio to it, and the time (fast path included)."""
+    start = time.perf_counter()
+    optimum = rebalance(*args, seed=seed, method="optimum", time_limit=limit).optimum
+    bound = optimum.bound
+    return {
+        "exact_moved": int(optimum.moved) if np.isfinite(optimum.moved) else None,
+        "optimum": int(bound) if np.isfinite(bound) else None,
+        "proven": optimum.proven,
+        "ratio": round(moved / bound, 2) if bound > 0 else (1.0 if moved == 0 else None),
+        "exact_s": round(time.perf_counter() - start, 1),
+    }
+
+
+def print_rebalance(table: pd.DataFrame) -> None:
+    """The re-balance table and its summary lines."""
+    print("\nre-balance after +15 % households (exact_moved: the exact solver's best plan;")
+    print("optimum: proven, or the best bound when not; ratio: fast path moved / optimum)")
+    print(table.drop(columns="out_of_band").to_string(index=False))
+    print(
+        f"slowest: {table['time_s'].max():.3f} s ({table['cpu_s'].max():.3f} s CPU); over 0.3 s:"
+        f" {(table['time_s'] > 0.3).sum()} of {len(table)}; grids out of band:"
+        f" {table['out_of_band'].sum()}"
+    )
+    moved = table["moved"].sum()
+    print(f"moved / lower bound: {moved / max(table['lower_bound'].sum(), 1):.2f}")
+    print(f"moved / whole-atom bound: {moved / max(table['atom_bound'].sum(), 1):.2f}")
+    if "proven" in table:
+        proven = table[table["proven"]]
+        print(
+            f"proven optima: {len(proven)} of {len(table)}; fast path within 1.1x of the proven"
+            f" optimum: {(proven['ratio'] <= 1.1).sum()} of {len(proven)}; worst ratio:"
+            f" {proven['ratio'].max() if len(proven) else float('nan'):.2f}; moved / Σ proven"
+            f" optima: {proven['moved'].sum() / max(proven['optimum'].sum(), 1):.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--communities", type=int, default=43)
     parser.add_argument("--peer-communities", type=int, default=8)
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["spopt", "gerrychain"])
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["spopt", "gerrychain", "division"]
+    )
     parser.add_argument(
         "--rebalance-communities", type=int, default=5, help="divisible communities re-balanced"
     )
@@ -412,6 +460,13 @@ def main() -> None:
     parser.add_argument("--scale-only", action="store_true", help="only the scale section")
     parser.add_argument("--spopt-up-to", type=int, default=10_000, help="households (spopt)")
     parser.add_argument("--time-limit", type=float, default=60.0, help="divide's budget, s")
+
+    parser.add_argument(
+        "--exact-time-limit",
+        type=float,
+        default=120.0,
+        help="seconds the exact re-balance solver may take per community (0: skip it)",
+    )
     args = parser.parse_args()
     district = load_district(args.seed, args.communities)
     if args.scale:
@@ -435,20 +490,17 @@ def main() -> None:
         for name, method in (("spopt", run_spopt), ("gerrychain", run_gerrychain))
         if name not in args.skip
     ]
+    if "division" in args.skip:
+        runs = []
     rows = [bench(name, method, part, args.seed, args.timeout) for name, method, part in runs]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(f"\ndivision (peers on the first {len(subset)} communities only: they are slow)")
-        print(pd.DataFrame(rows).to_string(index=False))
-        table = bench_rebalance(district, args.seed, args.rebalance_communities)
-        print("\nre-balance after +15 % households")
-        print(table.drop(columns="out_of_band").to_string(index=False))
-        print(
-            f"slowest: {table['time_s'].max():.3f} s; over 0.3 s: {(table['time_s'] > 0.3).sum()}"
-            f" of {len(table)}; grids out of band: {table['out_of_band'].sum()}"
+        if rows:
+            print(f"\ndivision (peers on the first {len(subset)} communities only: they are slow)")
+            print(pd.DataFrame(rows).to_string(index=False))
+        table = bench_rebalance(
+            district, args.seed, args.rebalance_communities, args.exact_time_limit
         )
-        moved = table["moved"].sum()
-        print(f"moved / lower bound: {moved / max(table['lower_bound'].sum(), 1):.2f}")
-        print(f"moved / whole-atom bound: {moved / max(table['atom_bound'].sum(), 1):.2f}")
+        print_rebalance(table)
 
 
 def print_scale(district: list[Community], args) -> None:

@@ -55,6 +55,16 @@ def lower_bound(totals, band: tuple[int, int]) -> int:
     return int(sum(violation(t, band) for t in totals))
 
 
+def plan_violation(households, labels, band: tuple[int, int]) -> int:
+    """``lower_bound`` of the grids of a node labelling (nodes labelled -1 in no grid): the
+    households outside the band."""
+    weight = np.asarray(households, dtype=float)
+    labels = np.asarray(labels)
+    keep = labels >= 0
+    totals = np.bincount(np.unique(labels[keep], return_inverse=True)[1], weight[keep])
+    return lower_bound(totals, band)
+
+
 class Labelling:
     """Grid labels of the nodes of a graph, changed one move at a time."""
 

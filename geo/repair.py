@@ -1,27 +1,42 @@
 """Repair band violations of a grid labelling by moving few households across grid boundaries.
 
-Re-balancing a plan people live with (``geo.rebalance``, ``keep_households``) first fixes the
-grids out of band one at a time by the sequence of moves that moves the fewest households
-(``geo.moves``: a best-first search over chains, swaps and a new grid founded by over-full
-grids), keeping every grid in one piece down to the cells of its atoms (``geo.labelling``);
-what that leaves goes to the greedy search below, and a grid even that leaves out of band is
-redrawn together with the grids around it.
+Two algorithms share one set of parts::
 
-Greedy local search on the atom graph, shared by ``geo.divide`` (to finish a search that fell
-short) and ``geo.rebalance``:
+    Labelling          geo.labelling   labels, totals, hashes; move/undo; one-piece tests
+        ^  (subclass)
+    MoveSearch         geo.moves       cheapest sequences of moves: fix (best-first, A*),
+        ^                              shortest_chain (Dijkstra over adjacent grids)
+    Repair             this module     single, chain, push, one_piece, restructure, redraw,
+        |                              and greedy(order): the loop over them
+        |
+        +-- finish_division(...)   geo.divide: a fresh division that fell short
+        |       greedy(DIVIDING)                 two-grid chains early, first split found
+        |
+        +-- rebalance_labels(...)  geo.rebalance: a plan people live with
+                one_piece per grid               grids in several pieces joined or split
+                fix([grid]) per grid, worst first
+                greedy(REBALANCING)              two-grid chains last, cheapest split
+                redraw(grid) per grid still out of band
+
+``geo.optimum`` solves the re-balancing exactly (CP-SAT), the yardstick for ``rebalance_labels``.
+
+The greedy search (``Repair.greedy``) on the atom graph:
 
 1. *Single moves*: an atom on the boundary of a violating grid moves to an adjacent grid, or an
    atom of an adjacent grid moves into an under-full grid. The move must lower the total
    violation (Σ households above the ceiling + Σ shortfall below the floor), keep the losing
    grid connected, and is chosen by violation removed per household moved.
-2. *Chains*: when no single move helps, an atom moves into a full neighbour while that neighbour
-   passes another atom on to a third grid with room; failing that, households are pushed along
-   the shortest path of grids to the nearest grid with room (or pulled from the nearest grid
-   with a surplus), one boundary atom per hop, kept only if the total violation drops.
-3. *Structure*: a grid that still exceeds the ceiling and holds at least twice the floor is split
-   in two (``geo.partition``); a grid that is still under the floor is dissolved into its
-   neighbours.
+2. *Chains*: the cheapest chain of moves between adjacent grids (``MoveSearch.shortest_chain``);
+   an atom moving into a full neighbour while that neighbour passes another atom on to a third
+   grid with room; households pushed along the shortest path of grids to the nearest grid with
+   room (or pulled from the nearest grid with a surplus), one boundary atom per hop, kept only
+   if the total violation drops.
+3. *Structure*: a grid that still exceeds the ceiling is split into one more grid (alone or
+   with neighbours, ``geo.partition``); a grid that is still under the floor is dissolved into
+   its neighbours.
 
+A re-balancing keeps every grid in one piece down to the cells of its atoms (``Links``), and a
+grid even the greedy search leaves out of band is redrawn together with the grids around it.
 Grids are identified by integer labels; a split creates the next unused label. Atoms labelled -1
 take no part (other connected parts of the community).
 """
@@ -29,6 +44,7 @@ take no part (other connected parts of the community).
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -46,13 +62,35 @@ REDRAW_RINGS = 2
 REDRAW_BUDGET = 20_000
 
 
-class _Repair(MoveSearch):
-    def __init__(
-        self, graph: AtomGraph, households, labels, band, rng, keep_households=False, links=None
-    ):
+@dataclass(frozen=True)
+class Greedy:
+    """Where the greedy search (``Repair.greedy``) differs between the two algorithms.
+
+    Attributes
+    ----------
+    early_chains
+        Try a two-grid chain of an over-full grid before a push (a fresh division: it divides
+        more communities); otherwise only when nothing else helps (a two-grid chain often moves
+        whole compounds).
+    cheapest_split
+        Split an over-full grid (alone or with neighbours) in every way tried and keep the
+        split moving the fewest households; otherwise take the first split found.
+    """
+
+    early_chains: bool
+    cheapest_split: bool
+
+
+DIVIDING = Greedy(early_chains=True, cheapest_split=False)
+REBALANCING = Greedy(early_chains=False, cheapest_split=True)
+
+
+class Repair(MoveSearch):
+    """The moves of the greedy search on a ``MoveSearch`` (see the module docstring)."""
+
+    def __init__(self, graph: AtomGraph, households, labels, band, rng, links=None):
         super().__init__(graph, households, labels, band, links)
         self.rng = rng
-        self.keep_households = keep_households
 
     def gain(self, atom: int, source: int, target: int) -> float:
         """Violation removed by moving ``atom`` from ``source`` to ``target``."""
@@ -217,9 +255,10 @@ class _Repair(MoveSearch):
             self.move(node, grid)
         return True
 
-    def restructure(self, grid: int) -> None:
+    def restructure(self, grid: int, cheapest: bool) -> None:
         """Split an over-full grid (with one or two neighbours when too small to halve) into
-        one more grid, or dissolve an under-full one into its neighbours."""
+        one more grid, the ``cheapest`` split tried or the first found; or dissolve an
+        under-full one into its neighbours."""
         low, high = self.band
         if self.totals[grid] > high:
             groups = [[grid]] if self.totals[grid] >= 2 * low else []
@@ -242,8 +281,8 @@ class _Repair(MoveSearch):
                     continue
                 if best is None or drawn[0] < best[0]:
                     best = drawn
-                if not self.keep_households:
-                    break  # a fresh division: the first split found will do
+                if not cheapest:
+                    break
             if best is not None:
                 self.adopt(best)
             return
@@ -326,24 +365,10 @@ class _Repair(MoveSearch):
                 self.adopt(best)
                 return
 
-    def rebalance(self) -> np.ndarray:
-        """Fix the grids out of band by the cheapest sequence of moves found, one grid at a
-        time, the worst first; what no sequence fixes is left to the single moves, chains,
-        pushes, splits and dissolves of ``run``, and what those leave is redrawn with the
-        grids around it."""
-        for grid in sorted(self.members):
-            self.one_piece(grid)
-        for _ in range(MAX_ROUNDS):
-            bad = self.bad()
-            if not bad or not any(self.fix([g]) for g in bad):
-                break
-        self.run()
-        for grid in self.bad():
-            if violation(self.totals.get(grid, 0.0), self.band) > 0:
-                self.redraw(grid)
-        return self.labels
-
-    def run(self) -> np.ndarray:
+    def greedy(self, order: Greedy) -> np.ndarray:
+        """The greedy search, the worst grid first: the cheapest chain of moves, the best single
+        move, a two-grid chain (early in ``order``) or a push; when none helps, a split or a
+        dissolve of a grid not tried yet; last (late in ``order``), a two-grid chain."""
         stuck: set[int] = set()
         for _ in range(MAX_ROUNDS):
             bad = self.bad()
@@ -359,7 +384,7 @@ class _Repair(MoveSearch):
                     self.move(best[1], best[2])
                     progressed = True
                     break
-                early_chain = not self.keep_households and self.totals[grid] > self.band[1]
+                early_chain = order.early_chains and self.totals[grid] > self.band[1]
                 if (early_chain and self.chain(grid)) or self.push(grid):
                     progressed = True
                     break
@@ -369,11 +394,10 @@ class _Repair(MoveSearch):
             if grid is not None:
                 stuck.add(grid)
                 before = self.labels.copy()
-                self.restructure(grid)
+                self.restructure(grid, order.cheapest_split)
                 if (self.labels != before).any():
                     continue
-            # Re-balancing: a two-grid chain often moves whole compounds, so it comes last.
-            chained = self.keep_households and any(
+            chained = not order.early_chains and any(
                 self.totals[g] > self.band[1] and self.chain(g) for g in bad
             )
             if not chained and grid is None:
@@ -381,46 +405,61 @@ class _Repair(MoveSearch):
         return self.labels
 
 
-def repair(
-    graph: AtomGraph,
-    households: np.ndarray,
-    labels: np.ndarray,
-    band: tuple[int, int],
-    rng: np.random.Generator,
-    *,
-    keep_households: bool = False,
-    links: Links | None = None,
+def finish_division(
+    graph: AtomGraph, households: np.ndarray, labels: np.ndarray, band: tuple[int, int], rng
 ) -> np.ndarray:
-    """Labels with as few households moved as the greedy search finds; violations may remain.
+    """Bring a fresh division into band by the greedy search (``DIVIDING``); violations may
+    remain.
 
     Parameters
     ----------
     graph
         Atom graph (``geo.graph.atom_graph``).
     households
-        Households per atom.
+        Households per node.
     labels
-        Integer grid label per atom; each grid connected.
+        Integer grid label per node; each grid connected.
     band
         (low, high) households per grid.
     rng
         Random generator, used when a grid has to be split.
-    keep_households
-        Re-balancing a plan people live with: grids in several pieces are joined or split
-        first, the best-first search fixes what it can, the split of last resort tries every
-        group and keeps the labelling that moves the fewest households, two-grid chains
-        (which move whole compounds) come late, and a grid still out of band is redrawn with
-        the grids around it. A fresh division takes the first split found and tries chains
-        early, which divides more communities.
-    links
-        Fragments of the nodes (``Links``), so that a grid counts as one piece only when its
-        cells are; None: the graph's nodes.
 
     Returns
     -------
     numpy.ndarray
-        New integer label per atom. Check the totals: a violation remains when no move, chain,
+        New integer label per node. Check the totals: a violation remains when no move, chain,
         split or merge the search tried could remove it.
     """
-    fixer = _Repair(graph, households, labels, band, rng, keep_households, links)
-    return fixer.rebalance() if keep_households else fixer.run()
+    return Repair(graph, households, labels, band, rng).greedy(DIVIDING)
+
+
+def rebalance_labels(
+    graph: AtomGraph,
+    households: np.ndarray,
+    labels: np.ndarray,
+    band: tuple[int, int],
+    rng: np.random.Generator,
+    links: Links | None = None,
+) -> np.ndarray:
+    """Bring a plan people live with into band moving as few households as the search finds:
+    grids in several pieces are joined or split; the best-first search (``MoveSearch.fix``)
+    fixes the grids out of band one at a time, the worst first; the greedy search
+    (``REBALANCING``) takes what it leaves; a grid still out of band is redrawn with the grids
+    around it. Violations may remain.
+
+    Parameters are those of ``finish_division``, and ``links``: the fragments of the nodes
+    (``geo.labelling.Links``), so that a grid counts as one piece only when its cells are;
+    None: the graph's nodes.
+    """
+    search = Repair(graph, households, labels, band, rng, links)
+    for grid in sorted(search.members):
+        search.one_piece(grid)
+    for _ in range(MAX_ROUNDS):
+        bad = search.bad()
+        if not bad or not any(search.fix([g]) for g in bad):
+            break
+    search.greedy(REBALANCING)
+    for grid in search.bad():
+        if violation(search.totals.get(grid, 0.0), band) > 0:
+            search.redraw(grid)
+    return search.labels

@@ -37,7 +37,7 @@ from geo.reasons import (
     infeasible_reason,
     stranded_reason,
 )
-from geo.repair import repair
+from geo.repair import finish_division
 
 #: Widenings of the band (share of each bound) tried before repair when the strict search fails.
 RELAXATIONS = (0.1, 0.2, 0.35)
@@ -275,7 +275,7 @@ class Planner:
             labels = np.full(graph.n, -1)
             for k, part in enumerate(parts):
                 labels[part] = k
-            labels = repair(graph, households, labels, band, self.rng)
+            labels = finish_division(graph, households, labels, band, self.rng)
             fixed = [np.flatnonzero(labels == g) for g in np.unique(labels[nodes])]
             if not all(connected(graph, part) for part in fixed):
                 continue
@@ -304,7 +304,7 @@ class Planner:
             for g, part in enumerate(parts):
                 labels[part] = g
             if not self.out_of_time() and not self.past():
-                labels = repair(self.graph, self.households, labels, self.band, self.rng)
+                labels = finish_division(self.graph, self.households, labels, self.band, self.rng)
             parts = [np.flatnonzero(labels == g) for g in np.unique(labels[nodes])]
             candidates.append((self.key(parts), parts))
         best = min(candidates, key=lambda item: item[0])[1]

@@ -201,6 +201,9 @@ def test_check_and_rebalance_a_community_in_the_database(isolated_url: str) -> N
         audit = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'rebalance'").fetchone()
     assert draft == ("测试",)
     assert audit == (1,)
+    best = run("rebalance", community, "--best", env=env)  # the draft is in band: moves none
+    assert best.returncode == 0, best.stderr
+    assert "0 households change grid worker" in best.stderr
     unknown = run("check", "520602999999", env=env)
     assert unknown.returncode == 2 and "no published plan" in unknown.stderr
 

@@ -133,6 +133,9 @@ def register(app: typer.Typer) -> None:
         community: str = typer.Argument(..., help="12-digit community code."),
         actor: str = typer.Option("cli", help="Name recorded in the audit log."),
         seed: int = typer.Option(0, help="Random seed."),
+        best: bool = typer.Option(
+            False, "--best", help="Best plan: the exact solver's when it moves fewer, within 10 s."
+        ),
     ) -> None:
         """Re-balance a community into its draft (opened from the published plan if needed),
         moving as few households as possible; publish it from the planner page."""
@@ -140,7 +143,7 @@ def register(app: typer.Typer) -> None:
         with session_factory(engine)() as session:
             try:
                 draft = start_draft(session, community, actor)
-                moves = rebalance_draft(session, draft, draft.revision, actor, seed)
+                moves = rebalance_draft(session, draft, draft.revision, actor, seed, best)
                 report = view_plan(session, draft).check()
             except (PlanError, EngineError) as exc:
                 raise UserError(str(exc)) from exc

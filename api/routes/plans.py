@@ -103,6 +103,12 @@ class DivideRun(EngineRun):
     )
 
 
+class RebalanceRun(EngineRun):
+    best: bool = Field(
+        False, description="Best plan: the exact solver's when it moves fewer, within 10 s."
+    )
+
+
 class Move(Revision):
     building_ids: list[Annotated[int, Field(ge=1, le=PG_INT_MAX)]] = Field(
         min_length=1, max_length=200
@@ -180,10 +186,10 @@ def delete_draft(
 
 @router.post("/plans/{plan_id}/rebalance", response_model=PlanDetail)
 def rebalance(
-    plan: ScopedPlan, body: EngineRun, scope: PlannerDep, session: SessionDep
+    plan: ScopedPlan, body: RebalanceRun, scope: PlannerDep, session: SessionDep
 ) -> PlanDetail:
     """Re-balance the draft under today's households, moving as few as possible."""
-    rebalance_draft(session, plan, body.revision, scope.actor, body.seed)
+    rebalance_draft(session, plan, body.revision, scope.actor, body.seed, body.best)
     session.commit()
     return plan_detail(session, plan)
 

@@ -58,6 +58,10 @@ class EngineError(PlanError):
     """The grid engine refused the input (no valid division, inconsistent data)."""
 
 
+#: Seconds the exact re-balancing solver may take for the "best plan".
+BEST_PLAN_SECONDS = 10.0
+
+
 @dataclass(frozen=True)
 class PlanView:
     """A plan with its frames, assignment (grid = number) and grid polygons in metres."""
@@ -195,9 +199,16 @@ def write_assignment(
 
 
 def rebalance_draft(
-    session: Session, plan: GridPlan, expected_revision: int, actor: str, seed: int = 0
+    session: Session,
+    plan: GridPlan,
+    expected_revision: int,
+    actor: str,
+    seed: int = 0,
+    best: bool = False,
 ) -> pd.DataFrame:
-    """Re-balance the draft under today's household counts; returns the moves."""
+    """Re-balance the draft under today's household counts; returns the moves. ``best``: the
+    "best plan", the exact solver's (``geo.optimum``) when it moves fewer households within
+    ``BEST_PLAN_SECONDS``."""
     begin_edit(session, plan, expected_revision, actor, "rebalance", "自动调整（再平衡）")
     view = view_plan(session, plan)
     frames = view.frames
@@ -210,6 +221,8 @@ def rebalance_draft(
             view.assignment,
             frames.band,
             seed,
+            method="exact" if best else "fast",
+            time_limit=BEST_PLAN_SECONDS,
         )
     except GridError as exc:
         raise EngineError(str(exc)) from exc

@@ -58,3 +58,16 @@ def test_report_flags_small_grid_for_merge(plan):
     assert not report.ok
     assert "应合并" in report.to_text_zh()
     assert report.to_dict()["households"]["1"] < 100
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_best_plan_moves_no_more_than_the_fast_path(plan, seed):
+    c, division = plan
+    buildings, units = grown(c, 0.15, seed)
+    args = (c.boundary, buildings, units, c.barriers, division.assignment)
+    fast = rebalance(*args)
+    best = rebalance(*args, method="exact", time_limit=10)
+    report = check_plan(c.boundary, buildings, units, best.assignment, best.grids)
+    assert report.ok, report.to_text_zh()
+    assert best.optimum is not None
+    assert best.lower_bound <= best.moved_households <= fast.moved_households

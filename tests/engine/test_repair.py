@@ -1,5 +1,5 @@
-"""repair(): whole-atom bounds, and lumpy re-balances that only a swap of atoms or a redrawn
-boundary fixes."""
+"""rebalance_labels(): whole-atom bounds, and lumpy re-balances that only a swap of atoms or a
+redrawn boundary fixes."""
 
 import json
 from pathlib import Path
@@ -9,7 +9,7 @@ import numpy as np
 from geo.graph import AtomGraph, connected
 from geo.labelling import lower_bound
 from geo.moves import atom_bound, smallest_sum_reaching
-from geo.repair import repair
+from geo.repair import rebalance_labels
 
 BAND = (300, 500)
 
@@ -46,7 +46,7 @@ def test_lumpy_grids_are_fixed_by_a_swap():
     households = np.array([292.0, 224.0, 30.0, 250.0])
     graph = graph_of(households, [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)])
     labels = np.array([0, 0, 1, 1])
-    fixed = repair(graph, households, labels, BAND, np.random.default_rng(0), keep_households=True)
+    fixed = rebalance_labels(graph, households, labels, BAND, np.random.default_rng(0))
     totals = [households[fixed == g].sum() for g in np.unique(fixed)]
     assert all(BAND[0] <= t <= BAND[1] for t in totals), totals
     assert households[fixed != labels].sum() == 224 + 30
@@ -62,7 +62,7 @@ def test_a_grid_no_chain_fixes_is_redrawn_with_its_neighbours():
     labels = np.array(case["labels"])
     graph = graph_of(households, case["edges"], case["xy"], case["atoms"])
     assert sorted(households[labels == g].sum() for g in (1, 2, 9)) == [536, 553, 559]
-    fixed = repair(graph, households, labels, BAND, np.random.default_rng(0), keep_households=True)
+    fixed = rebalance_labels(graph, households, labels, BAND, np.random.default_rng(0))
     totals = {g: households[fixed == g].sum() for g in np.unique(fixed[fixed >= 0])}
     assert all(BAND[0] <= t <= BAND[1] for t in totals.values()), totals
     assert len(totals) == len(np.unique(labels[labels >= 0])) + 1

@@ -301,3 +301,21 @@ def test_a_move_keeps_grids_made_of_units_of_a_split_building(world: World) -> N
         p=plan,
         u=unit,
     ) == [(99,)]
+
+
+def test_the_best_plan_is_an_option_of_the_rebalance(world: World) -> None:
+    draft = _draft(world)
+    plan, revision = draft["plan"]["id"], draft["plan"]["revision"]
+    client = world.clients["planner"]
+    low, high = draft["band"]
+
+    def outside(detail: dict) -> int:
+        return sum(not low <= g["households"] <= high for g in detail["grids"])
+
+    url = f"{_base(world)}/plans/{plan}/rebalance"
+    bad = client.post(url, json={"revision": revision, "best": "perhaps"})
+    assert bad.status_code == 422
+    best = client.post(url, json={"revision": revision, "best": True})
+    assert best.status_code == 200, best.text
+    assert outside(best.json()) <= outside(draft)
+    assert best.json()["plan"]["revision"] == revision + 1
