@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.gzip import GZipMiddleware
 
 from api import errors
+from api.background import escalator
 from api.ratelimit import LoginThrottle, TokenBuckets
 from api.routes import (
     auth,
@@ -24,9 +25,11 @@ from api.routes import (
     planner,
     plans,
     public,
+    requests,
     staffing,
     stats,
     tiles,
+    work,
 )
 from api.security import BodyLimits, SecurityHeaders
 from data.db import make_engine, resolve_url, session_factory
@@ -62,7 +65,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         await pool.open(wait=False)
         app.state.lookup_pool = pool
         app.state.pdf_slots = asyncio.Semaphore(2)
+        escalating = escalator(app, settings.escalate_every_seconds)
         yield
+        escalating.cancel()
         await pool.close()
         engine.dispose()
 
@@ -75,6 +80,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.settings = settings
     errors.register(app)
     app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
+    app.state.report_buckets = TokenBuckets(settings.report_rate_per_minute, settings.report_burst)
     app.state.login_throttle = LoginThrottle.of(
         settings.login_max_failures, settings.login_window_seconds
     )
@@ -83,6 +89,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(tiles.router)
     app.include_router(health.router)
     app.include_router(public.router)
+    app.include_router(requests.router, prefix="/api/v1")
+    app.include_router(requests.pages)
+    app.include_router(work.pages)
     app.include_router(exchange.router, prefix="/api/v1")
     app.include_router(ogc.router)
     app.include_router(stats.router, prefix="/api/v1")

@@ -23,6 +23,12 @@ from data.importing import MAX_REPORTED, ImportRejected
 from data.lookup import BadLookup, NotCovered, NotFound
 from data.ogc import OGCError, OGCNotFound
 from data.plans import InvalidEdit, NotADraft, PlanError, PlanNotFound, StaleRevision
+from data.requests.fieldwork import FieldworkError, OutsideDuty
+from data.requests.humancheck import CheckFailed
+from data.requests.machine import STATE_LABELS, OutOfOrder, ReasonRequired
+from data.requests.photos import PhotoRejected
+from data.requests.submit import BadRequest
+from data.requests.workflow import BadDispatch, NotYourRequest, RequestNotFound
 from data.tiles import TileOutOfRange
 from geo.address import AddressError
 from geo.offsets import OffsetError
@@ -147,6 +153,20 @@ def _import_rejected(request: Request, exc: ImportRejected) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
+def _out_of_order(request: Request, exc: OutOfOrder) -> JSONResponse:
+    """A request's state change out of order: 409 with the state it is in."""
+    body = {
+        "detail": str(exc),
+        "state": exc.current.value,
+        "state_label": STATE_LABELS[exc.current],
+    }
+    return JSONResponse(body, status_code=409)
+
+
+def _missing(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=404)
+
+
 def register(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _internal)
     app.add_exception_handler(RequestValidationError, _invalid_request)
@@ -167,3 +187,16 @@ def register(app: FastAPI) -> None:
     app.add_exception_handler(ImportRejected, _import_rejected)
     app.add_exception_handler(OGCError, _ogc_bad_request)
     app.add_exception_handler(OGCNotFound, _ogc_not_found)
+    for kind in (
+        BadRequest,
+        PhotoRejected,
+        CheckFailed,
+        ReasonRequired,
+        BadDispatch,
+        FieldworkError,
+    ):
+        app.add_exception_handler(kind, _bad_input)
+    app.add_exception_handler(OutOfOrder, _out_of_order)
+    app.add_exception_handler(NotYourRequest, _forbidden)
+    app.add_exception_handler(RequestNotFound, _missing)
+    app.add_exception_handler(OutsideDuty, _missing)
