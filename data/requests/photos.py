@@ -55,7 +55,9 @@ def clean_photo(raw: bytes, name: str, *, max_bytes: int = MAX_PHOTO_BYTES) -> P
             image = ImageOps.exif_transpose(image)
     except PhotoRejected:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except UnidentifiedImageError as exc:
+        raise PhotoRejected(f"照片“{name}”不是 JPEG 或 PNG 图片") from exc
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise PhotoRejected(f"照片“{name}”无法识别为图片") from exc
     except Image.DecompressionBombWarning as exc:
         raise PhotoRejected(f"照片“{name}”像素过多") from exc
