@@ -14,9 +14,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 
 from api.deps import SessionDep
-from data.accounts import resolve_session
+from data.access.accounts import resolve_session
+from data.access.scope import Scope, scope_of
 from data.models import Account, AuthSession, Community
-from data.scope import Scope, scope_of
 
 SESSION_COOKIE = "wangge_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

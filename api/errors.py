@@ -18,18 +18,18 @@ from api.auth import LoginRequired
 from api.deps import NotAuthorised
 from api.ratelimit import RateLimited
 from data.db import DatabaseUnavailable
-from data.export import ExportError, ExportForbidden
+from data.exchange.export import ExportError, ExportForbidden
+from data.exchange.ogc import OGCError, OGCNotFound
 from data.importing import MAX_REPORTED, ImportRejected
-from data.lookup import BadLookup, NotCovered, NotFound
-from data.ogc import OGCError, OGCNotFound
-from data.plans import InvalidEdit, NotADraft, PlanError, PlanNotFound, StaleRevision
+from data.plans.versions import InvalidEdit, NotADraft, PlanError, PlanNotFound, StaleRevision
+from data.queries.lookup import BadLookup, NotCovered, NotFound
+from data.queries.tiles import TileOutOfRange
 from data.requests.fieldwork import FieldworkError, OutsideDuty
 from data.requests.humancheck import CheckFailed
 from data.requests.machine import STATE_LABELS, OutOfOrder, ReasonRequired
 from data.requests.photos import PhotoRejected
 from data.requests.submit import BadRequest
 from data.requests.workflow import BadDispatch, NotYourRequest, RequestNotFound
-from data.tiles import TileOutOfRange
 from geo.address import AddressError
 from geo.offsets import OffsetError
 from geo.points import PointError

@@ -32,10 +32,10 @@ sys.path.insert(0, str(ROOT))
 
 from served import free_port, start_uvicorn  # noqa: E402  (bench/served.py)
 
-from data import lookup  # noqa: E402
 from data.db import make_engine, resolve_url  # noqa: E402
+from data.queries import lookup  # noqa: E402
 from data.settings import Settings, libpq_url  # noqa: E402
-from data.setup import prepare  # noqa: E402
+from data.store.setup import prepare  # noqa: E402
 
 POINTS_SQL = """
 SELECT ST_X(p.geom), ST_Y(p.geom) FROM (
@@ -50,7 +50,7 @@ import os
 from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from psycopg_pool import AsyncConnectionPool
-from data import lookup
+from data.queries import lookup
 
 PARAMS = {"geometry": False, "roles": list(lookup.ROLE_ORDER)}
 

@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from api.app import create_app
-from data import migrate
 from data.db import create_database, drop_database, make_engine, resolve_url
 from data.settings import Settings, libpq_url
-from data.setup import load_sample
+from data.store import migrate
+from data.store.setup import load_sample
 
 FIXTURE_SEED = 7
 FIXTURE_COMMUNITIES = 1

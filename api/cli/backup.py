@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 
 from api.cli.common import UserError, console, database_url, progress
-from data.backup import BackupError, backup, restore
 from data.settings import Settings
+from data.store.backup import BackupError, backup, restore
 
 
 def _size(n: int) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from api.cli.common import UserError, connect, console
-from data import migrate
 from data.db import local_cluster
 from data.settings import Settings
+from data.store import migrate
 
 app = typer.Typer(help="Start, stop and migrate the database.", no_args_is_help=True)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from api.cli.common import UserError, connect, console, progress
-from data.export import ExportError, ExportForbidden, export
+from data.exchange.export import ExportError, ExportForbidden, export
 from data.household_import import import_households
 from data.importing import Imported, ImportRejected, import_buildings, import_compounds
 from data.importing import parse_mapping as _parse_mapping

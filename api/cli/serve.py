@@ -9,7 +9,7 @@ import uvicorn
 
 from api.cli.common import UserError, connect, console, progress
 from data.settings import InsecureSettings, Settings, refuse_default_secrets
-from data.setup import prepare
+from data.store.setup import prepare
 
 
 def _prepare(settings: Settings) -> str:

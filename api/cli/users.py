@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from api.cli.common import UserError, connect, console
-from data.accounts import AccountError, create_account
+from data.access.accounts import AccountError, create_account
 from data.db import transaction
 from data.models import AccountRole
 from data.settings import Settings

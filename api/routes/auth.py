@@ -13,8 +13,8 @@ from api.auth import SESSION_COOKIE, PrincipalDep
 from api.deps import SessionDep
 from api.ratelimit import LoginThrottled, client_address
 from api.templating import templates
-from data.accounts import authenticate, close_session, open_session
-from data.audit import record
+from data.access.accounts import authenticate, close_session, open_session
+from data.access.audit import record
 
 pages = APIRouter(tags=["auth"], include_in_schema=False)
 api = APIRouter(prefix="/auth", tags=["auth"])

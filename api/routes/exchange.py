@@ -21,10 +21,10 @@ from api.deps import (
     personal_data_user,
 )
 from api.deps import staff_user as _staff_user
-from data.export import export
+from data.exchange.export import export
+from data.exchange.layers import LAYERS, Access
 from data.household_import import import_households
 from data.importing import InputLimits, import_buildings, import_compounds, parse_mapping
-from data.layers import LAYERS, Access
 
 router = APIRouter(tags=["exchange 数据交换"])
 

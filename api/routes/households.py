@@ -8,8 +8,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from api.auth import ScopedCommunity, ScopeDep
 from api.deps import PG_INT_MAX, SessionDep
-from data.households import Query as RecordQuery
-from data.households import RecordsForbidden, read_records
+from data.access.households import Query as RecordQuery
+from data.access.households import RecordsForbidden, read_records
 
 router = APIRouter(prefix="/communities/{code}/households", tags=["households 住户档案"])
 

@@ -1,6 +1,6 @@
 """Residents' lookup: which grid, and whom to call, for a point, an address or a grid code.
 
-The handlers are async and forward the JSON that PostgreSQL builds (see ``data/lookup.py``)
+The handlers are async and forward the JSON that PostgreSQL builds (see ``data/queries/lookup.py``)
 through the app's psycopg pool; the response models below document it and the tests validate
 against them.
 """
@@ -15,8 +15,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from api.ratelimit import LookupLimit
-from data import lookup
-from data.models import ROLE_LABELS_ZH, StaffRole
+from data.models import StaffRole
+from data.queries import lookup
 from geo.address import parse_address
 from geo.offsets import convert
 from geo.points import Datum, from_datum, to_datum_geojson
@@ -98,7 +98,6 @@ RESPONSES = {
     404: {"model": NotFoundDetail},
     429: {"description": "too many lookups from this client"},
 }
-ROLE_LABELS = {role.value: label for role, label in ROLE_LABELS_ZH.items()}
 
 
 def _respond(card: str, datum: Datum, geometry: bool, extra: dict | None = None) -> Response:

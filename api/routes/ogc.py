@@ -3,7 +3,7 @@ reference), over the public layers only.
 
 Hand-written because the maintained Python servers do not fit: tipg has no Part 2 CRS support
 (developmentseed/tipg#35), and pygeoapi reads a global YAML configuration at import time and
-brings its own PostgreSQL provider. The queries are in ``data/ogc.py``.
+brings its own PostgreSQL provider. The queries are in ``data/exchange/ogc.py``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import Connection
 
-from data import ogc
-from data.layers import PUBLIC_LAYERS, Layer
+from data.exchange import ogc
+from data.exchange.layers import PUBLIC_LAYERS, Layer
 from geo.crs import gk_zone_epsg
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])

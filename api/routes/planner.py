@@ -9,11 +9,11 @@ from api.auth import PrincipalDep, ScopedCommunity
 from api.deps import SessionDep
 from api.routes.plans import plan_detail
 from api.templating import templates
-from data.dashboard import community_rows
 from data.models import AccountRole, StreetOffice
-from data.planmap import plan_layers, street_layers
-from data.planning import diff_against_published
-from data.plans import communities_of, open_draft, plan_in_community, published_plan
+from data.plans.engine import diff_against_published
+from data.plans.versions import communities_of, open_draft, plan_in_community, published_plan
+from data.queries.dashboard import community_rows
+from data.queries.planmap import plan_layers, street_layers
 from data.requests.fieldwork import band_alerts
 from geo.check import RULES
 from maps.planner import planner_map, street_map

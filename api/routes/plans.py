@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from api.auth import PlannerDep, ScopedCommunity, ScopeDep, planner_scope
 from api.deps import PG_INT_MAX, SessionDep
 from data.models import GridPlan
-from data.planning import (
+from data.plans.engine import (
     diff_against_published,
     divide_draft,
     move_buildings,
@@ -22,7 +22,7 @@ from data.planning import (
     tallies,
     view_plan,
 )
-from data.plans import (
+from data.plans.versions import (
     communities_of,
     discard_draft,
     edit_history,

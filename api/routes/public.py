@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.ratelimit import LookupLimit
-from data import lookup
+from data.queries import lookup
 from maps import public
 from maps.pdf import html_to_pdf
 from maps.signboard import Surroundings, signboard_html

@@ -23,7 +23,7 @@ from api.deps import SessionDep
 from api.ratelimit import RateLimited, client_address
 from api.routes.public import FALLBACK_BOUNDS
 from api.templating import templates
-from data import lookup
+from data.queries import lookup
 from data.requests import humancheck, views, workflow
 from data.requests.machine import RATINGS, OutOfOrder
 from data.requests.photos import MAX_PHOTOS, Photo, PhotoRejected, clean_photo

@@ -1,7 +1,8 @@
 """Vector tiles of the public layers: ``/tiles/{layer}/{z}/{x}/{y}.pbf``.
 
 Grids of published plans, communities and street offices, with public attributes only
-(``data/tiles.py``). Used by the district map and the residents' page, and by city platforms.
+(``data/queries/tiles.py``). Used by the district map and the residents' page, and by city
+platforms.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from data import tiles
+from data.queries import tiles
 from geo.offsets import Datum
 
 router = APIRouter(tags=["tiles"])

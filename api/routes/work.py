@@ -20,11 +20,11 @@ from api.auth import PrincipalDep, ScopedCommunity
 from api.deps import PG_INT_MAX, SessionDep
 from api.routes.requests import CallerDep, now
 from api.templating import templates
-from data.households import Query as RecordQuery
-from data.households import read_records
+from data.access.households import Query as RecordQuery
+from data.access.households import read_records
 from data.models import AccountRole, Staff
-from data.planning import rebalance_draft
-from data.plans import published_plan, start_draft
+from data.plans.engine import rebalance_draft
+from data.plans.versions import published_plan, start_draft
 from data.requests import fieldwork, views
 from data.requests.fieldwork import CARE_TAGS, MoveIn
 

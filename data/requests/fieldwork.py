@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from data.audit import record
-from data.households import mask_name
+from data.access.audit import record
+from data.access.households import mask_name
 from data.models import AccountRole, Household, HouseholdCare
 from data.requests.workflow import Caller
 
@@ -256,7 +256,7 @@ _BUILDINGS = text(
 def grid_glance(session: Session, caller: Caller) -> list[dict]:
     """基本情况一键查看 for a grid worker's own grids: tally and band, buildings, residents,
     liaison leaders, open requests. Household records themselves are read through
-    :func:`data.households.read_records` (masked, audited)."""
+    :func:`data.access.households.read_records` (masked, audited)."""
     codes = sorted(caller.grid_codes or [])
     grids = [dict(r) for r in session.execute(_AT_A_GLANCE, {"codes": codes}).mappings()]
     for grid in grids:

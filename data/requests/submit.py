@@ -6,8 +6,8 @@ full-time worker get it at once (已派单); a point outside every grid, or a gr
 full-time worker, goes to the nearest community's dispatchers (待受理). A point farther than the
 service radius from every community (the sea, another county) is refused and nothing is written.
 
-Takes a psycopg (3) async connection from the app's pool, like :mod:`data.lookup`: submissions
-are the residents' hot write path.
+Takes a psycopg (3) async connection from the app's pool, like :mod:`data.queries.lookup`:
+submissions are the residents' hot write path.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import datetime
 
 from psycopg import AsyncConnection
 
-from data.lookup import building_for_address
+from data.queries.lookup import building_for_address
 from data.requests.machine import State
 from data.requests.photos import Photo
 from geo.address import AddressQuery

@@ -14,8 +14,8 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from data.audit import record
-from data.households import mask_phone
+from data.access.audit import record
+from data.access.households import mask_phone
 from data.models import RequestEvent, RequestPhoto, ServiceRequest, Staff
 from data.requests.machine import ACTION_LABELS, OPEN, RATINGS, STATE_LABELS, Action, State
 from data.requests.workflow import Caller, RequestNotFound, load

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from data.audit import record
+from data.access.audit import record
 from data.models import (
     AccountRole,
     Grid,

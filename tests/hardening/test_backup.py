@@ -17,12 +17,12 @@ from sqlalchemy.pool import NullPool
 
 from api.app import create_app
 from api.cli import main
-from data.accounts import create_account
-from data.backup import user_tables
+from data.access.accounts import create_account
 from data.db import drop_database, make_engine
 from data.models import AccountRole
-from data.plans import start_draft
+from data.plans.versions import start_draft
 from data.settings import libpq_url
+from data.store.backup import user_tables
 
 MUST_HOLD = ("public.grid", "public.building", "public.household", "public.grid_plan")
 

@@ -16,7 +16,7 @@ import shapely
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from data.audit import record
+from data.access.audit import record
 from data.models import (
     Community,
     Grid,

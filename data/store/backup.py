@@ -21,8 +21,8 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from data.cluster import PG_BIN
 from data.settings import libpq_url
+from data.store.cluster import PG_BIN
 
 Progress = Callable[[str, int, int], None]
 """A callback ``(stage, done, total)``."""

@@ -24,9 +24,8 @@ import shapely
 from pyproj import CRS, Transformer
 
 from geo import offsets
-from geo.crs import GK_FIRST_EPSG, CRSError, gk_zone_epsg
+from geo.crs import GK_FIRST_EPSG, GK_LAST_EPSG, CRSError, gk_zone_epsg
 
-GK_LAST_EPSG = 4554
 STORAGE_EPSG = 4490
 
 _OFFSET_WKT = (

@@ -17,9 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.crs import STORAGE_CRS, gk_zone_epsg
-
-#: Roads and rivers this far outside a community still shape its blocks.
-BARRIER_MARGIN_DEG = 0.002
+from geo.tables import BARRIER_MARGIN_DEG
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Queries behind OGC API – Features (Part 1 core, Part 2 CRS by reference).
 
-Collections are the public layers of ``data/layers.py`` only (never household tables). Geometry
-is transformed in PostGIS; coordinates are written in the axis order of the requested CRS, as
-Part 2 requires: CRS84 and EPSG:3857 are east/north, EPSG:4490 is latitude/longitude and the
+Collections are the public layers of ``data/exchange/layers.py`` only (never household tables).
+Geometry is transformed in PostGIS; coordinates are written in the axis order of the requested
+CRS, as Part 2 requires: CRS84 and EPSG:3857 are east/north, EPSG:4490 is latitude/longitude and the
 CGCS2000 Gauss–Krüger zones (EPSG:4534–4554) are northing/easting.
 """
 
@@ -15,12 +15,11 @@ from functools import lru_cache
 from pyproj import CRS
 from sqlalchemy import Connection, text
 
-from data.layers import PUBLIC_LAYERS, Layer
-from geo.crs import GK_FIRST_EPSG
+from data.exchange.layers import PUBLIC_LAYERS, Layer
+from geo.crs import GK_FIRST_EPSG, GK_LAST_EPSG
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/"
-GK_LAST_EPSG = 4554
 
 
 class OGCError(ValueError):
