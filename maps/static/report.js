@@ -13,6 +13,7 @@
   var b = form.dataset.bounds.split(",").map(Number);
   var map = L.map("r-map", {zoomControl: true, minZoom: 9, maxZoom: 19});
   map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+  form.wgMap = map;  // for the browser tests, which tap the map at a known place
   L.control.scale({imperial: false}).addTo(map);
   if (L.vectorGrid) {
     L.vectorGrid.protobuf("/tiles/grids/{z}/{x}/{y}.pbf", {
