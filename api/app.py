@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(public.router)
     app.include_router(requests.router, prefix="/api/v1")
     app.include_router(requests.pages)
+    app.include_router(work.router, prefix="/api/v1")
     app.include_router(work.pages)
     app.include_router(exchange.router, prefix="/api/v1")
     app.include_router(ogc.router)
