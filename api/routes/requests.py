@@ -211,7 +211,15 @@ def dashboard(
     """Per street office, community or grid in the caller's scope: requests by state and
     category, on-time rate, mean hours to close, satisfaction (no personal fields)."""
     since, until, at = _dashboard_window(days, request)
-    return views.dashboard(session, who.communities, level=level, since=since, until=until, now=at)
+    return views.dashboard(
+        session,
+        who.communities,
+        level=level,
+        since=since,
+        until=until,
+        now=at,
+        grid_codes=who.grid_codes,
+    )
 
 
 @router.get("/requests/heat")

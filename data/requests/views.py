@@ -198,6 +198,7 @@ WITH r AS (
   SELECT r.state, r.category, r.created_at, r.closed_at, r.due_at, r.rating, {key} AS area
   FROM service_request r
   WHERE (CAST(:codes AS text[]) IS NULL OR r.community_code = ANY(:codes))
+    AND (CAST(:grids AS text[]) IS NULL OR r.grid_code = ANY(:grids))
     AND r.created_at >= :since AND r.created_at < :until
 )
 SELECT area, count(*)::int AS total,
@@ -217,6 +218,7 @@ _BREAKDOWN = """
 SELECT {key} AS area, r.{column} AS key, count(*)::int AS n
 FROM service_request r
 WHERE (CAST(:codes AS text[]) IS NULL OR r.community_code = ANY(:codes))
+  AND (CAST(:grids AS text[]) IS NULL OR r.grid_code = ANY(:grids))
   AND r.created_at >= :since AND r.created_at < :until
 GROUP BY 1, 2
 """
@@ -236,13 +238,16 @@ def dashboard(
     since: datetime,
     until: datetime,
     now: datetime,
+    grid_codes: frozenset[str] | None = None,
 ) -> list[dict]:
     """Per street office, community or grid (``level``): requests by state and category,
-    on-time rate, mean hours to close, satisfaction; over requests made in [since, until).
-    No personal field is read."""
+    on-time rate, mean hours to close, satisfaction; over requests made in [since, until) in
+    ``communities`` (None: all) and, for a grid worker, ``grid_codes``. No personal field is
+    read."""
     key = LEVELS[level]
     params = {
         "codes": sorted(communities) if communities is not None else None,
+        "grids": sorted(grid_codes) if grid_codes is not None else None,
         "since": since,
         "until": until,
         "now": now,
