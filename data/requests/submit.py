@@ -37,14 +37,13 @@ hit AS (
   WHERE ST_Intersects(g.geom, pt.g)
   ORDER BY g.code LIMIT 1
 ),
-near AS (
-  SELECT c.code, ST_Distance(c.geom::geography, pt.g::geography) AS distance_m
-  FROM community c, pt ORDER BY c.geom <-> pt.g LIMIT 1
-),
 route AS (
-  SELECT coalesce(hit.community_code, near.code) AS community_code, hit.code AS grid_code,
-         hit.worker, near.distance_m
-  FROM near LEFT JOIN hit ON true
+  SELECT community_code, code AS grid_code, worker, 0.0 AS distance_m FROM hit
+  UNION ALL
+  -- Only when no grid covers the point (a one-time filter: not computed otherwise).
+  SELECT near.code, NULL, NULL, ST_Distance(near.geom::geography, pt.g::geography)
+  FROM (SELECT c.code, c.geom FROM community c, pt ORDER BY c.geom <-> pt.g LIMIT 1) near, pt
+  WHERE NOT EXISTS (SELECT 1 FROM hit)
 ),
 ins AS (
   INSERT INTO service_request (code, category, body, geom, community_code, grid_code,
