@@ -200,8 +200,8 @@ def load_year(url: str, n: int, settings: Settings) -> None:
     if have >= n:
         print(f"{have} requests already loaded (use --fresh to reload)")
         return
-    print(f"submitting {n} requests through data.requests.submit ...", flush=True)
-    stored, seconds = asyncio.run(_load_year(url, n, settings))
+    print(f"submitting {n - have} requests through data.requests.submit ...", flush=True)
+    stored, seconds = asyncio.run(_load_year(url, n - have, settings))
     print(
         f"  stored {stored} in {seconds:.0f} s: {stored / seconds:.0f} submissions/s "
         "(16 connections, one client process)"

@@ -26,7 +26,7 @@ from api.templating import templates
 from data.queries import lookup
 from data.requests import humancheck, views, workflow
 from data.requests.machine import RATINGS, OutOfOrder
-from data.requests.photos import MAX_PHOTOS, Photo, PhotoRejected, clean_photo
+from data.requests.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, Photo, PhotoRejected, clean_photo
 from data.requests.submit import BadRequest, Report, check_report, point_of_address, submit
 from geo.address import parse_address
 from geo.points import Datum, from_datum
@@ -72,14 +72,13 @@ async def _check_key(request: Request) -> str:
     return key
 
 
-async def _photos(files: list[UploadFile], max_bytes: int) -> list[Photo]:
+async def _photos(files: list[UploadFile]) -> list[Photo]:
+    """The uploaded photos checked and re-encoded; a file is read up to one byte past the
+    limit, enough to refuse it."""
     files = [f for f in files if f.filename]
     if len(files) > MAX_PHOTOS:
         raise PhotoRejected(f"最多上传 {MAX_PHOTOS} 张照片")
-    return [
-        clean_photo(await f.read(max_bytes + 1), f.filename or "", max_bytes=max_bytes)
-        for f in files
-    ]
+    return [clean_photo(await f.read(MAX_PHOTO_BYTES + 1), f.filename or "") for f in files]
 
 
 class Challenge(BaseModel):
@@ -137,7 +136,7 @@ async def submit_request(
     settings = request.app.state.settings
     humancheck.verify(await _check_key(request), check_token, check_answer)
     request.app.state.report_buckets.take(client_address(request))
-    cleaned = await _photos(photos, 5 * 1024 * 1024)
+    cleaned = await _photos(photos)
     async with request.app.state.lookup_pool.connection() as conn:
         if lon is not None and lat is not None:
             x, y = from_datum(lon, lat, coordsys)
@@ -364,7 +363,7 @@ async def note(
     photos: Annotated[list[UploadFile], File()] = [],  # noqa: B006
 ) -> dict:
     """办理进展: a note (public to the resident unless ``public=false``) and photos."""
-    cleaned = await _photos(photos, 5 * 1024 * 1024)
+    cleaned = await _photos(photos)
     workflow.add_note(session, who, code, text, now=now(request), public=public, photos=cleaned)
     session.commit()
     return views.detail(session, who, code, now(request))
@@ -381,7 +380,7 @@ async def close(
     photos: Annotated[list[UploadFile], File()] = [],  # noqa: B006
 ) -> dict:
     """办结 with the result the resident reads (``internal``: staff only)."""
-    cleaned = await _photos(photos, 5 * 1024 * 1024)
+    cleaned = await _photos(photos)
     workflow.close(session, who, code, result, now=now(request), internal=internal, photos=cleaned)
     session.commit()
     return views.detail(session, who, code, now(request))

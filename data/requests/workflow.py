@@ -204,7 +204,8 @@ def dispatch(
         req.assignee_department = target.value
         note = f"已派给{target.value}"
     elif target.kind == "volunteer":
-        staff = session.get(Staff, int(target.value)) if target.value.isdigit() else None
+        known = target.value.isascii() and target.value.isdigit() and len(target.value) <= 9
+        staff = session.get(Staff, int(target.value)) if known else None
         if staff is None or not staff.party_member or staff.community_code != req.community_code:
             raise BadDispatch("请选择本社区的党员干部")
         req.assignee_kind, req.assignee_staff_id, req.assignee_department = "staff", staff.id, None
