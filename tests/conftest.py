@@ -147,7 +147,7 @@ def launched(database_url: str, **env: str) -> Iterator[tuple[str, subprocess.Po
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # importing the app takes long on a busy machine
         while True:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:

@@ -7,6 +7,7 @@
   if (!el || !window.L) { return; }
   var map = L.map(el, {maxZoom: 19});
   L.control.scale({imperial: false}).addTo(map);
+  map.attributionControl.setPrefix("Leaflet");  // no flag
   if (L.vectorGrid) {
     L.vectorGrid.protobuf("/tiles/communities/{z}/{x}/{y}.pbf", {
       vectorTileLayerStyles: {communities: {weight: 1.5, color: "#2c3e50", fill: false}}

@@ -15,6 +15,7 @@
   map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
   form.wgMap = map;  // for the browser tests, which tap the map at a known place
   L.control.scale({imperial: false}).addTo(map);
+  map.attributionControl.setPrefix("Leaflet");  // no flag
   if (L.vectorGrid) {
     L.vectorGrid.protobuf("/tiles/grids/{z}/{x}/{y}.pbf", {
       vectorTileLayerStyles: {grids: {weight: 1.2, color: "#c0392b", fill: true,

@@ -99,6 +99,7 @@
   if (mapEl && window.L) {
     var map = L.map(mapEl, {zoomControl: true, maxZoom: 19});
     L.control.scale({imperial: false}).addTo(map);
+    map.attributionControl.setPrefix("Leaflet");  // no flag
     if (L.vectorGrid) {
       L.vectorGrid.protobuf("/tiles/grids/{z}/{x}/{y}.pbf", {
         vectorTileLayerStyles: {grids: {weight: 1.2, color: "#c0392b", fill: true,

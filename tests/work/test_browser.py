@@ -5,7 +5,10 @@ community. No console error and no failed request on any page."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 
 from tests.conftest import serving, wait_until
 from tests.work.conftest import PASSWORD, answer, make_work, quiet_settings
@@ -25,6 +28,12 @@ def _watch(page, problems: list[str]) -> None:
         "response",
         lambda r: r.status >= 400 and problems.append(f"{r.status}: {r.url}"),
     )
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (30, 120, 200)).save(out, "PNG")
+    return out.getvalue()
 
 
 def _tap(page, lon: float, lat: float) -> None:
@@ -64,6 +73,10 @@ def test_resident_reports_worker_closes_resident_rates(isolated_url: str, chromi
         page.select_option("#r-category", "设施报修")
         page.fill("#r-text", "3栋门口路灯不亮<b>已两周</b>")
         page.fill("#r-phone", "13800009999")
+        page.set_input_files(
+            "#r-photos", files=[{"name": "现场.png", "mimeType": "image/png", "buffer": _png()}]
+        )
+        assert page.inner_text(".w-files") == "已选择 1 张照片"
         page.fill("#r-answer", str(answer(page.inner_text("#r-question").split("：")[1])))
         page.screenshot(path=tmp_path / "report.png", full_page=True)
         page.click("#r-submit")
@@ -90,6 +103,7 @@ def test_resident_reports_worker_closes_resident_rates(isolated_url: str, chromi
         wpage.goto(f"{base}/work/r/{code}")
         assert wpage.inner_text("#d-state") == "已接单"
         assert wpage.inner_text("#d-phone") == "13800009999"  # the assignee may call back
+        wait_until(wpage, "document.querySelector('img.w-photo').naturalWidth === 40")
         wpage.fill("#c-result", "已更换灯泡，路灯恢复照明")
         with wpage.expect_navigation():
             wpage.click("#a-close")
