@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import PrincipalDep
 from api.deps import SessionDep
-from api.ratelimit import RateLimited, client_address
+from api.ratelimit import LookupLimit, RateLimited, client_address
 from api.routes.public import FALLBACK_BOUNDS
 from api.templating import templates
 from data.queries import lookup
@@ -165,7 +165,7 @@ async def submit_request(
 
 
 @router.get("/requests/track/{code}")
-def track(code: TrackingCode, session: SessionDep) -> dict:
+def track(code: TrackingCode, session: SessionDep, _: LookupLimit) -> dict:
     """办理结果一键送达: the request's state, each step's time and the public result."""
     return views.tracking(session, code)
 
@@ -410,7 +410,7 @@ async def report_page(
 
 
 @pages.get("/r/{code}", response_class=HTMLResponse)
-def tracking_page(request: Request, code: str, session: SessionDep) -> HTMLResponse:
+def tracking_page(request: Request, code: str, session: SessionDep, _: LookupLimit) -> HTMLResponse:
     """The resident's tracking page: state, steps, result, and the rating once closed."""
     try:
         item = views.tracking(session, code) if len(code) == 16 else None

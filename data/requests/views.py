@@ -107,7 +107,7 @@ def detail(session: Session, caller: Caller, code: str, now: datetime) -> dict:
         "lat": round(y, 6),
         "assignee": _assignee(session, req),
         "result": req.result_public,
-        "result_internal": req.result_internal if caller.sees(req) else None,
+        "result_internal": req.result_internal,
         "rating": RATINGS.get(req.rating or ""),
         "phone": req.phone if personal else mask_phone(req.phone),
         "photos": list(photos) if personal else [],

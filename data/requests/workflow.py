@@ -327,7 +327,8 @@ _ESCALATE = text(
     ), up AS (
       UPDATE service_request r
       SET level = r.level + 1,
-          due_at = :now + (CAST(:sla AS jsonb) ->> r.category)::float * interval '1 hour'
+          due_at = :now + coalesce((CAST(:sla AS jsonb) ->> r.category)::float, :fallback)
+                          * interval '1 hour'
       FROM due WHERE r.id = due.id
       RETURNING r.id, r.level, r.state
     )
@@ -343,10 +344,12 @@ _ESCALATE = text(
 
 def escalate_overdue(session: Session, now: datetime, sla_hours: dict[str, float]) -> int:
     """Raise every open request past its time limit one level (the assignee → the community →
-    the street office), with a new time limit of its category's; returns how many moved.
+    the street office), with a new time limit of its category's (a category no longer
+    configured gets the longest); returns how many moved.
     Requests locked by a concurrent write are left for the next run."""
     sla = json.dumps(sla_hours, ensure_ascii=False)
-    return len(session.execute(_ESCALATE, {"now": now, "sla": sla}).all())
+    params = {"now": now, "sla": sla, "fallback": max(sla_hours.values(), default=72.0)}
+    return len(session.execute(_ESCALATE, params).all())
 
 
 def purge_personal(session: Session, now: datetime, retention_days: int) -> int:
