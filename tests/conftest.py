@@ -8,6 +8,7 @@ rolled back; tests that must commit take ``isolated_url``, a fresh copy of the f
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -147,7 +148,8 @@ def launched(database_url: str, **env: str) -> Iterator[tuple[str, subprocess.Po
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90  # importing the app takes long on a busy machine
+        # Generous: importing the app takes a few seconds of CPU, far longer on a loaded machine.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
@@ -163,12 +165,22 @@ def launched(database_url: str, **env: str) -> Iterator[tuple[str, subprocess.Po
         proc.wait(timeout=10)
 
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 @pytest.fixture(scope="session")
 def chromium():
     """Debian's Chromium driven by Playwright (never a downloaded browser)."""
     from playwright.sync_api import sync_playwright
-
-    from maps.pdf import CHROMIUM, CHROMIUM_ARGS
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -185,3 +197,10 @@ def wait_until(page, expression: str, timeout_s: float = 15.0, arg=None) -> None
         if time.monotonic() > deadline:
             raise TimeoutError(f"{expression} still false after {timeout_s} s")
         page.wait_for_timeout(100)
+
+
+def login_token(client) -> str:
+    """The CSRF token of a freshly opened login form (its cookie stays in ``client``)."""
+    page = client.get("/login")
+    assert page.status_code == 200
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
+from api.deps import PoolDep
 from data.queries import tiles
 from geo.offsets import Datum
 
@@ -27,14 +28,14 @@ Layer = Literal["grids", "communities", "streets"]
     responses={200: {"content": {MVT: {}}, "description": "Mapbox vector tile (EPSG:3857)"}},
 )
 async def vector_tile(
-    request: Request, layer: Layer, z: int, x: int, y: int, coordsys: Datum = Datum.wgs84
+    pool: PoolDep, layer: Layer, z: int, x: int, y: int, coordsys: Datum = Datum.wgs84
 ) -> Response:
     """One Mapbox vector tile of a public layer; empty (204) where the layer has nothing.
 
     ``coordsys=gcj02`` (AMap, Tencent) or ``bd09`` (Baidu) shifts the features so that they
     line up with a basemap drawn in that datum.
     """
-    async with request.app.state.lookup_pool.connection() as conn:
+    async with pool.connection() as conn:
         body = await tiles.tile_in_datum(conn, layer, z, x, y, coordsys)
     headers = {"Cache-Control": "public, max-age=300"}
     if not body:
