@@ -51,6 +51,11 @@ def clean_photo(raw: bytes, name: str, *, max_bytes: int = MAX_PHOTO_BYTES) -> P
                 raise PhotoRejected(f"照片“{name}”不是 JPEG 或 PNG 图片")
             if image.width * image.height > MAX_PIXELS:
                 raise PhotoRejected(f"照片“{name}”像素过多")
+            # A cut-off file: verify() reads it to the end (load() alone would fill the rest
+            # in grey once anything in the process, WeasyPrint for one, sets Pillow's
+            # LOAD_TRUNCATED_IMAGES).
+            image.verify()
+            image = Image.open(io.BytesIO(raw))
             image.load()
             image = ImageOps.exif_transpose(image)
     except PhotoRejected:
