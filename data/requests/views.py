@@ -24,14 +24,25 @@ LEVEL_LABELS = {0: "", 1: "社区督办", 2: "街道督办"}
 OPEN_LABELS = frozenset(STATE_LABELS[s] for s in OPEN)
 
 
-def _events(session: Session, request_id: int) -> list[RequestEvent]:
-    return list(
-        session.scalars(
-            select(RequestEvent)
-            .where(RequestEvent.request_id == request_id)
-            .order_by(RequestEvent.at, RequestEvent.id)
-        )
+def _steps(session: Session, request_id: int, *, staff: bool) -> list[dict]:
+    """The request's steps in order; ``staff`` adds who acted and the (internal) reason."""
+    events = session.scalars(
+        select(RequestEvent)
+        .where(RequestEvent.request_id == request_id)
+        .order_by(RequestEvent.at, RequestEvent.id)
     )
+    steps = []
+    for e in events:
+        step = {
+            "at": e.at,
+            "action": ACTION_LABELS[Action(e.action)],
+            "state_label": STATE_LABELS[State(e.to_state)],
+            "note": e.public_note,
+        }
+        if staff:
+            step |= {"actor": e.actor, "reason": e.reason}
+        steps.append(step)
+    return steps
 
 
 def tracking(session: Session, code: str) -> dict:
@@ -51,15 +62,7 @@ def tracking(session: Session, code: str) -> dict:
         "result": req.result_public,
         "rating": RATINGS.get(req.rating or ""),
         "can_rate": state is State.closed,
-        "steps": [
-            {
-                "at": e.at,
-                "action": ACTION_LABELS[Action(e.action)],
-                "state_label": STATE_LABELS[State(e.to_state)],
-                "note": e.public_note,
-            }
-            for e in _events(session, req.id)
-        ],
+        "steps": _steps(session, req.id, staff=False),
     }
 
 
@@ -114,17 +117,7 @@ def detail(session: Session, caller: Caller, code: str, now: datetime) -> dict:
         "photo_count": len(photos),
         "may_work": caller.works(req),
         "may_dispatch": caller.dispatches(req),
-        "steps": [
-            {
-                "at": e.at,
-                "actor": e.actor,
-                "action": ACTION_LABELS[Action(e.action)],
-                "state_label": STATE_LABELS[State(e.to_state)],
-                "reason": e.reason,
-                "note": e.public_note,
-            }
-            for e in _events(session, req.id)
-        ],
+        "steps": _steps(session, req.id, staff=True),
     }
     if personal and (req.phone or photos):
         record(
