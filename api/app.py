@@ -13,6 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.gzip import GZipMiddleware
 
 from api import errors
+from api.background import escalator
 from api.deps import refuse_nul
 from api.ratelimit import Budget, LoginThrottle, forget_full_budgets
 from api.routes import (
@@ -26,9 +27,11 @@ from api.routes import (
     planner,
     plans,
     public,
+    requests,
     staffing,
     stats,
     tiles,
+    work,
 )
 from api.security import BodyLimits, SecurityHeaders
 from data.db import make_engine, resolve_url, session_factory
@@ -83,7 +86,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.limit_pool = limit_pool
         forgetting = asyncio.create_task(forget_full_budgets(limit_pool))
         app.state.pdf_slots = asyncio.Semaphore(2)
+        escalating = escalator(app, settings.escalate_every_seconds)
         yield
+        escalating.cancel()
         forgetting.cancel()
         await limit_pool.close()
         await pool.close()
@@ -101,6 +106,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.lookup_budget = Budget(
         "lookup", settings.lookup_rate_per_minute, settings.lookup_burst
     )
+    app.state.report_budget = Budget(
+        "report", settings.report_rate_per_minute, settings.report_burst
+    )
     app.state.login_throttle = LoginThrottle.of(
         settings.login_max_failures, settings.login_window_seconds
     )
@@ -109,6 +117,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(tiles.router)
     app.include_router(health.router)
     app.include_router(public.router)
+    app.include_router(requests.router, prefix="/api/v1")
+    app.include_router(requests.pages)
+    app.include_router(work.router, prefix="/api/v1")
+    app.include_router(work.pages)
     app.include_router(exchange.router, prefix="/api/v1")
     app.include_router(ogc.router)
     app.include_router(stats.router, prefix="/api/v1")

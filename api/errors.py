@@ -25,6 +25,12 @@ from data.imports import MAX_REPORTED, ImportRejected
 from data.plans.versions import InvalidEdit, NotADraft, PlanError, PlanNotFound, StaleRevision
 from data.queries.lookup import BadLookup, NotCovered, NotFound
 from data.queries.tiles import TileOutOfRange
+from data.requests.fieldwork import FieldworkError, OutsideDuty
+from data.requests.humancheck import CheckFailed
+from data.requests.machine import STATE_LABELS, OutOfOrder, ReasonRequired
+from data.requests.photos import PhotoRejected
+from data.requests.submit import BadRequest
+from data.requests.workflow import BadDispatch, NotYourRequest, RequestNotFound
 from geo.address import AddressError
 from geo.offsets import OffsetError
 from geo.points import PointError
@@ -101,11 +107,15 @@ STATUS: dict[type[Exception], int] = {
     NotAuthorised: 403,
     ExportForbidden: 403,
     RecordsForbidden: 403,
+    NotYourRequest: 403,
     OutOfScope: 404,
+    RequestNotFound: 404,
+    OutsideDuty: 404,
     PlanNotFound: 404,
     NotFound: 404,
     StaleRevision: 409,
     NotADraft: 409,
+    OutOfOrder: 409,
     UploadTooLarge: 413,
     InvalidEdit: 422,
     PlanError: 422,
@@ -116,6 +126,12 @@ STATUS: dict[type[Exception], int] = {
     BadLookup: 400,
     TileOutOfRange: 400,
     ExportError: 400,
+    BadRequest: 400,
+    PhotoRejected: 400,
+    CheckFailed: 400,
+    ReasonRequired: 400,
+    BadDispatch: 400,
+    FieldworkError: 400,
 }
 """Domain errors and the HTTP status each is answered with; the body is ``{"detail": message}``
 plus what :func:`_details` adds for the kinds that carry more."""
@@ -136,6 +152,8 @@ def _details(exc: Exception) -> dict:
             },
             "distance_m": near.distance_m,
         }
+    if isinstance(exc, OutOfOrder):  # a request's state change out of order
+        return {"state": exc.current.value, "state_label": STATE_LABELS[exc.current]}
     if isinstance(exc, ImportRejected):
         issues = [vars(issue) for issue in exc.issues[:MAX_REPORTED]]
         return {"problems": len(exc.issues), "issues": issues}

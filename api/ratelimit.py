@@ -61,9 +61,9 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def limit_lookups(request: Request) -> None:
-    """Dependency: one request of the client's lookup budget, or 429."""
-    budget: Budget = request.app.state.lookup_budget
+async def spend(request: Request, budget: Budget) -> None:
+    """One request of the client's ``budget``, kept where every server process sees it; or
+    :class:`RateLimited` (429)."""
     if budget.off:
         return
     async with request.app.state.limit_pool.connection() as conn:
@@ -72,6 +72,11 @@ async def limit_lookups(request: Request) -> None:
         )
     if wait > 0:
         raise RateLimited(wait)
+
+
+async def limit_lookups(request: Request) -> None:
+    """Dependency: one request of the client's lookup budget, or 429."""
+    await spend(request, request.app.state.lookup_budget)
 
 
 LookupLimit = Annotated[None, Depends(limit_lookups)]

@@ -69,6 +69,32 @@ class Settings(BaseSettings):
     before logins from it answer 429; per server process, in memory; 0 turns it off."""
     login_window_seconds: int = 900
 
+    # The grid at work: residents' requests (issue 17).
+    request_sla_hours: dict[str, float] = {
+        "环境卫生": 48,
+        "设施报修": 72,
+        "矛盾纠纷": 72,
+        "安全隐患": 24,
+        "政策咨询": 72,
+        "帮扶求助": 48,
+        "其他": 120,
+    }
+    """The request categories residents choose from, in order, each with its time limit."""
+    request_departments: list[str] = ["公安", "城管", "市场监管", "供水", "供电", "燃气", "住建"]
+    """Departments a community dispatcher can hand a request to."""
+    request_retention_days: int = 3 * 365
+    """Closed requests' phones and photos are purged this long after closing (records kept)."""
+    request_service_radius_m: float = 3000.0
+    """A reported point farther than this from every community is refused (the sea, another
+    county)."""
+    report_rate_per_minute: int = 6
+    """Requests one client may submit per minute (shared by every server process, like the
+lookups' budget); 0 turns limiting off."""
+    report_burst: int = 3
+    escalate_every_seconds: int = 300
+    """How often the app looks for overdue requests to escalate; 0: only ``wangge requests
+    escalate``."""
+
     @field_validator("trusted_proxy", mode="before")
     @classmethod
     def _proxy_networks(cls, value: object) -> tuple[str, ...]:

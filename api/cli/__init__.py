@@ -12,7 +12,7 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from api.cli import backup, db, engine, exchange, sample, serve, users
+from api.cli import backup, db, engine, exchange, requests, sample, serve, users
 from api.cli.common import CommandFailed, UserError
 from data.access.accounts import AccountError
 from data.db import DatabaseUnavailable
@@ -49,6 +49,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(sample.app, name="sample")
 app.add_typer(users.app, name="user")
+app.add_typer(requests.app, name="requests")
 serve.register(app)
 engine.register(app)
 exchange.register(app)

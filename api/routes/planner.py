@@ -14,6 +14,7 @@ from data.plans.engine import diff_against_published
 from data.plans.versions import communities_of, open_draft, plan_in_community, published_plan
 from data.queries.dashboard import community_rows
 from data.queries.planmap import plan_layers, street_layers
+from data.requests.fieldwork import band_alerts
 from geo.check import RULES
 from maps.planner import planner_map, street_map
 
@@ -29,7 +30,12 @@ def communities_page(
     return templates.TemplateResponse(
         request,
         "plan_list.html",
-        {"rows": rows, "account": principal.account, "csrf_token": principal.auth.csrf_token},
+        {
+            "rows": rows,
+            "alerts": band_alerts(session, principal.scope.communities),
+            "account": principal.account,
+            "csrf_token": principal.auth.csrf_token,
+        },
     )
 
 

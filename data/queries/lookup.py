@@ -238,11 +238,11 @@ async def match_places(
     return [(kind, name, float(score)) for kind, name, score in await cur.fetchall()]
 
 
-async def card_for_address(
-    conn: AsyncConnection, query: AddressQuery, *, geometry: bool = False
-) -> tuple[str, AddressMatch] | None:
-    """The grid card of the building ``query`` names, and how it was matched; None if no road
-    or compound matches.
+async def building_for_address(
+    conn: AsyncConnection, query: AddressQuery
+) -> tuple[int, int, AddressMatch] | None:
+    """The building ``query`` names, its published grid's id, and how it was matched; None if
+    no road or compound matches.
 
     Road names are tried with the door number, compound names with the building number; among
     equally good names an exact number match wins.
@@ -263,9 +263,18 @@ async def card_for_address(
         rank = (exact, round(score, 2), kind == "compound" and query.building is not None)
         if best is None or rank > best[0]:
             best = (rank, building_id, grid_id, AddressMatch(kind, name, score, exact))
-    if best is None:
+    return None if best is None else best[1:]
+
+
+async def card_for_address(
+    conn: AsyncConnection, query: AddressQuery, *, geometry: bool = False
+) -> tuple[str, AddressMatch] | None:
+    """The grid card of the building ``query`` names (see :func:`building_for_address`), and
+    how it was matched; None if no road or compound matches."""
+    found = await building_for_address(conn, query)
+    if found is None:
         return None
-    _, building_id, grid_id, match = best
+    building_id, grid_id, match = found
     params = {
         "grid_id": grid_id,
         "building_id": building_id,
