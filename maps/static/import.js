@@ -1,5 +1,5 @@
 // The import page (/plan/{community}/import): upload a layer or the household table to the
-// import API and list the problems it finds, as text.
+// import API and list the problems it finds, and the warnings of a good import, as text.
 (function () {
   var form = document.getElementById("wg-import");
   var out = document.getElementById("wg-result");
@@ -21,6 +21,11 @@
         p.className = status === 200 ? "ok" : "error";
         p.textContent = status === 200 ? "导入成功：" + body.summary : "未导入：" + (body.detail || status);
         out.appendChild(p);
+        (body.notes || []).forEach(function (note) {
+          var n = document.createElement("p");
+          n.className = "note"; n.textContent = "注意：" + note;
+          out.appendChild(n);
+        });
         if (body.issues) {
           var table = document.createElement("table");
           table.className = "grid-table";

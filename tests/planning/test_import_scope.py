@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from api.cli import main
 from data.db import make_engine
+from tests.conftest import serving
 from tests.planning.conftest import World
 
 
@@ -168,3 +169,43 @@ def test_an_operator_import_cannot_take_a_building_of_another_community(
     assert world.sql("SELECT ST_AsText(geom) FROM building WHERE id = :b", b=building) == [
         (before,)
     ]
+
+
+@pytest.mark.browser
+def test_the_import_page_shows_refusals_and_repairs(world: World, chromium, tmp_path) -> None:
+    """A planner imports a file naming B's building (the report lists it, in Chinese), then a
+    good file with a self-intersecting footprint (the page says it was repaired)."""
+    building, _ = _other_building(world)
+    box = _inside(world, world.home)
+    x0, y0, x1, y1 = box.bounds
+    bowtie = shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    props = {"路名": "桃园路", "门牌号": "97号", "层数": 5, "楼栋": "蝶"}
+    hostile, good = tmp_path / "hostile.geojson", tmp_path / "good.geojson"
+    hostile.write_bytes(_geojson([{**props, "id": building}], [box]))
+    good.write_bytes(_geojson([props], [bowtie]))
+    with serving(world.url) as base:
+        page = chromium.new_page(viewport={"width": 390, "height": 844})
+        errors: list[str] = []
+        page.on(
+            "console", lambda m: errors.append(m.location["url"]) if m.type == "error" else None
+        )
+        page.goto(f"{base}/plan/{world.home}/import")
+        page.fill("input[name=username]", "planner")
+        page.fill("input[name=password]", "correct horse battery")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/plan/{world.home}/import")
+        page.set_input_files("#wg-file", str(hostile))
+        page.click("#wg-import button[type=submit]")
+        page.wait_for_selector("#wg-result table")
+        assert f"楼栋 {building} 不在本次导入的范围内" in page.inner_text("#wg-result")
+        page.set_input_files("#wg-file", str(good))
+        page.click("#wg-import button[type=submit]")
+        page.wait_for_selector("#wg-result p.note")
+        result = page.inner_text("#wg-result")
+        assert "导入成功" in result and "已自动修复" in result
+        page.screenshot(path=str(tmp_path / "import.png"), full_page=True)
+    # the refused import's 422 is expected; /favicon.ico is the app's (no icon is served)
+    assert {url.removeprefix(base) for url in errors} <= {
+        "/api/v1/import/buildings",
+        "/favicon.ico",
+    }
