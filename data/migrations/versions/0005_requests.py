@@ -7,7 +7,7 @@ EPSG:4490, grid/community/assignee, state, SLA due time, optional call-back phon
 signs the residents' human check, generated here so every worker process shares it.
 
 Revision ID: 0004_requests
-Revises: 0003
+Revises: 0004_s3_limits
 Create Date: 2026-12-02 15:00:00
 """
 
