@@ -42,7 +42,6 @@ class StreetTotals(BaseModel):
     grids_over: int
     workers: int
     full_time_coverage: float | None
-    households_per_worker: float | None
 
 
 class Dashboard(BaseModel):
