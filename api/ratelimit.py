@@ -16,7 +16,7 @@ from typing import Annotated
 import psycopg
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from data.access import limits
 
@@ -92,8 +92,11 @@ class LoginThrottled(RateLimited):
 class LoginThrottle:
     """Failed logins per username and per client address, in budgets of ``max_failures``
     refilled over ``window_seconds``: after that many failures in a window, logins from the
-    address or for the username answer 429 until the budget refills. Counted in the request's
-    own transaction (the failure is committed with its audit row)."""
+    address or for the username answer 429 until the budget refills.
+
+    A try is spent (and committed) before the password is checked, and given back when it was
+    right: checking first and counting after would let guesses sent at once all pass the
+    check while the slow password hash runs."""
 
     budget: Budget
 
@@ -108,22 +111,24 @@ class LoginThrottle:
             self.budget.key(f"addr:{address}"),
         )
 
-    def check(self, session: Session, username: str, address: str) -> None:
-        """Raise :class:`LoginThrottled` when the username or the address has no tries left."""
+    def attempt(self, engine: Engine, username: str, address: str) -> None:
+        """Spend one try of the username and one of the address, or raise
+        :class:`LoginThrottled` (spending neither) when either has none left."""
         if self.budget.off:
             return
-        conn, budget = session.connection(), self.budget
-        for key in self._keys(username, address):
-            if (wait := limits.wait(conn, key, budget.period, budget.burst)) > 0:
-                raise LoginThrottled(wait)
+        budget = self.budget
+        with engine.begin() as conn:  # a refusal rolls back the try already taken
+            for key in self._keys(username, address):
+                if (wait := limits.take_now(conn, key, budget.period, budget.burst)) > 0:
+                    raise LoginThrottled(wait)
 
-    def failed(self, session: Session, username: str, address: str) -> None:
-        """Count a failed login against the username and the address."""
+    def succeeded(self, engine: Engine, username: str, address: str) -> None:
+        """Give back the tries of a login whose password was right."""
         if self.budget.off:
             return
-        conn, budget = session.connection(), self.budget
-        for key in self._keys(username, address):
-            limits.take_now(conn, key, budget.period, budget.burst)
+        with engine.begin() as conn:
+            for key in self._keys(username, address):
+                limits.give_back(conn, key, self.budget.period)
 
 
 FORGET_EVERY_S = 60.0

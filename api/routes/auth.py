@@ -90,7 +90,7 @@ def login(
         return _login_form(request, next, LOGIN_CSRF_FAILED, status.HTTP_403_FORBIDDEN)
     throttle, address = request.app.state.login_throttle, client_address(request)
     try:
-        throttle.check(session, username, address)
+        throttle.attempt(request.app.state.engine, username, address)
     except LoginThrottled as exc:
         return _login_form(
             request,
@@ -101,10 +101,10 @@ def login(
         )
     account = authenticate(session, username, password)
     if account is None:
-        throttle.failed(session, username, address)
         record(session, username, "login_failed", "account", None)
         session.commit()
         return _login_form(request, next, "用户名或密码错误", status.HTTP_401_UNAUTHORIZED)
+    throttle.succeeded(request.app.state.engine, username, address)
     issued = open_session(session, account)
     record(session, account.username, "login", "account", str(account.id))
     session.commit()
@@ -159,13 +159,13 @@ class Me(BaseModel):
 def issue_token(request: Request, credentials: Credentials, session: SessionDep) -> Token:
     """Exchange a username and password for an API token (``Authorization: Bearer``)."""
     throttle, address = request.app.state.login_throttle, client_address(request)
-    throttle.check(session, credentials.username, address)
+    throttle.attempt(request.app.state.engine, credentials.username, address)
     account = authenticate(session, credentials.username, credentials.password)
     if account is None:
-        throttle.failed(session, credentials.username, address)
         record(session, credentials.username, "login_failed", "account", None)
         session.commit()
         raise BadCredentials("用户名或密码错误")
+    throttle.succeeded(request.app.state.engine, credentials.username, address)
     issued = open_session(session, account)
     record(session, account.username, "token", "account", str(account.id))
     session.commit()

@@ -35,6 +35,8 @@ FROM rate_limit WHERE key = %(key)s
 """
 """Seconds until ``key`` may make its next request (no row: it may now)."""
 
+GIVE_BACK = "UPDATE rate_limit SET tat = tat - %(period)s WHERE key = %(key)s"
+
 FORGET = f"DELETE FROM rate_limit WHERE tat < {_NOW}"
 """Drop the budgets that are full again (a missing row is a full budget)."""
 
@@ -67,9 +69,9 @@ def take_now(
     return max(conn.exec_driver_sql(WAIT, params).scalar() or 0.0, MIN_WAIT_S)
 
 
-def wait(conn: Connection, key: str, period: float, burst: int, now: float | None = None) -> float:
-    """Seconds until ``key`` may make a request, spending nothing (0: it may now)."""
-    return conn.exec_driver_sql(WAIT, _params(key, period, burst, now)).scalar() or 0.0
+def give_back(conn: Connection, key: str, period: float) -> None:
+    """Return one request to ``key``'s budget (a try spent in advance that did not count)."""
+    conn.exec_driver_sql(GIVE_BACK, {"key": key, "period": period})
 
 
 async def forget_full(conn: AsyncConnection, now: float | None = None) -> int:
