@@ -176,6 +176,37 @@ def chromium():
         browser.close()
 
 
+def grid_one(url: str) -> tuple[str, tuple[float, float]]:
+    """The first community's code and a point (lon, lat) inside its published grid 1."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        community, lon, lat = conn.execute(
+            "SELECT p.community_code, ST_X(s.p), ST_Y(s.p) FROM grid g "
+            "JOIN grid_plan p ON p.id = g.plan_id AND p.status = 'published' "
+            "CROSS JOIN LATERAL (SELECT ST_PointOnSurface(g.geom) p) s WHERE g.number = 1 "
+            "ORDER BY p.community_code LIMIT 1"
+        ).fetchone()
+    return community, (lon, lat)
+
+
+def publish_renamed(url: str, community: str, name: str) -> None:
+    """Publish a new version of ``community``'s plan in which grid 1 is called ``name``
+    (committed: the previous version is archived)."""
+    from sqlalchemy import text
+
+    from data.plans import archive_published, make_published, start_draft
+
+    engine = make_engine(url, poolclass=NullPool)
+    with Session(engine) as session, session.begin():
+        draft = start_draft(session, community, "test")
+        session.execute(
+            text("UPDATE grid SET name = :name WHERE plan_id = :plan AND number = 1"),
+            {"name": name, "plan": draft.id},
+        )
+        archive_published(session, community)
+        make_published(session, draft, "test")
+    engine.dispose()
+
+
 def wait_until(page, expression: str, timeout_s: float = 15.0, arg=None) -> None:
     """Poll a JavaScript expression until it is truthy. Playwright's ``wait_for_function`` evals
     its predicate inside the page, which the app's Content-Security-Policy (no 'unsafe-eval')

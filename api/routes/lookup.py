@@ -144,14 +144,14 @@ async def lookup_grid(
 
     A point outside every published grid is answered 404 with the nearest community.
     """
-    pool = request.app.state.lookup_pool
+    reads = request.app.state.reads
     if q is not None:
         if lon is not None or lat is not None:
             raise lookup.BadLookup(
                 "请只给出地址 q 或坐标 lon/lat 之一 (give q or lon/lat, not both)"
             )
         query = parse_address(q)
-        async with pool.connection() as conn:
+        async with reads.connection() as conn:
             found = await lookup.card_for_address(conn, query, geometry=geometry)
         if found is None:
             raise lookup.UnknownAddress(f"未找到地址“{query.text}” (address not found)")
@@ -160,7 +160,7 @@ async def lookup_grid(
     if lon is None or lat is None:
         raise lookup.BadLookup("请给出地址 q，或经纬度 lon 与 lat (give q, or both lon and lat)")
     x, y = from_datum(lon, lat, coordsys)
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         card = await lookup.card_at_point(conn, x, y, geometry=geometry)
         if card is None:
             raise lookup.NotCovered(await lookup.nearest_community(conn, x, y))
@@ -179,7 +179,7 @@ async def lookup_grid_code(
     opens the page that reads this)."""
     if not (len(code) == 15 and code.isascii() and code.isdigit()):
         raise lookup.BadLookup("网格编码应为15位数字 (a grid code has 15 digits)")
-    async with request.app.state.lookup_pool.connection() as conn:
+    async with request.app.state.reads.connection() as conn:
         card = await lookup.card_for_grid(conn, code, geometry=geometry)
     if card is None:
         raise lookup.UnknownGrid(f"没有已发布的网格 {code} (no published grid {code})")

@@ -34,7 +34,8 @@ MAX_LIMIT = 1000
 
 
 def connection(request: Request):
-    with request.app.state.engine.connect() as conn:
+    """A connection for public reads: on a fresh replica when there is one."""
+    with request.app.state.reads.connect() as conn:
         yield conn
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.ratelimit import LookupLimit
-from data import lookup
+from data import lookup, tiles
 from maps import public
 from maps.pdf import html_to_pdf
 from maps.signboard import Surroundings, signboard_html
@@ -31,9 +31,11 @@ def _basemap(request: Request) -> public.Basemap | None:
     return public.basemap(settings.basemap, tianditu_key=settings.tianditu_key)
 
 
-async def _bounds(request: Request) -> tuple[float, float, float, float]:
-    async with request.app.state.lookup_pool.connection() as conn:
-        return await lookup.district_bounds(conn) or FALLBACK_BOUNDS
+async def _map_facts(request: Request) -> tuple[tuple[float, float, float, float], int]:
+    """The bounds of the data and the current version of its tiles (``/tiles/v/...``)."""
+    async with request.app.state.reads.connection() as conn:
+        bounds = await lookup.district_bounds(conn) or FALLBACK_BOUNDS
+        return bounds, await tiles.latest_version(conn)
 
 
 def _page(m) -> HTMLResponse:
@@ -49,24 +51,29 @@ def home() -> RedirectResponse:
 @router.get("/find", response_class=HTMLResponse)
 async def find_page(request: Request) -> HTMLResponse:
     """找网格员: search an address, tap the map or use the phone's location."""
-    return _page(public.resident_map(await _bounds(request), _basemap(request)))
+    bounds, version = await _map_facts(request)
+    return _page(public.resident_map(bounds, _basemap(request), tiles_version=version))
 
 
 @router.get("/g/{code}", response_class=HTMLResponse)
 async def grid_page(request: Request, code: GridCode) -> HTMLResponse:
     """A grid's public page (the signboard's QR code opens it)."""
-    return _page(public.resident_map(await _bounds(request), _basemap(request), grid_code=code))
+    bounds, version = await _map_facts(request)
+    return _page(
+        public.resident_map(bounds, _basemap(request), grid_code=code, tiles_version=version)
+    )
 
 
 @router.get("/map", response_class=HTMLResponse)
 async def district_page(request: Request) -> HTMLResponse:
     """All published grids of the district, drawn from vector tiles."""
-    return _page(public.district_map(await _bounds(request), _basemap(request)))
+    bounds, version = await _map_facts(request)
+    return _page(public.district_map(bounds, _basemap(request), tiles_version=version))
 
 
 async def _signboard(request: Request, code: str) -> str:
     settings = request.app.state.settings
-    async with request.app.state.lookup_pool.connection() as conn:
+    async with request.app.state.reads.connection() as conn:
         card = await lookup.card_for_grid(conn, code, geometry=False)
         if card is None:
             raise lookup.UnknownGrid(f"没有已发布的网格 {code} (no published grid {code})")
