@@ -117,19 +117,28 @@ def generate_city(
     communities, for a small slice), merged; deterministic for a seed whatever ``workers``."""
     jobs = [(s, r, communities) for s, r in zip(region_seeds(seed, regions), regions, strict=True)]
     workers = min(len(jobs), workers or os.cpu_count() or 1)
-    parts: list[SampleDistrict] = []
-    if workers == 1:
-        for job in jobs:
-            parts.append(_build(job))
+    # Largest first, so that the cores finish together; merged in the regions' order.
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i][1].households)
+    parts: dict[int, SampleDistrict] = {}
+    with ProcessPoolExecutor(workers) if workers > 1 else _Inline() as pool:
+        for i, part in zip(order, pool.map(_build, [jobs[i] for i in order]), strict=True):
+            parts[i] = part
             if progress is not None:
                 progress("生成样例城市", len(parts), len(jobs))
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            for part in pool.map(_build, jobs):
-                parts.append(part)
-                if progress is not None:
-                    progress("生成样例城市", len(parts), len(jobs))
-    return merge(parts)
+    return merge([parts[i] for i in range(len(jobs))])
+
+
+class _Inline:
+    """``map`` in this process (one worker): the same results, no pickling."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def map(self, fn, items):
+        return map(fn, items)
 
 
 def merge(parts: list[SampleDistrict]) -> SampleDistrict:
