@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.gzip import GZipMiddleware
 
 from api import errors
@@ -32,31 +31,11 @@ from api.routes import (
 from api.security import BodyLimits, SecurityHeaders
 from api.tilecache import TileCache
 from data.db import make_engine, resolve_url, session_factory
-from data.replicas import ReadRouter, Replica, server_name, unusable_reason
-from data.settings import Settings, libpq_url, refuse_default_secrets, replica_urls
+from data.replicas import ReadRouter, Replica, open_pool, server_name, unusable_reason
+from data.settings import Settings, refuse_default_secrets, replica_urls
 from maps.assets import STATIC_DIR
 
-LOOKUP_POOL_TIMEOUT_S = 5.0
-"""How long a lookup waits for a database connection before answering 503."""
-
 log = logging.getLogger("wangge")
-
-
-async def _open_pool(url: str, size: int) -> AsyncConnectionPool:
-    """An async pool for public reads on ``url``, opened without waiting for the server."""
-    pool = AsyncConnectionPool(
-        libpq_url(url),
-        min_size=1,
-        max_size=size,
-        kwargs={"autocommit": True, "connect_timeout": 5},
-        # A connection the server dropped (a restart) is replaced before a lookup uses it,
-        # and a lookup waits a bounded time for one, then answers 503.
-        check=AsyncConnectionPool.check_connection,
-        timeout=LOOKUP_POOL_TIMEOUT_S,
-        open=False,
-    )
-    await pool.open(wait=False)
-    return pool
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -73,7 +52,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         # path, on a read replica when there is a fresh one (``data/replicas.py``).
         primary_url = engine.url.render_as_string(hide_password=False)
         reads = ReadRouter(
-            await _open_pool(primary_url, settings.lookup_pool_size),
+            await open_pool(primary_url, settings.lookup_pool_size),
             engine,
             max_lag_s=settings.replica_max_lag_s,
         )
@@ -87,7 +66,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 )
                 reads.rejected[server_name(url)] = reason
                 continue
-            pool = await _open_pool(url, settings.lookup_pool_size)
+            pool = await open_pool(url, settings.lookup_pool_size)
             reads.replicas.append(Replica(server_name(url), pool, make_engine(url, pool_size=5)))
         watcher = None
         if reads.replicas:

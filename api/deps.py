@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+M = TypeVar("M", bound=BaseModel)
 PG_INT_MAX = 2**31 - 1
 """Ids, versions, revisions and grid numbers are PostgreSQL integers: a larger number names
 nothing and would reach the database as an out-of-range error, so routes refuse it (422)."""
@@ -80,3 +83,49 @@ def area_in_scope(actor: StaffActor | None, area: str) -> str:
 
 StaffUser = Annotated[StaffActor, Depends(staff_user)]
 PersonalDataUser = Annotated[StaffActor, Depends(personal_data_user)]
+
+
+def query_of(model: type[M], request: Request) -> M:
+    """The request's query parameters validated as ``model`` in one pydantic call; a bad one is
+    FastAPI's usual 422. For the hottest routes (the lookup): FastAPI's own parameter handling
+    analyses every parameter's annotation on every request, which cost more than the rest of
+    the route. Document the parameters with ``openapi_extra=query_parameters(model)``."""
+    try:
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in errors]) from None
+
+
+def query_parameters(model: type[BaseModel]) -> dict:
+    """OpenAPI ``parameters`` for the fields of ``model`` read with :func:`query_of`."""
+    schema = model.model_json_schema()
+    definitions = schema.get("$defs", {})
+    parameters = []
+    for name, found in schema["properties"].items():
+        field = _inlined(found, definitions)
+        description = field.pop("description", None)
+        field.pop("title", None)
+        parameters.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in schema.get("required", ()),
+                "schema": field,
+                **({"description": description} if description else {}),
+            }
+        )
+    return {"parameters": parameters}
+
+
+def _inlined(node: Any, definitions: dict) -> Any:
+    """``node`` with its ``$ref``s to ``definitions`` replaced by what they name (the node's
+    own keys, such as a field's description, win)."""
+    if isinstance(node, dict):
+        own = {k: _inlined(v, definitions) for k, v in node.items() if k != "$ref"}
+        if "$ref" not in node:
+            return own
+        return _inlined(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions) | own
+    if isinstance(node, list):
+        return [_inlined(v, definitions) for v in node]
+    return node

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
@@ -41,6 +42,42 @@ CONNECT_TIMEOUT_S = 3
 _LSN = "SELECT pg_wal_lsn_diff({}, '0/0')::bigint"
 PRIMARY_LSN = _LSN.format("pg_current_wal_lsn()")
 REPLAYED_LSN = _LSN.format("pg_last_wal_replay_lsn()")
+
+
+POOL_TIMEOUT_S = 5.0
+"""How long a public read waits for a connection of the primary's pool before answering 503."""
+
+
+async def idle_connection_alive(conn: AsyncConnection) -> None:
+    """The pools' check of a connection before a read uses it, without a round trip.
+
+    An idle connection has nothing to read unless the server said goodbye (a restart, a
+    terminated backend: a FATAL message, then end of file), so a readable socket means a dead
+    connection and the pool replaces it. (``check_connection``'s empty query doubled the round
+    trips of every lookup.)
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("connection closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        raise psycopg.OperationalError("the server closed the connection")
+
+
+async def open_pool(url: str, size: int) -> AsyncConnectionPool:
+    """An async pool of autocommit connections for public reads on ``url``, opened without
+    waiting for the server; a connection the server dropped is replaced before use, and a
+    read waits a bounded time for one, then answers 503."""
+    pool = AsyncConnectionPool(
+        libpq_url(url),
+        min_size=1,
+        max_size=size,
+        kwargs={"autocommit": True, "connect_timeout": 5},
+        check=idle_connection_alive,
+        timeout=POOL_TIMEOUT_S,
+        open=False,
+    )
+    await pool.open(wait=False)
+    return pool
 
 
 def server_name(url: str) -> str:
@@ -152,6 +189,8 @@ class ReadRouter:
             await pool.putconn(conn)
 
     async def _acquire(self) -> tuple[AsyncConnectionPool, AsyncConnection]:
+        if not self.replicas:
+            return self.primary_pool, await self.primary_pool.getconn()
         for replica in self._rotation():
             try:
                 return replica.pool, await replica.pool.getconn(timeout=CHECK_TIMEOUT_S)
