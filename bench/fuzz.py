@@ -173,12 +173,12 @@ def _prepare_database() -> tuple[str, str, dict[str, str], dict[str, str]]:
     from sqlalchemy.orm import Session
     from sqlalchemy.pool import NullPool
 
-    from data import migrate
-    from data.accounts import create_account
+    from data.access.accounts import create_account
     from data.db import create_database, drop_database, make_engine, resolve_url
     from data.models import AccountRole, Community
     from data.settings import Settings
-    from data.setup import load_sample
+    from data.store import migrate
+    from data.store.setup import load_sample
 
     url = make_url(resolve_url(Settings()))
     admin = url.set(database="postgres").render_as_string(hide_password=False)

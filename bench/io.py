@@ -24,12 +24,12 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from data import migrate
 from data.db import create_database, drop_database, make_engine, resolve_url
-from data.export import export
+from data.exchange.export import export
+from data.exchange.layers import LAYERS
 from data.household_import import import_households
-from data.layers import LAYERS
 from data.settings import Settings, libpq_url
+from data.store import migrate
 
 HOUSEHOLDS = 170_000
 COMMUNITIES = 43

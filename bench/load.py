@@ -39,12 +39,12 @@ sys.path.insert(0, str(ROOT))
 
 from served import free_port, start_uvicorn  # noqa: E402  (bench/served.py)
 
-from data import migrate  # noqa: E402
-from data.accounts import create_account  # noqa: E402
+from data.access.accounts import create_account  # noqa: E402
 from data.db import create_database, drop_database, make_engine, resolve_url  # noqa: E402
 from data.models import Account, AccountRole  # noqa: E402
 from data.settings import Settings, libpq_url  # noqa: E402
-from data.setup import load_sample  # noqa: E402
+from data.store import migrate  # noqa: E402
+from data.store.setup import load_sample  # noqa: E402
 
 DB_NAME = "wangge_bench_load"
 SEED = 20261124

@@ -32,12 +32,12 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from served import free_port, start_uvicorn  # noqa: E402  (bench/served.py)
+from served import CHROMIUM, CHROMIUM_ARGS, free_port, start_uvicorn  # noqa: E402
 
-from data import lookup  # noqa: E402
 from data.db import make_engine, resolve_url  # noqa: E402
+from data.queries import lookup  # noqa: E402
 from data.settings import Settings, libpq_url  # noqa: E402
-from data.setup import prepare  # noqa: E402
+from data.store.setup import prepare  # noqa: E402
 
 POINTS_SQL = """
 SELECT ST_X(p.geom), ST_Y(p.geom) FROM (
@@ -52,7 +52,7 @@ import os
 from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from psycopg_pool import AsyncConnectionPool
-from data import lookup
+from data.queries import lookup
 
 PARAMS = {"geometry": False, "roles": list(lookup.ROLE_ORDER)}
 
@@ -152,8 +152,6 @@ def _median(rounds: list[tuple[float, float, float]]) -> tuple[float, float, flo
 def bench_map_page(base: str) -> tuple[float, float]:
     """(kB transferred, ms until the first view's grid tiles are drawn) for /map."""
     from playwright.sync_api import sync_playwright
-
-    from maps.pdf import CHROMIUM, CHROMIUM_ARGS
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -13,10 +13,10 @@ import time
 import psycopg
 from sqlalchemy.engine import make_url
 
-from data import migrate
 from data.db import create_database, drop_database, resolve_url
 from data.sample import generate, load
 from data.settings import Settings, libpq_url
+from data.store import migrate
 
 
 def main() -> None:

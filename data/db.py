@@ -10,8 +10,8 @@ from psycopg import sql
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from data.cluster import ClusterError, LocalCluster, LocalStandby
 from data.settings import Settings, libpq_url, sqlalchemy_url
+from data.store.cluster import ClusterError, LocalCluster, LocalStandby
 
 
 class DatabaseUnavailable(RuntimeError):

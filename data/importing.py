@@ -29,8 +29,8 @@ import shapely
 from pyproj import CRS
 from sqlalchemy import Connection, text
 
-from data.targets import offset_crs, to_storage
 from geo import offsets
+from geo.targets import offset_crs, to_storage
 
 Progress = Callable[[str, int, int], None]
 MAX_REPORTED = 1000

@@ -65,15 +65,6 @@ class StaffRole(enum.StrEnum):
     party_group_leader = "party_group_leader"  # 网格党小组长
 
 
-ROLE_LABELS_ZH = {
-    StaffRole.grid_chief: "网格长",
-    StaffRole.full_time_worker: "专职网格员",
-    StaffRole.part_time_worker: "兼职网格员",
-    StaffRole.liaison_leader: "联户长",
-    StaffRole.party_group_leader: "网格党小组长",
-}
-
-
 class BuildingKind(enum.StrEnum):
     tower = "tower"  # 高层
     midrise = "midrise"  # 多层

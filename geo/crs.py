@@ -12,6 +12,7 @@ from pyproj import CRS
 
 STORAGE_CRS = CRS.from_epsg(4490)
 GK_FIRST_EPSG = 4534
+GK_LAST_EPSG = 4554
 GK_FIRST_MERIDIAN = 75
 GK_LAST_MERIDIAN = 135
 
@@ -39,11 +40,6 @@ def gk_crs_for(gdf: gpd.GeoDataFrame) -> CRS:
         raise CRSError("数据没有声明坐标系 (CRS)")
     lon = gdf.to_crs(STORAGE_CRS).total_bounds[[0, 2]].mean()
     return CRS.from_epsg(gk_zone_epsg(float(lon)))
-
-
-def to_gk(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Reproject to the data's Gauss–Krüger zone, for metric work."""
-    return gdf.to_crs(gk_crs_for(gdf))
 
 
 def require_projected(gdf: gpd.GeoDataFrame, what: str) -> None:

@@ -23,7 +23,7 @@ from geo.errors import GridError
 
 
 class CommunityInputs(Protocol):
-    """One community's engine inputs (``geo.tables.Community`` and ``data.frames`` have them)."""
+    """One community's engine inputs (``geo.tables.Community``, ``data.plans.frames``)."""
 
     boundary: BaseGeometry
     buildings: gpd.GeoDataFrame

@@ -1,10 +1,10 @@
 """A community's engine inputs from frames shaped like Wangge's tables.
 
-``data.frames`` reads the same inputs from PostGIS; this module builds them from in-memory
+``data.plans.frames`` reads the same inputs from PostGIS; this module builds them from in-memory
 frames named and shaped like the tables (``building``, ``unit_entrance``, ``household``,
 ``community``, ``road``, ``river``, ``grid``, ``grid_member``; geometries EPSG:4490 in a column
 ``geom``), such as the sample district of ``data.sample.generate``. It follows the conventions of
-``data.frames``: metres in the community's CGCS2000 Gauss–Krüger zone, buildings indexed by id
+``data.plans.frames``: metres in the community's CGCS2000 Gauss–Krüger zone, buildings indexed by id
 with ``compound_id`` as Int64, household tallies per building and per unit entrance, roads and
 rivers whose bounds come within ``BARRIER_MARGIN_DEG`` of the community's.
 """
@@ -21,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.crs import STORAGE_CRS, gk_zone_epsg
 
-#: Roads and rivers this far outside a community still shape its blocks (as ``data.frames``).
+#: Roads and rivers this far outside a community still shape its blocks (as ``data.plans.frames``).
 BARRIER_MARGIN_DEG = 0.002
 
 

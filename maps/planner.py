@@ -2,7 +2,8 @@
 tooltips; buildings, compounds, roads and rivers as layers; a draft's grids drawn against the
 published boundaries; and the side panel whose buttons call the plan API.
 
-Built from plain GeoJSON and tallies (``data.planmap``, ``data.planning``); all assets local.
+Built from plain GeoJSON and tallies (``data.queries.planmap``, ``data.plans.engine``); all assets
+local.
 """
 
 from __future__ import annotations

@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from api.app import create_app
-from data import migrate
 from data.db import create_database, drop_database, make_engine, resolve_url
 from data.settings import Settings, libpq_url
-from data.setup import load_sample
+from data.store import migrate
+from data.store.setup import load_sample
 
 FIXTURE_SEED = 7
 FIXTURE_COMMUNITIES = 1
@@ -147,7 +147,8 @@ def launched(database_url: str, **env: str) -> Iterator[tuple[str, subprocess.Po
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Generous: importing the app takes a few seconds of CPU, far longer on a loaded machine.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
@@ -163,12 +164,22 @@ def launched(database_url: str, **env: str) -> Iterator[tuple[str, subprocess.Po
         proc.wait(timeout=10)
 
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 @pytest.fixture(scope="session")
 def chromium():
     """Debian's Chromium driven by Playwright (never a downloaded browser)."""
     from playwright.sync_api import sync_playwright
-
-    from maps.pdf import CHROMIUM, CHROMIUM_ARGS
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -193,7 +204,7 @@ def publish_renamed(url: str, community: str, name: str) -> None:
     (committed: the previous version is archived)."""
     from sqlalchemy import text
 
-    from data.plans import archive_published, make_published, start_draft
+    from data.plans.versions import archive_published, make_published, start_draft
 
     engine = make_engine(url, poolclass=NullPool)
     with Session(engine) as session, session.begin():

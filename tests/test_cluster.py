@@ -6,7 +6,7 @@ from pathlib import Path
 
 import psycopg
 
-from data.cluster import LocalCluster
+from data.store.cluster import LocalCluster
 
 
 def test_cluster_lifecycle(tmp_path: Path) -> None:

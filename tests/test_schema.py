@@ -9,8 +9,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from data.migrate import include_object
 from data.models import Base, GridPlan, PlanStatus
+from data.store.migrate import include_object
 
 
 def test_migrations_match_models(engine: Engine) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import typer
 
 from api.cli.common import UserError, connect, console
-from data import migrate
-from data.cluster import ClusterError
 from data.db import local_cluster, local_standby
 from data.settings import Settings
+from data.store import migrate
+from data.store.cluster import ClusterError
 
 app = typer.Typer(help="Start, stop and migrate the database.", no_args_is_help=True)
 replica = typer.Typer(

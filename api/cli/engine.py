@@ -9,10 +9,10 @@ import typer
 
 from api.cli.common import UserError, connect, console
 from data.db import session_factory
-from data.divide_file import OUTPUT_CRS, divide_layer, write_layers
+from data.exchange.divide_file import OUTPUT_CRS, divide_layer, write_layers
 from data.importing import ImportRejected
-from data.planning import EngineError, rebalance_draft, view_plan
-from data.plans import PlanError, published_plan, start_draft
+from data.plans.engine import EngineError, rebalance_draft, view_plan
+from data.plans.versions import PlanError, published_plan, start_draft
 from data.settings import Settings
 from geo.errors import GridError
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import typer
 
 from api.cli.common import UserError, connect, console, progress
-from data import migrate
 from data.db import session_factory
+from data.queries.stats import is_empty
 from data.settings import Settings
-from data.setup import load_city, load_sample
-from data.stats import is_empty
+from data.store import migrate
+from data.store.setup import load_city, load_sample
 
 app = typer.Typer(help="Build and load the sample district.", no_args_is_help=True)
 

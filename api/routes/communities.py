@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from api.auth import ScopeDep
 from api.deps import SessionDep
-from data.dashboard import community_rows, street_totals
+from data.queries.dashboard import community_rows, street_totals
 
 router = APIRouter(tags=["communities"])
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from api.deps import EngineDep, PoolDep
 from data.db import DatabaseUnavailable, check_reachable
 
 router = APIRouter(tags=["health"])
@@ -35,13 +36,12 @@ class Health(BaseModel):
     response_model_exclude_none=True,
     responses={503: {"model": Health}},
 )
-def healthz(request: Request) -> Health | JSONResponse:
+def healthz(engine: EngineDep, reads: PoolDep) -> Health | JSONResponse:
     """The primary (``database``) and each replica (``replicas``); 503 naming the problem when
     public reads cannot be answered."""
-    reads = request.app.state.reads
     replicas = [ReplicaHealth(**r) for r in reads.report()] or None
     try:
-        check_reachable(request.app.state.engine)
+        check_reachable(engine)
     except DatabaseUnavailable as exc:
         database = f"unreachable: {exc}"
         if reads.serving():

@@ -1,6 +1,6 @@
 """Residents' lookup: which grid, and whom to call, for a point, an address or a grid code.
 
-The handlers are async and forward the JSON that PostgreSQL builds (see ``data/lookup.py``)
+The handlers are async and forward the JSON that PostgreSQL builds (see ``data/queries/lookup.py``)
 through the app's psycopg pool; the response models below document it and the tests validate
 against them.
 """
@@ -13,10 +13,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.deps import query_of, query_parameters
+from api.deps import PoolDep, get_public_pool
+from api.query import query_of, query_parameters
 from api.ratelimit import LookupLimit, limit_lookups
-from data import lookup
-from data.models import ROLE_LABELS_ZH, StaffRole
+from data.models import StaffRole
+from data.queries import lookup
 from geo.address import parse_address
 from geo.offsets import convert
 from geo.points import Datum, from_datum, to_datum_geojson
@@ -98,7 +99,6 @@ RESPONSES = {
     404: {"model": NotFoundDetail},
     429: {"description": "too many lookups from this client"},
 }
-ROLE_LABELS = {role.value: label for role, label in ROLE_LABELS_ZH.items()}
 
 
 def _respond(card: str, datum: Datum, geometry: bool, extra: dict | None = None) -> Response:
@@ -148,7 +148,7 @@ async def lookup_grid(request: Request) -> Response:
     """
     await limit_lookups(request)
     query = query_of(LookupQuery, request)
-    reads = request.app.state.reads
+    reads = get_public_pool(request)
     lon, lat, datum, geometry = query.lon, query.lat, query.coordsys, query.geometry
     if query.q is not None:
         if lon is not None or lat is not None:
@@ -174,7 +174,7 @@ async def lookup_grid(request: Request) -> Response:
 
 @router.get("/lookup/grids/{code}", responses=RESPONSES, response_class=Response)
 async def lookup_grid_code(
-    request: Request,
+    pool: PoolDep,
     _: LookupLimit,
     code: str,
     coordsys: Datum = Datum.wgs84,
@@ -184,7 +184,7 @@ async def lookup_grid_code(
     opens the page that reads this)."""
     if not (len(code) == 15 and code.isascii() and code.isdigit()):
         raise lookup.BadLookup("网格编码应为15位数字 (a grid code has 15 digits)")
-    async with request.app.state.reads.connection() as conn:
+    async with pool.connection() as conn:
         card = await lookup.card_for_grid(conn, code, geometry=geometry)
     if card is None:
         raise lookup.UnknownGrid(f"没有已发布的网格 {code} (no published grid {code})")

@@ -14,8 +14,11 @@ import shapely
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.deps import PdfSlotsDep, PoolDep, SettingsDep
 from api.ratelimit import LookupLimit
-from data import lookup, tiles
+from data.queries import lookup, tiles
+from data.replicas import ReadRouter
+from data.settings import Settings
 from maps import public
 from maps.pdf import html_to_pdf
 from maps.signboard import Surroundings, signboard_html
@@ -26,14 +29,13 @@ GridCode = Annotated[str, Path(pattern=r"^[0-9]{15}$", description="15-digit gri
 FALLBACK_BOUNDS = (109.10, 27.65, 109.30, 27.80)  # Bijiang's centre, before data is loaded
 
 
-def _basemap(request: Request) -> public.Basemap | None:
-    settings = request.app.state.settings
+def _basemap(settings: Settings) -> public.Basemap | None:
     return public.basemap(settings.basemap, tianditu_key=settings.tianditu_key)
 
 
-async def _map_facts(request: Request) -> tuple[tuple[float, float, float, float], int]:
+async def _map_facts(pool: ReadRouter) -> tuple[tuple[float, float, float, float], int]:
     """The bounds of the data and the current version of its tiles (``/tiles/v/...``)."""
-    async with request.app.state.reads.connection() as conn:
+    async with pool.connection() as conn:
         bounds = await lookup.district_bounds(conn) or FALLBACK_BOUNDS
         return bounds, await tiles.latest_version(conn)
 
@@ -49,31 +51,30 @@ def home() -> RedirectResponse:
 
 
 @router.get("/find", response_class=HTMLResponse)
-async def find_page(request: Request) -> HTMLResponse:
+async def find_page(pool: PoolDep, settings: SettingsDep) -> HTMLResponse:
     """找网格员: search an address, tap the map or use the phone's location."""
-    bounds, version = await _map_facts(request)
-    return _page(public.resident_map(bounds, _basemap(request), tiles_version=version))
+    bounds, version = await _map_facts(pool)
+    return _page(public.resident_map(bounds, _basemap(settings), tiles_version=version))
 
 
 @router.get("/g/{code}", response_class=HTMLResponse)
-async def grid_page(request: Request, code: GridCode) -> HTMLResponse:
+async def grid_page(pool: PoolDep, settings: SettingsDep, code: GridCode) -> HTMLResponse:
     """A grid's public page (the signboard's QR code opens it)."""
-    bounds, version = await _map_facts(request)
+    bounds, version = await _map_facts(pool)
     return _page(
-        public.resident_map(bounds, _basemap(request), grid_code=code, tiles_version=version)
+        public.resident_map(bounds, _basemap(settings), grid_code=code, tiles_version=version)
     )
 
 
 @router.get("/map", response_class=HTMLResponse)
-async def district_page(request: Request) -> HTMLResponse:
+async def district_page(pool: PoolDep, settings: SettingsDep) -> HTMLResponse:
     """All published grids of the district, drawn from vector tiles."""
-    bounds, version = await _map_facts(request)
-    return _page(public.district_map(bounds, _basemap(request), tiles_version=version))
+    bounds, version = await _map_facts(pool)
+    return _page(public.district_map(bounds, _basemap(settings), tiles_version=version))
 
 
-async def _signboard(request: Request, code: str) -> str:
-    settings = request.app.state.settings
-    async with request.app.state.reads.connection() as conn:
+async def _signboard(request: Request, pool: ReadRouter, settings: Settings, code: str) -> str:
+    async with pool.connection() as conn:
         card = await lookup.card_for_grid(conn, code, geometry=False)
         if card is None:
             raise lookup.UnknownGrid(f"没有已发布的网格 {code} (no published grid {code})")
@@ -98,9 +99,11 @@ async def _signboard(request: Request, code: str) -> str:
 
 
 @router.get("/g/{code}/signboard", response_class=HTMLResponse)
-async def signboard_page(request: Request, code: GridCode, _: LookupLimit) -> HTMLResponse:
+async def signboard_page(
+    request: Request, pool: PoolDep, settings: SettingsDep, code: GridCode, _: LookupLimit
+) -> HTMLResponse:
     """The grid's A4 signboard (公示牌) to print: map, area, staff and phones, QR code."""
-    return HTMLResponse(await _signboard(request, code))
+    return HTMLResponse(await _signboard(request, pool, settings, code))
 
 
 @router.get(
@@ -108,10 +111,17 @@ async def signboard_page(request: Request, code: GridCode, _: LookupLimit) -> HT
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
 )
-async def signboard_pdf(request: Request, code: GridCode, _: LookupLimit) -> Response:
+async def signboard_pdf(
+    request: Request,
+    pool: PoolDep,
+    settings: SettingsDep,
+    slots: PdfSlotsDep,
+    code: GridCode,
+    _: LookupLimit,
+) -> Response:
     """The same signboard as an A4 PDF, printed by headless Chromium."""
-    html = await _signboard(request, code)
-    async with request.app.state.pdf_slots:
+    html = await _signboard(request, pool, settings, code)
+    async with slots:
         pdf = await html_to_pdf(html)
     return Response(
         pdf,

@@ -11,7 +11,7 @@ from api.auth import PlannerDep, ScopedCommunity
 from api.deps import PG_INT_MAX, SessionDep
 from api.routes.plans import ScopedPlan
 from data.models import StaffRole
-from data.staffing import assign_posts, community_staff, liaison_groups
+from data.plans.staffing import assign_posts, community_staff, liaison_groups
 
 router = APIRouter(prefix="/communities/{code}", tags=["staffing"])
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import SessionDep
-from data.stats import district_counts
+from data.queries.stats import district_counts
 
 router = APIRouter(tags=["stats"])
 

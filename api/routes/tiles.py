@@ -1,7 +1,8 @@
 """Vector tiles of the public layers: ``/tiles/{layer}/{z}/{x}/{y}.pbf``.
 
 Grids of published plans, communities and street offices, with public attributes only
-(``data/tiles.py``). Used by the district map and the residents' page, and by city platforms.
+(``data/queries/tiles.py``). Used by the district map and the residents' page, and by city
+platforms.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from data import tiles
+from api.deps import PoolDep
+from data.queries import tiles
+from data.replicas import ReadRouter
 from geo.offsets import Datum
 
 router = APIRouter(tags=["tiles"])
@@ -30,14 +33,14 @@ Version = Annotated[
     responses={200: {"content": {MVT: {}}, "description": "Mapbox vector tile (EPSG:3857)"}},
 )
 async def vector_tile(
-    request: Request, layer: Layer, z: int, x: int, y: int, coordsys: Datum = Datum.wgs84
+    pool: PoolDep, layer: Layer, z: int, x: int, y: int, coordsys: Datum = Datum.wgs84
 ) -> Response:
     """One Mapbox vector tile of a public layer; empty (204) where the layer has nothing.
 
     ``coordsys=gcj02`` (AMap, Tencent) or ``bd09`` (Baidu) shifts the features so that they
     line up with a basemap drawn in that datum.
     """
-    async with request.app.state.reads.connection() as conn:
+    async with pool.connection() as conn:
         body = await tiles.tile_in_datum(conn, layer, z, x, y, coordsys)
     headers = {"Cache-Control": "public, max-age=300"}
     if not body:
@@ -55,6 +58,7 @@ async def vector_tile(
 )
 async def versioned_tile(
     request: Request,
+    pool: PoolDep,
     version: Version,
     layer: Layer,
     z: int,
@@ -74,7 +78,7 @@ async def versioned_tile(
     body = cache.get(key)
     if body is None:
         tiles.check_tile(z, x, y)
-        body = await _render_version(request, version, layer, z, x, y, coordsys)
+        body = await _render_version(pool, version, layer, z, x, y, coordsys)
         cache.put(key, body)
     if not body:
         return Response(status_code=204, headers=headers)
@@ -82,13 +86,12 @@ async def versioned_tile(
 
 
 async def _render_version(
-    request: Request, version: int, layer: str, z: int, x: int, y: int, coordsys: Datum
+    pool: ReadRouter, version: int, layer: str, z: int, x: int, y: int, coordsys: Datum
 ) -> bytes:
     """The tile from a replica, or from the primary when the replica (within its lag bound)
     has not replayed that publication yet; UnknownVersion when no server knows it."""
-    reads = request.app.state.reads
     for primary in (False, True):
-        async with reads.connection(primary=primary) as conn:
+        async with pool.connection(primary=primary) as conn:
             if await tiles.is_version(conn, version):
                 return await tiles.tile_in_datum(conn, layer, z, x, y, coordsys, version)
     raise tiles.UnknownVersion(f"没有版本 {version} 的网格图层 (no such version)")

@@ -6,9 +6,9 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 
 from data.db import make_engine, resolve_url
-from data.migrate import include_object
 from data.models import Base
 from data.settings import Settings
+from data.store.migrate import include_object
 
 config = context.config
 

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from data.accounts import create_account
+from data.access.accounts import create_account
 from data.db import make_engine
 from data.models import AccountRole
 from data.settings import libpq_url

@@ -33,13 +33,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from api.app import create_app
-from data import migrate
-from data.accounts import create_account
-from data.cluster import LocalCluster
+from data.access.accounts import create_account
 from data.db import create_database, make_engine
 from data.models import AccountRole
 from data.settings import libpq_url
-from data.setup import load_sample
+from data.store import migrate
+from data.store.cluster import LocalCluster
+from data.store.setup import load_sample
 from tests.conftest import launched, serving
 
 PASSWORD = "correct horse battery"

@@ -7,8 +7,11 @@ replica URL that cannot serve is refused at start-up with one line.
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -19,13 +22,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from api.app import create_app
-from data import migrate
-from data.accounts import create_account
-from data.cluster import LocalCluster, LocalStandby
+from data.access.accounts import create_account
 from data.db import create_database, make_engine
 from data.models import AccountRole
 from data.settings import Settings, libpq_url
-from data.setup import load_sample
+from data.store import migrate
+from data.store.cluster import LocalCluster, LocalStandby
+from data.store.setup import load_sample
 from tests.conftest import _free_port, grid_one, publish_renamed, serving
 
 PASSWORD = "correct horse battery"
@@ -39,10 +42,12 @@ def _db(url: str) -> psycopg.Connection:
 
 
 @pytest.fixture(scope="module")
-def clusters(tmp_path_factory) -> Iterator[tuple[LocalCluster, str, str]]:
+def clusters() -> Iterator[tuple[LocalCluster, str, str]]:
     """(primary, primary URL, standby URL): the one-community fixture on a primary of our own,
-    streamed to a hot standby."""
-    root = tmp_path_factory.mktemp("replicas")
+    streamed to a hot standby. Not under pytest's temporary folder: every pytest session on the
+    machine resets that folder to 0700, and the servers (user postgres) read their own files by
+    absolute path (``pg_control_system()``)."""
+    root = Path(tempfile.mkdtemp(prefix="wangge-replicas-"))
     primary = LocalCluster(root=root / "pg", port=_free_port())
     standby = LocalStandby(root=root / "pg-replica", port=_free_port(), primary=primary)
     primary.ensure_running()
@@ -63,6 +68,7 @@ def clusters(tmp_path_factory) -> Iterator[tuple[LocalCluster, str, str]]:
     finally:
         standby.stop()
         primary.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _name_at(http: httpx.Client, point: dict) -> str:

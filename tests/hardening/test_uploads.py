@@ -33,7 +33,7 @@ def server(database_url: str):
     these uploads: each is refused before it writes)."""
     from sqlalchemy.orm import Session
 
-    from data.accounts import create_account
+    from data.access.accounts import create_account
     from data.db import make_engine
     from data.models import Account, AccountRole
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from data.accounts import create_account
+from data.access.accounts import create_account
 from data.db import make_engine
 from data.models import AccountRole, Community, StaffRole
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from data.households import mask_id, mask_name, mask_phone
+from data.access.households import mask_id, mask_name, mask_phone
 from tests.planning.conftest import World
 
 

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from data import migrate
 from data.db import create_database, drop_database, make_engine
+from data.store import migrate
 from tests.conftest import serving
 
 COMMUNITY = "520602001001"

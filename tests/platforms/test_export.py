@@ -14,9 +14,9 @@ import pytest
 from pyproj import CRS, Transformer
 from sqlalchemy import text
 
-from data.export import ExportError, ExportForbidden, export, short_names
-from data.targets import offset_of
+from data.exchange.export import ExportError, ExportForbidden, export, short_names
 from geo import offsets
+from geo.targets import offset_of
 
 FIRST_VERTEX = (109.18, 27.70)  # first vertex of grid 520602001001001 in EPSG:4490
 

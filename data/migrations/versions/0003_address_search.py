@@ -1,7 +1,7 @@
 """address search: pg_trgm and fuzzystrmatch, indexes on road and compound names
 
 Residents type addresses with typos; the lookup scores road and compound names by trigram word
-similarity and edit distance (data/lookup.py); the names are few, so all are scored and the
+similarity and edit distance (data/queries/lookup.py); the names are few, so all are scored and the
 buildings of the best ones are then found by these btree indexes. Both extensions ship with
 PostgreSQL's contrib.
 

@@ -1,11 +1,12 @@
 """Export layers in the formats and coordinate systems city platforms ask for.
 
-One core for ``wangge export`` and ``GET /api/v1/export``: read a layer (``data/layers.py``) from
-PostGIS in EPSG:4490, convert it to the target (``data/targets.py``) with PROJ or the GCJ-02/BD-09
-formulas, and write it with GDAL through pyogrio. Formats that are several files (Shapefile, CSV
-with its ``.prj``) are zipped with a ``README.txt`` that says the layer, the CRS and the encoding;
-Shapefile field names are cut to 10 characters and the zip carries ``fields.csv`` mapping each
-short name to the full one and its Chinese label.
+One core for ``wangge export`` and ``GET /api/v1/export``: read a layer
+(``data/exchange/layers.py``) from PostGIS in EPSG:4490, convert it to the target
+(``geo/targets.py``) with PROJ or the GCJ-02/BD-09 formulas, and write it with GDAL through
+pyogrio. Formats that are several files (Shapefile, CSV with its ``.prj``) are zipped with a
+``README.txt`` that says the layer, the CRS and the encoding; Shapefile field names are cut to 10
+characters and the zip carries ``fields.csv`` mapping each short name to the full one and its
+Chinese label.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ import pyogrio
 import shapely
 from sqlalchemy import Engine, text
 
-from data.layers import LAYERS, Access, Layer
+from data.exchange.layers import LAYERS, Access, Layer
 from data.models import AuditLog
-from data.targets import Target, from_storage, resolve
 from geo.crs import CRSError
+from geo.targets import Target, from_storage, resolve
 
 
 class ExportError(ValueError):

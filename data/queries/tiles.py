@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 from psycopg import AsyncConnection
 
-from data.lookup import NotFound
+from data.queries.lookup import NotFound
 from geo.offsets import Datum, convert, transform_geometry
 
 EXTENT = 4096

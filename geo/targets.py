@@ -24,9 +24,8 @@ import shapely
 from pyproj import CRS, Transformer
 
 from geo import offsets
-from geo.crs import GK_FIRST_EPSG, CRSError, gk_zone_epsg
+from geo.crs import GK_FIRST_EPSG, GK_LAST_EPSG, CRSError, gk_zone_epsg
 
-GK_LAST_EPSG = 4554
 STORAGE_EPSG = 4490
 
 _OFFSET_WKT = (
@@ -87,6 +86,18 @@ def offset_of(crs: CRS | None) -> str | None:
     if "BD-09" in name or "BD09" in name or "BAIDU" in name:
         return "bd09"
     return None
+
+
+TARGET_NAMES = (
+    "4326",
+    "4490",
+    "gk",
+    *(str(code) for code in range(GK_FIRST_EPSG, GK_LAST_EPSG + 1)),
+    "3857",
+    "gcj02",
+    "bd09",
+)
+"""What :func:`resolve` accepts, by its usual spelling (for choices in help texts)."""
 
 
 def resolve(spec: str, lon: float | None = None) -> Target:

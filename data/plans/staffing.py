@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from data.audit import record
+from data.access.audit import record
 from data.models import Grid, GridPlan, GridStaff, PlanStatus, Staff, StaffRole
-from data.plans import InvalidEdit, lock_for_edit
+from data.plans.versions import InvalidEdit, lock_for_edit
 
 GRID_ROLES = frozenset(
     {

@@ -1,8 +1,8 @@
 """The grid engine applied to plans in the database: check, divide, re-balance, move, publish.
 
-Thin wrappers: read a community and a plan as frames (``data.frames``), call ``geo``, write the
-result back to the draft. The engine labels grids by their number (the last three digits of the
-code), so grids that keep their label keep their code, number and staff.
+Thin wrappers: read a community and a plan as frames (``data.plans.frames``), call ``geo``,
+write the result back to the draft. The engine labels grids by their number (the last three
+digits of the code), so grids that keep their label keep their code, number and staff.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import shapely
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from data.audit import record
-from data.frames import CommunityFrames, load_community
+from data.access.audit import record
 from data.models import Grid, GridMember, GridPlan, PlanStatus
-from data.plans import (
+from data.plans.frames import CommunityFrames, load_community
+from data.plans.versions import (
     InvalidEdit,
     PlanError,
     archive_published,

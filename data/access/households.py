@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from data.audit import record
+from data.access.audit import record
+from data.access.scope import Scope
 from data.models import AccountRole
-from data.scope import Scope
 
 
 class RecordsForbidden(PermissionError):

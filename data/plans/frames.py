@@ -17,9 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.crs import STORAGE_CRS, gk_zone_epsg
-
-#: Roads and rivers this far outside a community still shape its blocks.
-BARRIER_MARGIN_DEG = 0.002
+from geo.tables import BARRIER_MARGIN_DEG
 
 
 @dataclass(frozen=True)
@@ -100,17 +98,3 @@ def load_community(session: Session, code: str) -> CommunityFrames:
         units=units,
         barriers=barriers,
     )
-
-
-def load_assignment(session: Session, plan_id: int) -> pd.DataFrame:
-    """A plan's assignment as the engine names it: ``building_id``, ``unit_id``, ``grid`` (code)."""
-    frame = pd.read_sql(
-        text(
-            "SELECT m.building_id, m.unit_id, g.code AS grid FROM grid_member m "
-            "JOIN grid g ON g.id = m.grid_id WHERE m.plan_id = :plan ORDER BY m.building_id"
-        ),
-        session.connection(),
-        params={"plan": plan_id},
-    )
-    frame["unit_id"] = frame["unit_id"].astype(object).where(frame["unit_id"].notna(), None)
-    return frame

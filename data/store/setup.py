@@ -7,10 +7,10 @@ from collections.abc import Callable
 import psycopg
 from sqlalchemy import Engine
 
-from data import migrate
 from data.db import session_factory
+from data.queries.stats import is_empty
 from data.settings import libpq_url
-from data.stats import is_empty
+from data.store import migrate
 
 Progress = Callable[[str, int, int], None]
 """A callback ``(stage, done, total)`` for long work."""

@@ -1,0 +1,2 @@
+"""Grid plans in the database: versions (drafts, publishing, rollback), the engine applied to
+them, staffing."""

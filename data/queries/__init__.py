@@ -1,0 +1,2 @@
+"""Read-only queries the web serves: residents' lookups, vector tiles, counts, dashboards, the
+planner map."""
