@@ -60,6 +60,7 @@ async def idle_connection_alive(conn: AsyncConnection) -> None:
         raise psycopg.OperationalError("connection closed")
     readable, _, _ = select.select([conn.fileno()], [], [], 0)
     if readable:
+        await conn.close()  # so that the pool discards it rather than keeping it
         raise psycopg.OperationalError("the server closed the connection")
 
 

@@ -8,12 +8,15 @@ rolled back; tests that must commit take ``isolated_url``, a fresh copy of the f
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -185,6 +188,19 @@ def chromium():
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@contextmanager
+def scratch_folder(prefix: str) -> Iterator[Path]:
+    """A folder for a throwaway PostgreSQL cluster, removed afterwards. Not under pytest's
+    temporary folder: every pytest session on the machine resets that to 0700, and a server
+    running as ``postgres`` reads its own files by absolute path (``pg_ctl status``,
+    ``pg_control_system()``)."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def grid_one(url: str) -> tuple[str, tuple[float, float]]:

@@ -7,8 +7,6 @@ replica URL that cannot serve is refused at start-up with one line.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +27,7 @@ from data.settings import Settings, libpq_url
 from data.store import migrate
 from data.store.cluster import LocalCluster, LocalStandby
 from data.store.setup import load_sample
-from tests.conftest import _free_port, grid_one, publish_renamed, serving
+from tests.conftest import _free_port, grid_one, publish_renamed, scratch_folder, serving
 
 PASSWORD = "correct horse battery"
 MAX_LAG_S = 3.0
@@ -44,10 +42,12 @@ def _db(url: str) -> psycopg.Connection:
 @pytest.fixture(scope="module")
 def clusters() -> Iterator[tuple[LocalCluster, str, str]]:
     """(primary, primary URL, standby URL): the one-community fixture on a primary of our own,
-    streamed to a hot standby. Not under pytest's temporary folder: every pytest session on the
-    machine resets that folder to 0700, and the servers (user postgres) read their own files by
-    absolute path (``pg_control_system()``)."""
-    root = Path(tempfile.mkdtemp(prefix="wangge-replicas-"))
+    streamed to a hot standby."""
+    with scratch_folder("wangge-replicas-") as root:
+        yield from _primary_and_standby(root)
+
+
+def _primary_and_standby(root: Path) -> Iterator[tuple[LocalCluster, str, str]]:
     primary = LocalCluster(root=root / "pg", port=_free_port())
     standby = LocalStandby(root=root / "pg-replica", port=_free_port(), primary=primary)
     primary.ensure_running()
@@ -68,7 +68,6 @@ def clusters() -> Iterator[tuple[LocalCluster, str, str]]:
     finally:
         standby.stop()
         primary.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _name_at(http: httpx.Client, point: dict) -> str:
