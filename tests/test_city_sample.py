@@ -1,14 +1,23 @@
 """The city sample on a small slice (two regions, one community each): deterministic for a
 seed whatever the number of worker processes, and coded like Tongren's districts and counties
-(GB/T 2260), with ids unique across regions and every reference resolving."""
+(GB/T 2260), with ids unique across regions and every reference resolving; and
+``wangge sample load --city`` on one community per region."""
 
 from __future__ import annotations
 
-import pandas as pd
-import pytest
+import os
+import subprocess
+from pathlib import Path
 
+import pandas as pd
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from data.db import create_database, drop_database
 from data.sample.city import ID_COLUMNS, TONGREN, generate_city
 from data.sample.identity import id_number_valid
+from data.settings import libpq_url
 
 TONGREN_CODES = {
     "520602": "碧江区",
@@ -22,6 +31,7 @@ TONGREN_CODES = {
     "520627": "沿河土家族自治县",
     "520628": "松桃苗族自治县",
 }
+ROOT = Path(__file__).resolve().parents[1]
 SLICE = (TONGREN[0], TONGREN[-1])  # Bijiang and Songtao
 
 
@@ -76,3 +86,29 @@ def test_a_slices_ids_are_unique_and_every_reference_resolves(city):
                 continue
             refs = frame[column].dropna()
             assert refs.isin(tables[target]["id"]).all(), (table, column)
+
+
+def test_the_command_loads_a_city_slice_into_an_empty_database(admin_url, tmp_path):
+    name = "wangge_city_cli_test"
+    drop_database(admin_url, name)
+    create_database(admin_url, name)
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        done = subprocess.run(
+            [str(ROOT / ".venv/bin/wangge"), "sample", "load", "--city", "--communities", "1"],
+            env={**os.environ, "DATABASE_URL": libpq_url(url)},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert done.returncode == 0, done.stderr
+        with psycopg.connect(libpq_url(url)) as conn:
+            districts = dict(conn.execute("SELECT code, name FROM district").fetchall())
+            published = conn.execute(
+                "SELECT count(DISTINCT community_code) FROM grid_plan WHERE status = 'published'"
+            ).fetchone()[0]
+        assert districts == TONGREN_CODES
+        assert published == 10
+    finally:
+        drop_database(admin_url, name)
