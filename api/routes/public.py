@@ -14,8 +14,9 @@ import shapely
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import PdfSlotsDep, PoolDep, SettingsDep
+from api.deps import NonceDep, PdfSlotsDep, PoolDep, SettingsDep
 from api.ratelimit import LookupLimit
+from api.templating import map_page
 from data.queries import lookup, tiles
 from data.replicas import ReadRouter
 from data.settings import Settings
@@ -40,10 +41,6 @@ async def _map_facts(pool: ReadRouter) -> tuple[tuple[float, float, float, float
         return bounds, await tiles.latest_version(conn)
 
 
-def _page(m) -> HTMLResponse:
-    return HTMLResponse(m.get_root().render().replace("<html>", '<html lang="zh-CN">', 1))
-
-
 @router.get("/", include_in_schema=False)
 def home() -> RedirectResponse:
     """The front door is the residents' page; staff find /login from it."""
@@ -51,26 +48,29 @@ def home() -> RedirectResponse:
 
 
 @router.get("/find", response_class=HTMLResponse)
-async def find_page(pool: PoolDep, settings: SettingsDep) -> HTMLResponse:
+async def find_page(pool: PoolDep, settings: SettingsDep, nonce: NonceDep) -> HTMLResponse:
     """找网格员: search an address, tap the map or use the phone's location."""
     bounds, version = await _map_facts(pool)
-    return _page(public.resident_map(bounds, _basemap(settings), tiles_version=version))
+    return map_page(public.resident_map(bounds, _basemap(settings), tiles_version=version), nonce)
 
 
 @router.get("/g/{code}", response_class=HTMLResponse)
-async def grid_page(pool: PoolDep, settings: SettingsDep, code: GridCode) -> HTMLResponse:
+async def grid_page(
+    pool: PoolDep, settings: SettingsDep, nonce: NonceDep, code: GridCode
+) -> HTMLResponse:
     """A grid's public page (the signboard's QR code opens it)."""
     bounds, version = await _map_facts(pool)
-    return _page(
-        public.resident_map(bounds, _basemap(settings), grid_code=code, tiles_version=version)
+    return map_page(
+        public.resident_map(bounds, _basemap(settings), grid_code=code, tiles_version=version),
+        nonce,
     )
 
 
 @router.get("/map", response_class=HTMLResponse)
-async def district_page(pool: PoolDep, settings: SettingsDep) -> HTMLResponse:
+async def district_page(pool: PoolDep, settings: SettingsDep, nonce: NonceDep) -> HTMLResponse:
     """All published grids of the district, drawn from vector tiles."""
     bounds, version = await _map_facts(pool)
-    return _page(public.district_map(bounds, _basemap(settings), tiles_version=version))
+    return map_page(public.district_map(bounds, _basemap(settings), tiles_version=version), nonce)
 
 
 async def _signboard(request: Request, pool: ReadRouter, settings: Settings, code: str) -> str:
