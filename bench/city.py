@@ -9,7 +9,7 @@ standby (``wangge db replica``'s, serving the public reads), in alternating roun
 vector tiles per second, cold (first request of each) and warm (from the server's cache); and
 ``bench/lookup.py``'s (c)/(b) ratio on the district sample.
 
-Run: ``.venv/bin/python bench/city.py [--seconds 10] [--rounds 2] [--skip-divide]``.
+Run: ``.venv/bin/python bench/city.py [--seconds 10] [--rounds 2] [--skip-divide] [--reuse]``.
 On a shared machine every figure moves with the others' load: compare the ratios.
 """
 
@@ -178,16 +178,20 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0, help="length of each wrk round")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--skip-divide", action="store_true")
+    ap.add_argument(
+        "--reuse", action="store_true", help=f"use {DB} as loaded by an earlier run (no build)"
+    )
     args = ap.parse_args()
     settings = Settings()
     server = make_url(resolve_url(settings))
     admin_url = server.set(database="postgres").render_as_string(hide_password=False)
     url = server.set(database=DB).render_as_string(hide_password=False)
     _say(f"city benchmark on {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f})")
-    city = build_and_load(admin_url, url, settings.sample_seed)
-    if not args.skip_divide:
-        divide_city(city, settings.sample_seed)
-    del city
+    if not args.reuse:
+        city = build_and_load(admin_url, url, settings.sample_seed)
+        if not args.skip_divide:
+            divide_city(city, settings.sample_seed)
+        del city
     if settings.database_url:
         _say("DATABASE_URL is set: no local standby to compare against; skipping replicas")
     else:
