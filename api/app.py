@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         # path, on a read replica when there is a fresh one (``data/replicas.py``).
         primary_url = engine.url.render_as_string(hide_password=False)
         reads = ReadRouter(
+            primary_url,
             await open_pool(primary_url, settings.lookup_pool_size),
             engine,
             max_lag_s=settings.replica_max_lag_s,
@@ -67,7 +68,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 reads.rejected[server_name(url)] = reason
                 continue
             pool = await open_pool(url, settings.lookup_pool_size)
-            reads.replicas.append(Replica(server_name(url), pool, make_engine(url, pool_size=5)))
+            replica_engine = make_engine(url, pool_size=5)
+            reads.replicas.append(Replica(server_name(url), url, pool, replica_engine))
         watcher = None
         if reads.replicas:
             await reads.check()

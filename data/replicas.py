@@ -35,8 +35,8 @@ from data.settings import libpq_url
 
 log = logging.getLogger("wangge")
 
-CHECK_TIMEOUT_S = 1.0
-"""How long a health check, or a request, waits for a replica's connection before skipping it."""
+CHECK_TIMEOUT_S = 2
+"""How long a health check waits for a server to answer before calling it down."""
 CONNECT_TIMEOUT_S = 3
 
 _LSN = "SELECT pg_wal_lsn_diff({}, '0/0')::bigint"
@@ -140,6 +140,7 @@ class Replica:
     """One standby: its pools, and what the last check found."""
 
     name: str
+    url: str
     pool: AsyncConnectionPool
     engine: Engine
     state: str = "starting"
@@ -152,6 +153,7 @@ class ReadRouter:
     """Hands out connections for public reads: a fresh replica's if there is one, else the
     primary's. :meth:`watch` keeps each replica's state current."""
 
+    primary_url: str
     primary_pool: AsyncConnectionPool
     primary_engine: Engine
     replicas: list[Replica] = field(default_factory=list)
@@ -194,9 +196,11 @@ class ReadRouter:
             return self.primary_pool, await self.primary_pool.getconn()
         for replica in self._rotation():
             try:
-                return replica.pool, await replica.pool.getconn(timeout=CHECK_TIMEOUT_S)
-            except (psycopg.OperationalError, PoolTimeout) as exc:
+                return replica.pool, await replica.pool.getconn()
+            except psycopg.OperationalError as exc:
                 self._mark_down(replica, exc)
+            except PoolTimeout:
+                pass  # busy, not down: this read overflows to the next server
         return self.primary_pool, await self.primary_pool.getconn()
 
     @contextmanager
@@ -223,7 +227,7 @@ class ReadRouter:
     async def check(self) -> None:
         """Sample the primary's WAL position, then measure each replica against it."""
         now = time.monotonic()
-        written = await _scalar(self.primary_pool, PRIMARY_LSN)
+        written = await _scalar(self.primary_url, PRIMARY_LSN)
         self.primary_up = written is not None
         if written is not None and (not self._history or written != self._history[-1][1]):
             self._history.append((now, written))
@@ -231,7 +235,7 @@ class ReadRouter:
         while len(self._history) > 1 and self._history[1][0] < horizon:
             self._history.popleft()
         for replica in self.replicas:
-            replayed = await _scalar(replica.pool, REPLAYED_LSN)
+            replayed = await _scalar(replica.url, REPLAYED_LSN)
             if replayed is None:
                 if replica.state != "down":
                     log.warning("replica %s skipped: not answering", replica.name)
@@ -263,11 +267,18 @@ class ReadRouter:
         return found + refused
 
 
-async def _scalar(pool: AsyncConnectionPool, sql: str) -> int | None:
-    """``sql``'s one value through ``pool``, or None if the server does not answer soon."""
-    try:
-        async with pool.connection(timeout=CHECK_TIMEOUT_S) as conn:
+async def _scalar(url: str, sql: str) -> int | None:
+    """``sql``'s one value on the server at ``url``, or None if it does not answer soon. On a
+    connection of its own: a pool saturated by reads must not make its server look down."""
+
+    async def ask() -> int | None:
+        async with await AsyncConnection.connect(
+            libpq_url(url), autocommit=True, connect_timeout=CHECK_TIMEOUT_S
+        ) as conn:
             row = await (await conn.execute(sql)).fetchone()
-    except (psycopg.OperationalError, PoolTimeout):
+        return row[0] if row else None
+
+    try:
+        return await asyncio.wait_for(ask(), 2 * CHECK_TIMEOUT_S)
+    except (psycopg.OperationalError, TimeoutError):
         return None
-    return row[0] if row else None
