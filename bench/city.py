@@ -120,8 +120,8 @@ def lookups(url: str, replica_url: str, seconds: float, rounds: int) -> None:
     _say(f"{'primary alone':44} {ra:8.0f} {pa50:8.2f} {pa99:8.2f}")
     _say(f"{'primary + 1 local replica (reads on it)':44} {rb:8.0f} {pb50:8.2f} {pb99:8.2f}")
     _say(
-        f"replica/primary = {rb / ra:.2f}x (both servers share this machine's 2 cores: the "
-        "ratio shows the routing costs nothing, not the capacity a second machine adds)"
+        f"replica/primary = {rb / ra:.2f}x (both servers share this machine's cores: the ratio "
+        "is what routing reads to a replica costs here, not what a second machine adds)"
     )
 
 
