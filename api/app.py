@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,12 +35,15 @@ from api.routes import (
     work,
 )
 from api.security import BodyLimits, SecurityHeaders
+from api.tilecache import TileCache
 from data.db import make_engine, resolve_url, session_factory
-from data.settings import Settings, libpq_url, refuse_default_secrets
+from data.replicas import ReadRouter, Replica, open_pool, server_name, unusable_reason
+from data.settings import Settings, libpq_url, refuse_default_secrets, replica_urls
 from maps.assets import STATIC_DIR
 
+log = logging.getLogger("wangge")
 LOOKUP_POOL_TIMEOUT_S = 5.0
-"""How long a lookup waits for a database connection before answering 503."""
+"""How long a request waits for a rate-limit connection before answering 503."""
 LIMIT_POOL_SIZE = 4
 """Connections per server process for the rate limits' one-statement updates."""
 
@@ -54,20 +58,33 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         engine = make_engine(database_url or resolve_url(settings), pool_size=10)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
-        # The residents' lookups, tiles and public pages: async psycopg, no ORM on the fast path.
-        pool = AsyncConnectionPool(
-            libpq_url(engine.url.render_as_string(hide_password=False)),
-            min_size=1,
-            max_size=settings.lookup_pool_size,
-            kwargs={"autocommit": True, "connect_timeout": 5},
-            # A connection the server dropped (a restart) is replaced before a lookup uses it,
-            # and a lookup waits a bounded time for one, then answers 503.
-            check=AsyncConnectionPool.check_connection,
-            timeout=LOOKUP_POOL_TIMEOUT_S,
-            open=False,
+        # The residents' lookups, tiles and public pages: async psycopg, no ORM on the fast
+        # path, on a read replica when there is a fresh one (``data/replicas.py``).
+        primary_url = engine.url.render_as_string(hide_password=False)
+        reads = ReadRouter(
+            primary_url,
+            await open_pool(primary_url, settings.lookup_pool_size),
+            engine,
+            max_lag_s=settings.replica_max_lag_s,
         )
-        await pool.open(wait=False)
-        app.state.lookup_pool = pool
+        for url in replica_urls(settings):
+            reason = await asyncio.to_thread(unusable_reason, url, primary_url)
+            if reason:
+                log.warning(
+                    "WANGGE_REPLICA_URL %s ignored: %s; public reads use the primary",
+                    server_name(url),
+                    reason,
+                )
+                reads.rejected[server_name(url)] = reason
+                continue
+            pool = await open_pool(url, settings.lookup_pool_size)
+            replica_engine = make_engine(url, pool_size=5)
+            reads.replicas.append(Replica(server_name(url), url, pool, replica_engine))
+        watcher = None
+        if reads.replicas:
+            await reads.check()
+            watcher = asyncio.create_task(reads.watch(settings.replica_check_interval_s))
+        app.state.reads = reads
         # The rate limits' budgets: written on every limited request, so on the primary.
         limit_pool = AsyncConnectionPool(
             libpq_url(engine.url.render_as_string(hide_password=False)),
@@ -91,7 +108,12 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         escalating.cancel()
         forgetting.cancel()
         await limit_pool.close()
-        await pool.close()
+        if watcher is not None:
+            watcher.cancel()
+        for replica in reads.replicas:
+            await replica.pool.close()
+            replica.engine.dispose()
+        await reads.primary_pool.close()
         engine.dispose()
 
     app = FastAPI(
@@ -103,6 +125,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
     app.state.settings = settings
     errors.register(app)
+    app.state.tile_cache = TileCache(settings.tile_cache_mb * 2**20)
     app.state.lookup_budget = Budget(
         "lookup", settings.lookup_rate_per_minute, settings.lookup_burst
     )

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from data.replicas import ReadRouter
 from data.settings import Settings
 
 PG_INT_MAX = 2**31 - 1
@@ -48,9 +48,10 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_public_pool(request: Request) -> AsyncConnectionPool:
-    """The async psycopg pool of the residents' reads: lookups, tiles, public pages."""
-    return request.app.state.lookup_pool
+def get_public_pool(request: Request) -> ReadRouter:
+    """Connections for the residents' reads (lookups, tiles, public pages, OGC API): on a fresh
+    read replica when there is one, else on the primary (``data/replicas.py``)."""
+    return request.app.state.reads
 
 
 def get_pdf_slots(request: Request) -> asyncio.Semaphore:
@@ -66,6 +67,6 @@ def get_csp_nonce(request: Request) -> str:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
-PoolDep = Annotated[AsyncConnectionPool, Depends(get_public_pool)]
+PoolDep = Annotated[ReadRouter, Depends(get_public_pool)]
 PdfSlotsDep = Annotated[asyncio.Semaphore, Depends(get_pdf_slots)]
 NonceDep = Annotated[str, Depends(get_csp_nonce)]

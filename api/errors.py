@@ -39,13 +39,19 @@ from maps.pdf import PdfError
 log = logging.getLogger("wangge")
 
 DATABASE_DOWN = "数据库暂时无法连接，请稍后再试 (database unavailable)"
+PRIMARY_DOWN = (
+    "主数据库暂时无法连接：查询网格员和网格地图照常，规划、登录和管理暂停，请稍后再试 "
+    "(primary database unavailable; public lookups still work)"
+)
 INTERNAL_ERROR = "服务器内部错误，请稍后再试 (internal error)"
 BAD_VALUE = "输入的值无效：数字超出范围或文字含有空字符（NUL），请检查后重试"
 
 
 def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable on %s: %s", request.url.path, exc)
-    return JSONResponse({"detail": DATABASE_DOWN}, status_code=503)
+    reads = getattr(request.app.state, "reads", None)
+    detail = PRIMARY_DOWN if reads is not None and reads.serving() else DATABASE_DOWN
+    return JSONResponse({"detail": detail}, status_code=503)
 
 
 def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 
 from fastapi import HTTPException
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,16 +49,20 @@ def content_security_policy(settings: Settings, nonce: str) -> str:
 
 class SecurityHeaders:
     """Pure ASGI middleware (no buffering): adds the headers unless a route set its own, and
-    gives each request its CSP nonce (``request.state.csp_nonce``)."""
+    gives each request its CSP nonce (``request.state.csp_nonce``).
+
+    The fixed headers are encoded once; each response only has its header names compared (this
+    runs on every lookup)."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self.headers = {
+        headers = {
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "strict-origin-when-cross-origin",
             "X-Frame-Options": "DENY",
         }
+        self.raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,14 +70,15 @@ class SecurityHeaders:
             return
         nonce = secrets.token_urlsafe(18)
         scope.setdefault("state", {})["csp_nonce"] = nonce
-        policy = {"Content-Security-Policy": content_security_policy(self.settings, nonce)}
+        policy = content_security_policy(self.settings, nonce).encode("latin-1")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in {**policy, **self.headers}.items():
-                    if name not in headers:
-                        headers[name] = value
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                added = [(b"content-security-policy", policy), *self.raw]
+                headers += [(k, v) for k, v in added if k not in present]
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -97,6 +102,9 @@ class BodyLimits:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if "content-length" not in headers and "transfer-encoding" not in headers:
+            await self.app(scope, receive, send)  # no body (RFC 9112 §6.3): nothing to bound
+            return
         content_type = headers.get("content-type", "")
         multipart = content_type.startswith("multipart/")
         limit = (

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from data.settings import Settings, libpq_url, sqlalchemy_url
-from data.store.cluster import ClusterError, LocalCluster
+from data.store.cluster import ClusterError, LocalCluster, LocalStandby
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -20,6 +20,14 @@ class DatabaseUnavailable(RuntimeError):
 
 def local_cluster(settings: Settings) -> LocalCluster:
     return LocalCluster(root=settings.var_dir / "pg", port=settings.local_pg_port)
+
+
+def local_standby(settings: Settings) -> LocalStandby:
+    """The local cluster's hot standby (``wangge db replica``), in ``var/pg-replica``."""
+    port = settings.local_replica_port or settings.local_pg_port + 1
+    return LocalStandby(
+        root=settings.var_dir / "pg-replica", port=port, primary=local_cluster(settings)
+    )
 
 
 def resolve_url(settings: Settings, *, start_local: bool = True) -> str:

@@ -29,6 +29,18 @@ class Settings(BaseSettings):
     local_db_name: str = "wangge"
     sample_seed: int = 20261124
 
+    # Read replicas (issue 18).
+    replica_url: str = ""
+    """Hot standbys that serve the public reads, comma-separated libpq URLs; empty: none."""
+    replica_max_lag_s: float = 5.0
+    """A replica further behind the primary than this is skipped (reads go to the primary)."""
+    replica_check_interval_s: float = 1.0
+    """How often each replica's lag and the primary's health are measured."""
+    local_replica_port: int | None = None
+    """Port of ``wangge db replica``'s local standby; default: the local cluster's port + 1."""
+    tile_cache_mb: int = 64
+    """Memory each server process keeps for versioned vector tiles (they never change)."""
+
     # Residents' lookup and public maps (issue 8).
     lookup_rate_per_minute: int = 60
     """Lookups one client (IP) may make per minute, per server process; 0 turns limiting off."""
@@ -150,6 +162,11 @@ def refuse_default_secrets(settings: Settings) -> None:
                 f"WANGGE_ENV={settings.env}: WANGGE_TIANDITU_KEY is missing or a placeholder; "
                 "set the key issued by Tianditu"
             )
+
+
+def replica_urls(settings: Settings) -> list[str]:
+    """The replica URLs named by ``WANGGE_REPLICA_URL``, in order, without blanks."""
+    return [u.strip() for u in settings.replica_url.split(",") if u.strip()]
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -102,9 +102,12 @@ def _base(bounds: Bounds, base: Basemap | None) -> folium.Map:
     return m
 
 
-def _tiles_url(layer: str, datum: str) -> str:
+def _tiles_url(layer: str, datum: str, version: int | None = None) -> str:
+    """The tiles of ``layer``; with ``version``, the immutable (cached) tiles of that plan
+    version."""
     suffix = "" if datum == "wgs84" else f"?coordsys={datum}"
-    return f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.pbf{suffix}"
+    prefix = "/tiles" if version is None else f"/tiles/v/{version}"
+    return f"{prefix}/{layer}/{{z}}/{{x}}/{{y}}.pbf{suffix}"
 
 
 GRID_STYLE = {"weight": 1.2, "color": "#c0392b", "fill": True, "fillOpacity": 0.05}
@@ -112,14 +115,14 @@ COMMUNITY_STYLE = {"weight": 2.5, "color": "#2c3e50", "fill": False}
 STREET_STYLE = {"weight": 4, "color": "#8e44ad", "fill": False, "opacity": 0.6}
 
 
-def _grid_layers(m: folium.Map, datum: str) -> str:
+def _grid_layers(m: folium.Map, datum: str, version: int | None = None) -> str:
     """Add the grid, community and street tile layers; return the grids layer's JS name."""
     for layer, style in (("streets", STREET_STYLE), ("communities", COMMUNITY_STYLE)):
         vector_grid(
-            _tiles_url(layer, datum), layer, {"vectorTileLayerStyles": {layer: style}}
+            _tiles_url(layer, datum, version), layer, {"vectorTileLayerStyles": {layer: style}}
         ).add_to(m)
     grids = vector_grid(
-        _tiles_url("grids", datum),
+        _tiles_url("grids", datum, version),
         "grids",
         {
             "vectorTileLayerStyles": {"grids": GRID_STYLE},
@@ -158,24 +161,30 @@ def _html_lang(m: folium.Map, title: str) -> None:
 
 
 def resident_map(
-    bounds: Bounds, base: Basemap | None = None, *, grid_code: str | None = None
+    bounds: Bounds,
+    base: Basemap | None = None,
+    *,
+    grid_code: str | None = None,
+    tiles_version: int | None = None,
 ) -> folium.Map:
     """The residents' page: search an address, tap the map or use the phone's location to find
     the grid and its workers; ``grid_code`` opens with that grid shown (the signboard QR)."""
     datum = base.datum if base else "wgs84"
     m = _base(bounds, base)
-    grids = _grid_layers(m, datum)
+    grids = _grid_layers(m, datum, tiles_version)
     _html_lang(m, "找网格员 · 网格 Wangge")
     _Page("resident.html", datum=datum, grid_code=grid_code, grids_layer=grids).add_to(m)
     return m
 
 
-def district_map(bounds: Bounds, base: Basemap | None = None) -> folium.Map:
+def district_map(
+    bounds: Bounds, base: Basemap | None = None, *, tiles_version: int | None = None
+) -> folium.Map:
     """All published grids of the district from vector tiles, with communities and streets;
     clicking a grid shows its number and name and links to its public page."""
     datum = base.datum if base else "wgs84"
     m = _base(bounds, base)
-    grids = _grid_layers(m, datum)
+    grids = _grid_layers(m, datum, tiles_version)
     _html_lang(m, "网格地图 · 网格 Wangge")
     _Page("district.html", datum=datum, grids_layer=grids).add_to(m)
     return m

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -188,6 +191,50 @@ def chromium():
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@contextmanager
+def scratch_folder(prefix: str) -> Iterator[Path]:
+    """A folder for a throwaway PostgreSQL cluster, removed afterwards. Not under pytest's
+    temporary folder: every pytest session on the machine resets that to 0700, and a server
+    running as ``postgres`` reads its own files by absolute path (``pg_ctl status``,
+    ``pg_control_system()``)."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def grid_one(url: str) -> tuple[str, tuple[float, float]]:
+    """The first community's code and a point (lon, lat) inside its published grid 1."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        community, lon, lat = conn.execute(
+            "SELECT p.community_code, ST_X(s.p), ST_Y(s.p) FROM grid g "
+            "JOIN grid_plan p ON p.id = g.plan_id AND p.status = 'published' "
+            "CROSS JOIN LATERAL (SELECT ST_PointOnSurface(g.geom) p) s WHERE g.number = 1 "
+            "ORDER BY p.community_code LIMIT 1"
+        ).fetchone()
+    return community, (lon, lat)
+
+
+def publish_renamed(url: str, community: str, name: str) -> None:
+    """Publish a new version of ``community``'s plan in which grid 1 is called ``name``
+    (committed: the previous version is archived)."""
+    from sqlalchemy import text
+
+    from data.plans.versions import archive_published, make_published, start_draft
+
+    engine = make_engine(url, poolclass=NullPool)
+    with Session(engine) as session, session.begin():
+        draft = start_draft(session, community, "test")
+        session.execute(
+            text("UPDATE grid SET name = :name WHERE plan_id = :plan AND number = 1"),
+            {"name": name, "plan": draft.id},
+        )
+        archive_published(session, community)
+        make_published(session, draft, "test")
+    engine.dispose()
 
 
 def wait_until(page, expression: str, timeout_s: float = 15.0, arg=None) -> None:

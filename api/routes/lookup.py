@@ -8,14 +8,14 @@ against them.
 from __future__ import annotations
 
 import json
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from api.deps import PoolDep
-from api.ratelimit import LookupLimit
+from api.deps import PoolDep, get_public_pool
+from api.query import query_of, query_parameters
+from api.ratelimit import LookupLimit, limit_lookups
 from data.models import StaffRole
 from data.queries import lookup
 from geo.address import parse_address
@@ -118,52 +118,58 @@ def _respond(card: str, datum: Datum, geometry: bool, extra: dict | None = None)
     return Response(json.dumps(data, ensure_ascii=False), media_type="application/json")
 
 
-@router.get("/lookup", responses=RESPONSES, response_class=Response)
-async def lookup_grid(
-    pool: PoolDep,
-    _: LookupLimit,
-    lon: Annotated[float | None, Query(description="经度 longitude")] = None,
-    lat: Annotated[float | None, Query(description="纬度 latitude")] = None,
-    coordsys: Annotated[
-        Datum,
-        Query(
-            description="datum of lon/lat and of the answer: wgs84 (also CGCS2000), "
-            "gcj02 (AMap, Tencent, most phones) or bd09 (Baidu)"
-        ),
-    ] = Datum.wgs84,
-    q: Annotated[
-        str | None,
-        Query(
-            description="address: road + door number, or compound + building + unit",
-        ),
-    ] = None,
-    geometry: Annotated[bool, Query(description="include the boundary as GeoJSON")] = False,
-) -> Response:
+class LookupQuery(BaseModel):
+    """The lookup's query parameters (read with :func:`api.deps.query_of`)."""
+
+    lon: float | None = Field(None, description="经度 longitude")
+    lat: float | None = Field(None, description="纬度 latitude")
+    coordsys: Datum = Field(
+        Datum.wgs84,
+        description="datum of lon/lat and of the answer: wgs84 (also CGCS2000), "
+        "gcj02 (AMap, Tencent, most phones) or bd09 (Baidu)",
+    )
+    q: str | None = Field(
+        None, description="address: road + door number, or compound + building + unit"
+    )
+    geometry: bool = Field(False, description="include the boundary as GeoJSON")
+
+
+@router.get(
+    "/lookup",
+    responses=RESPONSES,
+    response_class=Response,
+    openapi_extra=query_parameters(LookupQuery),
+)
+async def lookup_grid(request: Request) -> Response:
     """The published grid serving a point (``lon``/``lat``) or an address (``q``): its code,
     number, name and community, and the staff to call with their work phones.
 
     A point outside every published grid is answered 404 with the nearest community.
     """
-    if q is not None:
+    await limit_lookups(request)
+    query = query_of(LookupQuery, request)
+    reads = get_public_pool(request)
+    lon, lat, datum, geometry = query.lon, query.lat, query.coordsys, query.geometry
+    if query.q is not None:
         if lon is not None or lat is not None:
             raise lookup.BadLookup(
                 "请只给出地址 q 或坐标 lon/lat 之一 (give q or lon/lat, not both)"
             )
-        query = parse_address(q)
-        async with pool.connection() as conn:
-            found = await lookup.card_for_address(conn, query, geometry=geometry)
+        address = parse_address(query.q)
+        async with reads.connection() as conn:
+            found = await lookup.card_for_address(conn, address, geometry=geometry)
         if found is None:
-            raise lookup.UnknownAddress(f"未找到地址“{query.text}” (address not found)")
+            raise lookup.UnknownAddress(f"未找到地址“{address.text}” (address not found)")
         card, match = found
-        return _respond(card, coordsys, geometry, {"match": match.__dict__})
+        return _respond(card, datum, geometry, {"match": match.__dict__})
     if lon is None or lat is None:
         raise lookup.BadLookup("请给出地址 q，或经纬度 lon 与 lat (give q, or both lon and lat)")
-    x, y = from_datum(lon, lat, coordsys)
-    async with pool.connection() as conn:
+    x, y = from_datum(lon, lat, datum)
+    async with reads.connection() as conn:
         card = await lookup.card_at_point(conn, x, y, geometry=geometry)
         if card is None:
             raise lookup.NotCovered(await lookup.nearest_community(conn, x, y))
-    return _respond(card, coordsys, geometry)
+    return _respond(card, datum, geometry)
 
 
 @router.get("/lookup/grids/{code}", responses=RESPONSES, response_class=Response)

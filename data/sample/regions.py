@@ -115,7 +115,8 @@ def street_names_by_position(
     pool = [n for n in names[1:]]
     if rest:
         angle = np.degrees(np.arctan2(rel[rest, 1], rel[rest, 0]))
-        want = np.array([bearings.get(n, 0) for n in pool])
+        # Other towns' offices: spread round the compass in the order given.
+        want = np.array([bearings.get(n, 360 * i / len(pool)) for i, n in enumerate(pool)])
         diff = np.abs((angle[:, None] - want[None] + 180) % 360 - 180)
         rows, cols = linear_sum_assignment(diff)
         for r, c in zip(rows, cols, strict=True):

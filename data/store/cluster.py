@@ -86,6 +86,9 @@ class LocalCluster:
             f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
             f"unix_socket_directories = '{self.socket_dir}'\n"
             "max_connections = 200\nshared_buffers = 256MB\nfsync = on\n"
+            # A hot standby can be cloned from it (``wangge db replica start``); initdb's
+            # pg_hba.conf already trusts replication connections from 127.0.0.1.
+            "wal_level = replica\nmax_wal_senders = 10\n"
         )
         with (self.datadir / "postgresql.conf").open("a") as conf:
             conf.write(settings)
@@ -114,9 +117,56 @@ class LocalCluster:
             command = ["runuser", "-u", "postgres", "--", *command]
         result = subprocess.run(command, capture_output=True, text=True, cwd="/")
         if check and result.returncode != 0:
-            message = (result.stderr or result.stdout).strip().splitlines()
-            raise ClusterError(f"{tool} failed: {message[-1] if message else result.returncode}")
+            lines = (result.stderr or result.stdout).strip().splitlines()
+            # The cause is the first error line; the last is often only the clean-up's.
+            errors = [line for line in lines if "error" in line.lower() or "FATAL" in line]
+            reason = (errors or lines or [str(result.returncode)])[0]
+            raise ClusterError(f"{tool} failed: {reason}")
         return result
+
+
+@dataclass(frozen=True)
+class LocalStandby(LocalCluster):
+    """A hot standby of a local cluster: cloned with ``pg_basebackup -R`` into its own folder
+    and served on its own port, streaming the primary's WAL and answering read-only queries."""
+
+    primary: LocalCluster
+
+    def ensure_running(self) -> None:
+        """Clone the primary if the standby does not exist yet, and start it if stopped."""
+        if not (self.datadir / "PG_VERSION").exists():
+            if not self.primary.is_running():
+                raise ClusterError(f"the primary at {self.primary.datadir} is not running")
+            self._clone()
+        if not self.is_running():
+            self._start()
+
+    def _clone(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(exist_ok=True)
+        self._give_to_server_user(self.root)
+        self._run(
+            "pg_basebackup",
+            "-D",
+            str(self.datadir),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.primary.port),
+            "-U",
+            "postgres",
+            "-R",  # standby.signal and primary_conninfo: it starts as a streaming standby
+            "-X",
+            "stream",
+            "--checkpoint=fast",
+        )
+        # The copied postgresql.conf names the primary's port and socket; later lines win.
+        settings = (
+            f"\nport = {self.port}\nunix_socket_directories = '{self.socket_dir}'\n"
+            "hot_standby = on\nhot_standby_feedback = on\n"
+        )
+        with (self.datadir / "postgresql.conf").open("a") as conf:
+            conf.write(settings)
 
 
 def _make_traversable(path: Path) -> None:

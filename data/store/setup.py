@@ -28,6 +28,20 @@ def load_sample(
         return sample.load(conn, district)
 
 
+def load_city(
+    engine: Engine, seed: int, *, communities: int | None = None, progress: Progress | None = None
+) -> dict[str, int]:
+    """Generate the city sample (Tongren's 2 districts and 8 counties) from ``seed`` and load
+    it in one transaction; ``communities`` caps each region's (a small slice)."""
+    from data import sample
+    from data.sample.city import generate_city
+
+    city = generate_city(seed, communities=communities, progress=progress)
+    url = libpq_url(engine.url.render_as_string(hide_password=False))
+    with psycopg.connect(url) as conn:
+        return sample.load(conn, city)
+
+
 def prepare(engine: Engine, seed: int, *, progress: Progress | None = None) -> bool:
     """Migrate to the newest schema and load the sample district into an empty database.
 

@@ -40,7 +40,7 @@ from data.settings import libpq_url
 from data.store import migrate
 from data.store.cluster import LocalCluster
 from data.store.setup import load_sample
-from tests.conftest import launched, serving
+from tests.conftest import launched, scratch_folder, serving
 
 PASSWORD = "correct horse battery"
 NO_RATE_LIMIT = {"WANGGE_LOOKUP_RATE_PER_MINUTE": "1000000", "WANGGE_LOOKUP_BURST": "1000000"}
@@ -300,10 +300,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def own_cluster(tmp_path_factory) -> Iterator[tuple[LocalCluster, str]]:
+def own_cluster() -> Iterator[tuple[LocalCluster, str]]:
     """A throwaway PostgreSQL cluster of our own (stopped and started by the tests), holding
     the one-community fixture."""
-    cluster = LocalCluster(root=tmp_path_factory.mktemp("faults") / "pg", port=_free_port())
+    with scratch_folder("wangge-faults-") as root:
+        yield from _fixture_cluster(LocalCluster(root=root / "pg", port=_free_port()))
+
+
+def _fixture_cluster(cluster: LocalCluster) -> Iterator[tuple[LocalCluster, str]]:
     cluster.ensure_running()
     try:
         create_database(cluster.url("postgres"), "wangge")
