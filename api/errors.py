@@ -22,7 +22,7 @@ from data.exchange.export import ExportError, ExportForbidden
 from data.exchange.ogc import OGCError, OGCNotFound
 from data.importing import MAX_REPORTED, ImportRejected
 from data.plans.versions import InvalidEdit, NotADraft, PlanError, PlanNotFound, StaleRevision
-from data.queries.lookup import BadLookup, NotCovered, NotFound
+from data.queries.lookup import BadLookup, NoSuchNumber, NotCovered, NotFound
 from data.queries.tiles import TileOutOfRange
 from geo.address import AddressError
 from geo.offsets import OffsetError
@@ -31,8 +31,8 @@ from maps.pdf import PdfError
 
 log = logging.getLogger("wangge")
 
-DATABASE_DOWN = "数据库暂时无法连接，请稍后再试 (database unavailable)"
-INTERNAL_ERROR = "服务器内部错误，请稍后再试 (internal error)"
+DATABASE_DOWN = "数据库暂时无法连接，请稍后再试"
+INTERNAL_ERROR = "服务器内部错误，请稍后再试"
 
 
 def _unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -72,7 +72,7 @@ def _login_required(request: Request, exc: LoginRequired) -> Response:
     """Pages send the browser to the login page; the API answers 401."""
     if request.url.path.startswith("/api/") or request.method != "GET":
         return JSONResponse(
-            {"detail": "请先登录 (login required)"},
+            {"detail": "请先登录"},
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
@@ -108,6 +108,8 @@ def _not_found(request: Request, exc: NotFound) -> JSONResponse:
             },
             "distance_m": near.distance_m,
         }
+    if isinstance(exc, NoSuchNumber):
+        body["suggestions"] = exc.suggestions
     return JSONResponse(body, status_code=404)
 
 
@@ -121,7 +123,7 @@ def _rate_limited(request: Request, exc: RateLimited) -> JSONResponse:
 
 def _pdf_failed(request: Request, exc: PdfError) -> JSONResponse:
     log.error("signboard PDF failed on %s: %s", request.url.path, exc)
-    return JSONResponse({"detail": "PDF 暂时无法生成，请打印网页版 (PDF unavailable)"}, 503)
+    return JSONResponse({"detail": "PDF 暂时无法生成，请打印网页版"}, 503)
 
 
 def _export_error(request: Request, exc: Exception) -> JSONResponse:

@@ -37,7 +37,7 @@ def gk_zone_epsg(lon: float) -> int:
 def gk_crs_for(gdf: gpd.GeoDataFrame) -> CRS:
     """The Gauss–Krüger zone CRS for a GeoDataFrame, chosen from the centre of its bounds."""
     if gdf.crs is None:
-        raise CRSError("数据没有声明坐标系 (CRS)")
+        raise CRSError("数据没有声明坐标系")
     lon = gdf.to_crs(STORAGE_CRS).total_bounds[[0, 2]].mean()
     return CRS.from_epsg(gk_zone_epsg(float(lon)))
 
@@ -50,6 +50,6 @@ def to_gk(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def require_projected(gdf: gpd.GeoDataFrame, what: str) -> None:
     """Refuse geographic or undeclared coordinates where metres are needed."""
     if gdf.crs is None:
-        raise CRSError(f"{what}: 数据没有声明坐标系 (CRS)")
+        raise CRSError(f"{what}: 数据没有声明坐标系")
     if not gdf.crs.is_projected:
         raise CRSError(f"{what}: 需要投影坐标系 (米), 收到 {gdf.crs.to_string()}")

@@ -40,4 +40,4 @@ async def html_to_pdf(html: str, *, timeout_ms: int = 30_000) -> bytes:
             finally:
                 await browser.close()
     except Exception as exc:  # Playwright raises its own error types; callers need one
-        raise PdfError(f"PDF 生成失败 (Chromium could not print): {exc}") from exc
+        raise PdfError(f"PDF 生成失败：{exc}") from exc

@@ -15,7 +15,7 @@ import folium
 from branca.element import Element
 
 from maps.assets import local_map
-from maps.public import _Page
+from maps.public import _Page, page_head
 
 LOAD_COLOURS = {"under": "#f1c40f", "in_band": "#27ae60", "over": "#e74c3c"}
 LOAD_ZH = {"under": "不足", "in_band": "达标", "over": "超出"}
@@ -95,8 +95,7 @@ def planner_map(
     """
     m = local_map(location=[27.72, 109.19], zoom_start=15, tiles=None, control_scale=True)
     m.fit_bounds(_bounds(layers["community"]))
-    root = m.get_root()
-    root.header.add_child(Element("<title>网格规划 · 网格 Wangge</title>"), name="title")
+    page_head(m, "网格规划 · 网格 Wangge")
 
     _layer(m, layers["rivers"], "河流", RIVER_STYLE)
     _layer(m, layers["roads"], "道路", _road_style, {"name": "道路"})
@@ -161,7 +160,7 @@ def street_map(layers: dict[str, dict[str, Any]], title: str) -> folium.Map:
     """
     m = local_map(location=[27.72, 109.19], zoom_start=14, tiles=None, control_scale=True)
     m.fit_bounds(_bounds(layers["communities"]))
-    m.get_root().header.add_child(Element(f"<title>{title} · 网格规划</title>"), name="title")
+    page_head(m, f"{title} · 网格规划")
     for feature in layers["grids"]["features"]:
         props = feature["properties"]
         props["load_zh"] = LOAD_ZH[props["load"]]

@@ -100,7 +100,7 @@ def _saved(upload: UploadFile, tmp: Path, limit: int) -> Path:
         while chunk := upload.file.read(1024 * 1024):
             written += len(chunk)
             if written > limit:
-                raise HTTPException(413, f"文件过大，最大 {limit / 2**20:.0f} MiB (file too large)")
+                raise HTTPException(413, f"文件过大，最大 {limit / 2**20:.0f} MiB")
             fh.write(chunk)
     return dest
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.ratelimit import LookupLimit
 from data.models import StaffRole
@@ -90,6 +90,9 @@ class NotFoundDetail(BaseModel):
     detail: str
     nearest_community: Community | None = None
     distance_m: int | None = None
+    suggestions: list[str] | None = Field(
+        None, description="a number that does not exist: the nearest addresses that do"
+    )
 
 
 RESPONSES = {
@@ -146,18 +149,16 @@ async def lookup_grid(
     pool = request.app.state.lookup_pool
     if q is not None:
         if lon is not None or lat is not None:
-            raise lookup.BadLookup(
-                "请只给出地址 q 或坐标 lon/lat 之一 (give q or lon/lat, not both)"
-            )
+            raise lookup.BadLookup("请只给出地址 q 或坐标 lon/lat 之一")
         query = parse_address(q)
         async with pool.connection() as conn:
             found = await lookup.card_for_address(conn, query, geometry=geometry)
         if found is None:
-            raise lookup.UnknownAddress(f"未找到地址“{query.text}” (address not found)")
+            raise lookup.UnknownAddress(f"未找到地址“{query.text}”，请核对路名或小区名")
         card, match = found
         return _respond(card, coordsys, geometry, {"match": match.__dict__})
     if lon is None or lat is None:
-        raise lookup.BadLookup("请给出地址 q，或经纬度 lon 与 lat (give q, or both lon and lat)")
+        raise lookup.BadLookup("请给出地址 q，或经纬度 lon 与 lat")
     x, y = from_datum(lon, lat, coordsys)
     async with pool.connection() as conn:
         card = await lookup.card_at_point(conn, x, y, geometry=geometry)
@@ -177,9 +178,9 @@ async def lookup_grid_code(
     """The public card of one published grid, by its 15-digit code (the signboard's QR code
     opens the page that reads this)."""
     if not (len(code) == 15 and code.isascii() and code.isdigit()):
-        raise lookup.BadLookup("网格编码应为15位数字 (a grid code has 15 digits)")
+        raise lookup.BadLookup("网格编码应为 15 位数字")
     async with request.app.state.lookup_pool.connection() as conn:
         card = await lookup.card_for_grid(conn, code, geometry=geometry)
     if card is None:
-        raise lookup.UnknownGrid(f"没有已发布的网格 {code} (no published grid {code})")
+        raise lookup.UnknownGrid(f"没有已发布的网格 {code}")
     return _respond(card, coordsys, geometry)

@@ -12,18 +12,20 @@ from typing import Annotated
 
 import shapely
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from api.ratelimit import LookupLimit
+from api.templating import templates
 from data.queries import lookup
 from maps import public
+from maps.assets import STATIC_DIR
 from maps.pdf import html_to_pdf
 from maps.signboard import Surroundings, signboard_html
 
 router = APIRouter(tags=["public pages"])
 
 GridCode = Annotated[str, Path(pattern=r"^[0-9]{15}$", description="15-digit grid code")]
-FALLBACK_BOUNDS = (109.10, 27.65, 109.30, 27.80)  # Bijiang's centre, before data is loaded
+FALLBACK_CENTRE = (109.19, 27.72)  # Bijiang's centre, before data is loaded
 
 
 def _basemap(request: Request) -> public.Basemap | None:
@@ -31,13 +33,21 @@ def _basemap(request: Request) -> public.Basemap | None:
     return public.basemap(settings.basemap, tianditu_key=settings.tianditu_key)
 
 
-async def _bounds(request: Request) -> tuple[float, float, float, float]:
+async def _view(request: Request) -> public.View:
+    """The middle of the built-up area at street zoom."""
     async with request.app.state.lookup_pool.connection() as conn:
-        return await lookup.district_bounds(conn) or FALLBACK_BOUNDS
+        lon, lat = await lookup.built_up_centre(conn) or FALLBACK_CENTRE
+    return public.View(lon, lat)
 
 
 def _page(m) -> HTMLResponse:
     return HTMLResponse(m.get_root().render().replace("<html>", '<html lang="zh-CN">', 1))
+
+
+def _not_found(request: Request, message: str) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "not_found.html", {"title": "没有找到该网格", "message": message}, 404
+    )
 
 
 @router.get("/", include_in_schema=False)
@@ -46,22 +56,39 @@ def home() -> RedirectResponse:
     return RedirectResponse("/find", status_code=307)
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> FileResponse:
+    """For browsers that ask before reading the page's icon link."""
+    return FileResponse(STATIC_DIR / "wangge" / "favicon.svg", media_type="image/svg+xml")
+
+
 @router.get("/find", response_class=HTMLResponse)
 async def find_page(request: Request) -> HTMLResponse:
     """找网格员: search an address, tap the map or use the phone's location."""
-    return _page(public.resident_map(await _bounds(request), _basemap(request)))
+    return _page(public.resident_map(await _view(request), _basemap(request)))
 
 
 @router.get("/g/{code}", response_class=HTMLResponse)
-async def grid_page(request: Request, code: GridCode) -> HTMLResponse:
-    """A grid's public page (the signboard's QR code opens it)."""
-    return _page(public.resident_map(await _bounds(request), _basemap(request), grid_code=code))
+async def grid_page(request: Request, code: str) -> HTMLResponse:
+    """A grid's public page (the signboard's QR code opens it), titled with the grid and its
+    community so that a shared link names them; a Chinese 404 page for an unknown code."""
+    if not (len(code) == 15 and code.isascii() and code.isdigit()):
+        return _not_found(request, "网格编码应为 15 位数字，请核对链接或二维码。")
+    async with request.app.state.lookup_pool.connection() as conn:
+        card = await lookup.card_for_grid(conn, code, geometry=False)
+    if card is None:
+        return _not_found(request, f"没有编码为 {code} 的已发布网格，它可能已调整或撤销。")
+    grid = json.loads(card)["grid"]
+    x0, y0, x1, y1 = grid["bbox"]
+    title = f"{public.grid_title(grid)} · {grid['community']['name']} · 找网格员"
+    view = public.View((x0 + x1) / 2, (y0 + y1) / 2, public.STREET_ZOOM + 1)
+    return _page(public.resident_map(view, _basemap(request), grid_code=code, title=title))
 
 
 @router.get("/map", response_class=HTMLResponse)
 async def district_page(request: Request) -> HTMLResponse:
     """All published grids of the district, drawn from vector tiles."""
-    return _page(public.district_map(await _bounds(request), _basemap(request)))
+    return _page(public.district_map(await _view(request), _basemap(request)))
 
 
 async def _signboard(request: Request, code: str) -> str:
@@ -69,7 +96,7 @@ async def _signboard(request: Request, code: str) -> str:
     async with request.app.state.lookup_pool.connection() as conn:
         card = await lookup.card_for_grid(conn, code, geometry=False)
         if card is None:
-            raise lookup.UnknownGrid(f"没有已发布的网格 {code} (no published grid {code})")
+            raise lookup.UnknownGrid(f"没有已发布的网格 {code}")
         facts = await lookup.signboard_data(conn, code)
     assert facts is not None  # the card above found the same published grid
     data = json.loads(card)

@@ -2,23 +2,27 @@
 
 Grids of published plans, communities and street offices, with public attributes only
 (``data/queries/tiles.py``). Used by the district map and the residents' page, and by city
-platforms.
+platforms. ``basemap`` is the residents' offline basemap (rivers, compounds, buildings,
+roads) and ``/tiles/labels.json`` the names to write on it.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
-from data.queries import tiles
+from data.queries import labels, tiles
 from geo.offsets import Datum
 
 router = APIRouter(tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
-Layer = Literal["grids", "communities", "streets"]
+Layer = Literal["grids", "communities", "streets", "basemap"]
 
 
 @router.get(
@@ -40,3 +44,23 @@ async def vector_tile(
     if not body:
         return Response(status_code=204, headers=headers)
     return Response(body, media_type=MVT, headers=headers)
+
+
+class Label(BaseModel):
+    kind: Literal["road", "water", "compound", "community"]
+    name: str
+    level: str | None = Field(None, description="a road's level: trunk, primary, secondary, local")
+    lon: float
+    lat: float
+    angle: float = Field(description="degrees clockwise from east, for text along a road")
+
+
+@router.get("/tiles/labels.json", response_model=list[Label])
+async def basemap_labels(request: Request, coordsys: Datum = Datum.wgs84) -> Response:
+    """The names of roads, the river, compounds and communities, placed for the basemap."""
+    async with request.app.state.lookup_pool.connection() as conn:
+        found = await labels.labels(conn, coordsys)
+    body = json.dumps([asdict(label) for label in found], ensure_ascii=False)
+    return Response(
+        body, media_type="application/json", headers={"Cache-Control": "public, max-age=300"}
+    )
