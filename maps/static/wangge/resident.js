@@ -67,6 +67,7 @@
 
   function clearHighlight() {
     if (outline) { map.removeLayer(outline); outline = null; }
+    W.found = null;
     document.body.setAttribute("data-grid", "");
   }
 
@@ -100,6 +101,7 @@
       outline = L.geoJSON(r.boundary, {interactive: false,
         style: {color: "#e67e22", weight: 4, fillColor: "#f39c12", fillOpacity: 0.18}});
       outline.addTo(map);
+      W.found = outline;  // for the browser tests
     }
     setOpen(true);
     frame();
