@@ -44,10 +44,29 @@ def _page(m) -> HTMLResponse:
     return HTMLResponse(m.get_root().render().replace("<html>", '<html lang="zh-CN">', 1))
 
 
-def _not_found(request: Request, message: str) -> HTMLResponse:
+def _message(request: Request, title: str, message: str, status: int) -> HTMLResponse:
     return templates.TemplateResponse(
-        request, "not_found.html", {"title": "没有找到该网格", "message": message}, 404
+        request, "message.html", {"title": title, "message": message}, status
     )
+
+
+def _not_found(request: Request, message: str) -> HTMLResponse:
+    return _message(request, "没有找到该网格", message, 404)
+
+
+UNCONFIGURED = (
+    "未设置公开网址 WANGGE_PUBLIC_BASE_URL：公示牌上的二维码会指向本服务器的内部地址，"
+    "居民扫码打不开。请管理员设置该项（例如 https://wangge.example.cn）后再打印。"
+)
+
+
+def _unprintable(request: Request) -> HTMLResponse | None:
+    """Outside development a signboard whose QR code would not reach the public site is
+    refused (503, naming the setting) rather than printed."""
+    settings = request.app.state.settings
+    if settings.public_base_url or settings.env == "development":
+        return None
+    return _message(request, "公示牌暂不能打印", UNCONFIGURED, 503)
 
 
 @router.get("/", include_in_schema=False)
@@ -111,6 +130,7 @@ async def _signboard(request: Request, code: str) -> str:
         data,
         surroundings,
         origin.rstrip("/") + f"/g/{code}",
+        unconfigured=not settings.public_base_url,
         party_members=data["grid"]["community"]["code"] not in settings.party_members_hidden,
         compounds=facts.compounds,
         households=facts.households,
@@ -120,7 +140,7 @@ async def _signboard(request: Request, code: str) -> str:
 @router.get("/g/{code}/signboard", response_class=HTMLResponse)
 async def signboard_page(request: Request, code: GridCode, _: LookupLimit) -> HTMLResponse:
     """The grid's A4 signboard (公示牌) to print: map, area, staff and phones, QR code."""
-    return HTMLResponse(await _signboard(request, code))
+    return _unprintable(request) or HTMLResponse(await _signboard(request, code))
 
 
 @router.get(
@@ -130,6 +150,8 @@ async def signboard_page(request: Request, code: GridCode, _: LookupLimit) -> HT
 )
 async def signboard_pdf(request: Request, code: GridCode, _: LookupLimit) -> Response:
     """The same signboard as an A4 PDF, printed by headless Chromium."""
+    if refused := _unprintable(request):
+        return refused
     html = await _signboard(request, code)
     async with request.app.state.pdf_slots:
         pdf = await html_to_pdf(html)

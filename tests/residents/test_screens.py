@@ -38,9 +38,7 @@ def _basemap_drawn(page) -> None:
 def test_find_opens_on_a_readable_offline_map(server, chromium, size):
     with watched(chromium, size) as w:
         outside: list[str] = []
-        w.page.on(
-            "request", lambda r: outside.append(r.url) if "127.0.0.1" not in r.url else None
-        )
+        w.page.on("request", lambda r: outside.append(r.url) if "127.0.0.1" not in r.url else None)
         w.page.goto(server + "/find")
         _basemap_drawn(w.page)
         state = w.page.evaluate(
