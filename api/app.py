@@ -16,6 +16,7 @@ from api.ratelimit import LoginThrottle, TokenBuckets
 from api.routes import (
     auth,
     communities,
+    docs,
     exchange,
     health,
     households,
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         summary="社区网格化服务管理：网格地图、网格员查询与网格规划",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served from the app's own Swagger UI copy: api/routes/docs.py
+        redoc_url=None,
     )
     app.state.settings = settings
     errors.register(app)
@@ -94,6 +97,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(staffing.router, prefix="/api/v1")
     app.include_router(households.router, prefix="/api/v1")
     app.include_router(planner.router)
+    app.include_router(docs.router)
     app.mount("/static", GZipMiddleware(StaticFiles(directory=STATIC_DIR)), name="static")
     app.add_middleware(BodyLimits, settings=settings)
     app.add_middleware(SecurityHeaders, settings=settings)

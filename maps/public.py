@@ -204,9 +204,11 @@ def resident_map(
     *,
     grid_code: str | None = None,
     title: str = "找网格员 · 网格 Wangge",
+    links: list[dict[str, str]] | None = None,
 ) -> folium.Map:
     """The residents' page: search an address, tap the map or use the phone's location to find
-    the grid and its workers; ``grid_code`` opens with that grid shown (the signboard QR)."""
+    the grid and its workers; ``grid_code`` opens with that grid shown (the signboard QR);
+    ``links`` (``href``, ``text``) are for the staff member viewing it."""
     datum = base.datum if base else "wgs84"
     m = _base(view, base)
     grids = _grid_layers(m, datum)
@@ -218,6 +220,7 @@ def resident_map(
         grid_code=grid_code,
         grids_layer=grids,
         basemap=_furniture(base),
+        links=links or [],
     ).add_to(m)
     return m
 

@@ -14,8 +14,11 @@ import shapely
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from api.auth import ViewerDep
 from api.ratelimit import LookupLimit
 from api.templating import templates
+from data.access.scope import Scope
+from data.models import AccountRole
 from data.queries import lookup
 from maps import public
 from maps.assets import STATIC_DIR
@@ -88,9 +91,11 @@ async def find_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/g/{code}", response_class=HTMLResponse)
-async def grid_page(request: Request, code: str) -> HTMLResponse:
+async def grid_page(request: Request, code: str, viewer: ViewerDep) -> HTMLResponse:
     """A grid's public page (the signboard's QR code opens it), titled with the grid and its
-    community so that a shared link names them; a Chinese 404 page for an unknown code."""
+    community so that a shared link names them; a Chinese 404 page for an unknown code. Staff
+    logged in who may see this grid also get the links their role may use (a grid worker:
+    the grid's household list)."""
     if not (len(code) == 15 and code.isascii() and code.isdigit()):
         return _not_found(request, "网格编码应为 15 位数字，请核对链接或二维码。")
     async with request.app.state.lookup_pool.connection() as conn:
@@ -101,7 +106,21 @@ async def grid_page(request: Request, code: str) -> HTMLResponse:
     x0, y0, x1, y1 = grid["bbox"]
     title = f"{public.grid_title(grid)} · {grid['community']['name']} · 找网格员"
     view = public.View((x0 + x1) / 2, (y0 + y1) / 2, public.STREET_ZOOM + 1)
-    return _page(public.resident_map(view, _basemap(request), grid_code=code, title=title))
+    links = _staff_links(viewer, grid["community"]["code"], code)
+    m = public.resident_map(view, _basemap(request), grid_code=code, title=title, links=links)
+    return _page(m)
+
+
+def _staff_links(viewer: Scope | None, community: str, code: str) -> list[dict[str, str]]:
+    if viewer is None or not viewer.sees_grid(community, code):
+        return []
+    links = []
+    if viewer.role in (AccountRole.grid_worker, AccountRole.community_planner):
+        households = f"/api/v1/communities/{community}/households?grid={code}"
+        links.append({"href": households, "text": "本网格住户名单"})
+    if viewer.can_plan:
+        links.append({"href": f"/plan/{community}", "text": "网格规划"})
+    return links
 
 
 @router.get("/map", response_class=HTMLResponse)
