@@ -1,17 +1,34 @@
-"""Dependencies shared by the routers."""
+"""What a request handler needs from the running app, as ``Annotated`` dependencies.
+
+The settings, the SQLAlchemy engine and its sessions, and the async pool of the public reads are
+made in the app's lifespan (``api/app.py``); handlers take them as parameters instead of reading
+``request.app.state``, so each one says what it uses. Who is calling lives in ``api/auth.py``.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+
+from data.settings import Settings
 
 PG_INT_MAX = 2**31 - 1
 """Ids, versions, revisions and grid numbers are PostgreSQL integers: a larger number names
 nothing and would reach the database as an out-of-range error, so routes refuse it (422)."""
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -20,63 +37,18 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_public_pool(request: Request) -> AsyncConnectionPool:
+    """The async psycopg pool of the residents' reads: lookups, tiles, public pages."""
+    return request.app.state.lookup_pool
+
+
+def get_pdf_slots(request: Request) -> asyncio.Semaphore:
+    """How many signboard PDFs may be printed at once."""
+    return request.app.state.pdf_slots
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
-
-
-@dataclass(frozen=True)
-class StaffActor:
-    """An authorised staff member, as the audit log names them."""
-
-    name: str
-    community_codes: frozenset[str] | None = None  # None: the whole district
-
-
-class NotAuthorised(PermissionError):
-    """Staff or household (personal) data asked for by a caller no role authorises: 403."""
-
-
-async def staff_user(request: Request, session: SessionDep) -> StaffActor:
-    """A logged-in planner (street, community or admin); others get 401/403.
-
-    Buildings and compounds (not personal data) leave and come in through this dependency.
-    """
-    from api.auth import current_principal  # api.auth builds on this module
-
-    principal = await current_principal(request, session)
-    if not principal.scope.can_plan:
-        raise NotAuthorised("只有规划人员可以导入或导出楼栋数据")
-    return StaffActor(f"account:{principal.account.username}", principal.scope.communities)
-
-
-async def personal_data_user(request: Request, session: SessionDep) -> StaffActor:
-    """Who may export or import household records on the API: a community planner, for their
-    own community only (PIPL: minimum access; every processing is recorded with its reason).
-    Operators use ``wangge export households`` / ``wangge import households``, also audited."""
-    from api.auth import current_principal
-    from data.models import AccountRole
-
-    principal = await current_principal(request, session)
-    if principal.account.role is not AccountRole.community_planner:
-        raise NotAuthorised("住户个人信息只能由本社区的规划人员导出或导入")
-    return StaffActor(f"account:{principal.account.username}", principal.scope.communities)
-
-
-def area_in_scope(actor: StaffActor | None, area: str) -> str:
-    """The area (district, street or community code) a scoped actor may work on.
-
-    Unscoped callers (public layers, admins) keep what they asked; a scoped one must name a
-    community of theirs, or a street office all of whose communities are theirs; an empty
-    area means their only community.
-    """
-    if actor is None or actor.community_codes is None:
-        return area
-    codes = actor.community_codes
-    if not area and len(codes) == 1:
-        return next(iter(codes))
-    if area in codes or (len(area) == 9 and codes and all(c.startswith(area) for c in codes)):
-        return area
-    raise NotAuthorised(f"区域 {area or '（全区）'} 不在您的管辖范围内")
-
-
-StaffUser = Annotated[StaffActor, Depends(staff_user)]
-PersonalDataUser = Annotated[StaffActor, Depends(personal_data_user)]
+PoolDep = Annotated[AsyncConnectionPool, Depends(get_public_pool)]
+PdfSlotsDep = Annotated[asyncio.Semaphore, Depends(get_pdf_slots)]

@@ -14,9 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from api.auth import LoginRequired
-from api.deps import NotAuthorised
+from api.auth import BadCredentials, LoginRequired, NotAuthorised, OutOfScope
 from api.ratelimit import RateLimited
+from api.uploads import UploadTooLarge
+from data.access.households import RecordsForbidden
 from data.db import DatabaseUnavailable
 from data.exchange.export import ExportError, ExportForbidden
 from data.exchange.ogc import OGCError, OGCNotFound
@@ -80,27 +81,40 @@ def _login_required(request: Request, exc: LoginRequired) -> Response:
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
 
-PLAN_STATUS = {PlanNotFound: 404, StaleRevision: 409, NotADraft: 409, InvalidEdit: 422}
+STATUS: dict[type[Exception], int] = {
+    # Most specific first: the first kind an error is an instance of gives its status.
+    BadCredentials: 401,
+    NotAuthorised: 403,
+    ExportForbidden: 403,
+    RecordsForbidden: 403,
+    OutOfScope: 404,
+    PlanNotFound: 404,
+    NotFound: 404,
+    StaleRevision: 409,
+    NotADraft: 409,
+    UploadTooLarge: 413,
+    InvalidEdit: 422,
+    PlanError: 422,
+    ImportRejected: 422,
+    AddressError: 400,
+    PointError: 400,
+    OffsetError: 400,
+    BadLookup: 400,
+    TileOutOfRange: 400,
+    ExportError: 400,
+}
+"""Domain errors and the HTTP status each is answered with; the body is ``{"detail": message}``
+plus what :func:`_details` adds for the kinds that carry more."""
 
 
-def _plan_error(request: Request, exc: PlanError) -> JSONResponse:
-    status = next((code for kind, code in PLAN_STATUS.items() if isinstance(exc, kind)), 422)
-    body: dict = {"detail": str(exc)}
+def _details(exc: Exception) -> dict:
+    """What a client needs beyond the message: who changed a draft, the nearest community, an
+    import's report."""
     if isinstance(exc, StaleRevision):
-        body |= {"changed_by": exc.changed_by, "revision": exc.current}
-    return JSONResponse(body, status_code=status)
-
-
-def _bad_input(request: Request, exc: Exception) -> JSONResponse:
-    """Input a resident or a client can correct: 400 with the reason."""
-    return JSONResponse({"detail": str(exc)}, status_code=400)
-
-
-def _not_found(request: Request, exc: NotFound) -> JSONResponse:
-    body: dict = {"detail": str(exc)}
+        return {"changed_by": exc.changed_by, "revision": exc.current}
     if isinstance(exc, NotCovered):
         near = exc.nearest
-        body |= {
+        return {
             "nearest_community": {
                 "code": near.code,
                 "name": near.name,
@@ -109,8 +123,17 @@ def _not_found(request: Request, exc: NotFound) -> JSONResponse:
             "distance_m": near.distance_m,
         }
     if isinstance(exc, NoSuchNumber):
-        body["suggestions"] = exc.suggestions
-    return JSONResponse(body, status_code=404)
+        return {"suggestions": exc.suggestions}
+    if isinstance(exc, ImportRejected):
+        issues = [vars(issue) for issue in exc.issues[:MAX_REPORTED]]
+        return {"problems": len(exc.issues), "issues": issues}
+    return {}
+
+
+def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    status = next(code for kind, code in STATUS.items() if isinstance(exc, kind))
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"detail": str(exc)} | _details(exc), status, headers=headers)
 
 
 def _rate_limited(request: Request, exc: RateLimited) -> JSONResponse:
@@ -126,14 +149,6 @@ def _pdf_failed(request: Request, exc: PdfError) -> JSONResponse:
     return JSONResponse({"detail": "PDF 暂时无法生成，请打印网页版"}, 503)
 
 
-def _export_error(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=400)
-
-
-def _forbidden(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=403)
-
-
 def _ogc_not_found(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"code": "NotFound", "description": str(exc)}, status_code=404)
 
@@ -142,30 +157,17 @@ def _ogc_bad_request(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"code": "InvalidParameterValue", "description": str(exc)}, status_code=400)
 
 
-def _import_rejected(request: Request, exc: ImportRejected) -> JSONResponse:
-    """422 with the whole report: file, row, column and problem of each issue."""
-    issues = [vars(issue) for issue in exc.issues[:MAX_REPORTED]]
-    body = {"detail": str(exc), "problems": len(exc.issues), "issues": issues}
-    return JSONResponse(body, status_code=422)
-
-
 def register(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _internal)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(DBAPIError, _database_error)
-    app.add_exception_handler(LoginRequired, _login_required)
-    app.add_exception_handler(PlanError, _plan_error)
     app.add_exception_handler(psycopg.OperationalError, _unavailable)
     app.add_exception_handler(psycopg_pool.PoolTimeout, _unavailable)
-    for kind in (AddressError, PointError, OffsetError, BadLookup, TileOutOfRange):
-        app.add_exception_handler(kind, _bad_input)
-    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(RateLimited, _rate_limited)
     app.add_exception_handler(PdfError, _pdf_failed)
-    app.add_exception_handler(ExportError, _export_error)
-    app.add_exception_handler(ExportForbidden, _forbidden)
-    app.add_exception_handler(NotAuthorised, _forbidden)
-    app.add_exception_handler(ImportRejected, _import_rejected)
     app.add_exception_handler(OGCError, _ogc_bad_request)
     app.add_exception_handler(OGCNotFound, _ogc_not_found)
+    for kind in STATUS:
+        app.add_exception_handler(kind, _domain_error)

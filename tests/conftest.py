@@ -147,7 +147,8 @@ def launched(database_url: str, **env: str) -> Iterator[tuple[str, subprocess.Po
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Generous: importing the app takes a few seconds of CPU, far longer on a loaded machine.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from api.auth import SESSION_COOKIE, PrincipalDep, home_of
+from api.auth import SESSION_COOKIE, BadCredentials, PrincipalDep, home_of
 from api.deps import SessionDep
 from api.ratelimit import LoginThrottled, client_address
 from api.templating import templates
@@ -126,7 +126,7 @@ def issue_token(request: Request, credentials: Credentials, session: SessionDep)
         throttle.failed(credentials.username, address)
         record(session, credentials.username, "login_failed", "account", None)
         session.commit()
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "用户名或密码错误")
+        raise BadCredentials("用户名或密码错误")
     issued = open_session(session, account)
     record(session, account.username, "token", "account", str(account.id))
     session.commit()

@@ -7,20 +7,21 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
-from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
-from api.deps import (
+from api.auth import (
     PersonalDataUser,
     StaffActor,
     StaffUser,
     area_in_scope,
-    get_session,
+    current_principal,
     personal_data_user,
+    staff_user,
 )
-from api.deps import staff_user as _staff_user
+from api.deps import EngineDep, SessionDep, SettingsDep
+from api.uploads import saved_upload
 from data.exchange.export import export
 from data.exchange.layers import LAYERS, Access
 from data.household_import import import_households
@@ -29,27 +30,29 @@ from data.importing import InputLimits, import_buildings, import_compounds, pars
 router = APIRouter(tags=["exchange 数据交换"])
 
 
-async def export_actor(
+def export_actor(
     request: Request,
-    session: Annotated[Session, Depends(get_session)],
+    session: SessionDep,
     layer: str = Query(
         "grids",
         description="grids, communities, streets; staff: compounds, "
         "buildings; personal data: households",
     ),
 ) -> StaffActor | None:
-    """Nobody for public layers; a planner for staff layers; personal data as deps says."""
+    """Nobody for public layers; a planner for staff layers; personal data as ``api.auth``
+    says. A public layer needs no login, so the principal is resolved only for the others."""
     found = LAYERS.get(layer)
     if found is None or found.access is Access.public:
         return None
+    principal = current_principal(request, session, sent=None)  # a GET carries no CSRF token
     if found.access is Access.personal:
-        return await personal_data_user(request, session)
-    return await _staff_user(request, session)
+        return personal_data_user(principal)
+    return staff_user(principal)
 
 
 @router.get("/export", response_class=FileResponse)
 def export_layer(
-    request: Request,
+    engine: EngineDep,
     actor: Annotated[StaffActor | None, Depends(export_actor)],
     layer: str = "grids",
     format: Literal["gpkg", "shp", "geojson", "fgb", "kml", "csv"] = "gpkg",
@@ -63,7 +66,7 @@ def export_layer(
     tmp = Path(tempfile.mkdtemp(prefix="wangge-export-"))
     try:
         result = export(
-            request.app.state.engine,
+            engine,
             [layer],
             format,
             crs,
@@ -91,23 +94,10 @@ def export_layer(
     )
 
 
-def _saved(upload: UploadFile, tmp: Path, limit: int) -> Path:
-    """The upload copied to ``tmp`` in 1 MiB chunks, refused (413) past ``limit`` bytes."""
-    name = Path(upload.filename or "upload").name or "upload"
-    dest = tmp / name
-    written = 0
-    with dest.open("wb") as fh:
-        while chunk := upload.file.read(1024 * 1024):
-            written += len(chunk)
-            if written > limit:
-                raise HTTPException(413, f"文件过大，最大 {limit / 2**20:.0f} MiB")
-            fh.write(chunk)
-    return dest
-
-
 @router.post("/import/households")
 def import_household_table(
-    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
     actor: PersonalDataUser,
     file: Annotated[UploadFile, File(description="一张表: .xlsx or .csv")],
     community: Annotated[str | None, Form()] = None,
@@ -115,8 +105,8 @@ def import_household_table(
 ) -> dict:
     """Add the households of a 一张表, all or none; 422 with the report on any problem."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = _saved(file, Path(tmp), request.app.state.settings.max_upload_bytes)
-        with request.app.state.engine.begin() as conn:
+        path = saved_upload(file, Path(tmp), settings.max_upload_bytes)
+        with engine.begin() as conn:
             result = import_households(
                 conn,
                 path,
@@ -129,7 +119,8 @@ def import_household_table(
 
 @router.post("/import/{kind}")
 def import_layer(
-    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
     actor: StaffUser,
     kind: Literal["buildings", "compounds"],
     file: Annotated[UploadFile, File(description="zipped Shapefile, GeoPackage or GeoJSON")],
@@ -140,9 +131,8 @@ def import_layer(
     """Add or update buildings or compounds, all or none; 422 with the report on any problem."""
     run = import_buildings if kind == "buildings" else import_compounds
     with tempfile.TemporaryDirectory() as tmp:
-        settings = request.app.state.settings
-        path = _saved(file, Path(tmp), settings.max_upload_bytes)
-        with request.app.state.engine.begin() as conn:
+        path = saved_upload(file, Path(tmp), settings.max_upload_bytes)
+        with engine.begin() as conn:
             result = run(
                 conn,
                 path,

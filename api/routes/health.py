@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from api.deps import EngineDep
 from data.db import DatabaseUnavailable, check_reachable
 
 router = APIRouter(tags=["health"])
@@ -17,10 +18,10 @@ class Health(BaseModel):
 
 
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
-def healthz(request: Request) -> Health | JSONResponse:
+def healthz(engine: EngineDep) -> Health | JSONResponse:
     """``ok`` when the database answers; 503 naming the problem when it does not."""
     try:
-        check_reachable(request.app.state.engine)
+        check_reachable(engine)
     except DatabaseUnavailable as exc:
         body = Health(status="unavailable", database=f"unreachable: {exc}")
         return JSONResponse(body.model_dump(), status_code=503)

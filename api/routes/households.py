@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query
 
-from api.auth import ScopedCommunity, ScopeDep
+from api.auth import OutOfScope, ScopedCommunity, ScopeDep
 from api.deps import PG_INT_MAX, SessionDep
 from data.access.households import Query as RecordQuery
-from data.access.households import RecordsForbidden, read_records
+from data.access.households import read_records
 
 router = APIRouter(prefix="/communities/{code}/households", tags=["households 住户档案"])
 
@@ -24,10 +24,7 @@ Reason = Annotated[
 
 
 def _read(session, scope, query: RecordQuery, reason: str | None) -> list[dict]:
-    try:
-        records = read_records(session, scope, query, reason=reason)
-    except RecordsForbidden as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    records = read_records(session, scope, query, reason=reason)
     session.commit()  # the audit row
     return records
 
@@ -59,7 +56,5 @@ def household(
     """One household, masked unless a reason is given."""
     records = _read(session, scope, RecordQuery(community.code, household=household_id), reason)
     if not records:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"住户 {household_id} 不存在或不在您的网格内"
-        )
+        raise OutOfScope(f"住户 {household_id} 不存在或不在您的网格内")
     return records[0]

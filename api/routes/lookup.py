@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from api.deps import PoolDep
 from api.ratelimit import LookupLimit
 from data.models import StaffRole
 from data.queries import lookup
@@ -122,7 +123,7 @@ def _respond(card: str, datum: Datum, geometry: bool, extra: dict | None = None)
 
 @router.get("/lookup", responses=RESPONSES, response_class=Response)
 async def lookup_grid(
-    request: Request,
+    pool: PoolDep,
     _: LookupLimit,
     lon: Annotated[float | None, Query(description="经度 longitude")] = None,
     lat: Annotated[float | None, Query(description="纬度 latitude")] = None,
@@ -146,7 +147,6 @@ async def lookup_grid(
 
     A point outside every published grid is answered 404 with the nearest community.
     """
-    pool = request.app.state.lookup_pool
     if q is not None:
         if lon is not None or lat is not None:
             raise lookup.BadLookup("请只给出地址 q 或坐标 lon/lat 之一")
@@ -169,7 +169,7 @@ async def lookup_grid(
 
 @router.get("/lookup/grids/{code}", responses=RESPONSES, response_class=Response)
 async def lookup_grid_code(
-    request: Request,
+    pool: PoolDep,
     _: LookupLimit,
     code: str,
     coordsys: Datum = Datum.wgs84,
@@ -179,7 +179,7 @@ async def lookup_grid_code(
     opens the page that reads this)."""
     if not (len(code) == 15 and code.isascii() and code.isdigit()):
         raise lookup.BadLookup("网格编码应为 15 位数字")
-    async with request.app.state.lookup_pool.connection() as conn:
+    async with pool.connection() as conn:
         card = await lookup.card_for_grid(conn, code, geometry=geometry)
     if card is None:
         raise lookup.UnknownGrid(f"没有已发布的网格 {code}")

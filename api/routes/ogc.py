@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import Connection
 
+from api.deps import EngineDep
 from data.exchange import ogc
 from data.exchange.layers import PUBLIC_LAYERS, Layer
 from geo.crs import gk_zone_epsg
@@ -33,8 +35,8 @@ GEOJSON = "application/geo+json"
 MAX_LIMIT = 1000
 
 
-def connection(request: Request):
-    with request.app.state.engine.connect() as conn:
+def connection(engine: EngineDep) -> Iterator[Connection]:
+    with engine.connect() as conn:
         yield conn
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api.auth import PrincipalDep, ScopedCommunity
+from api.auth import NotAuthorised, OutOfScope, PrincipalDep, ScopedCommunity
 from api.deps import SessionDep
 from api.routes.plans import plan_detail
 from api.templating import templates
@@ -76,7 +76,7 @@ def import_page(
 ) -> HTMLResponse:
     """导入数据: building and compound layers, and (community planners) the household table."""
     if not principal.scope.can_plan:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "只有规划人员可以导入数据")
+        raise NotAuthorised("只有规划人员可以导入数据")
     return templates.TemplateResponse(
         request,
         "import.html",
@@ -94,6 +94,6 @@ def street_page(street: str, principal: PrincipalDep, session: SessionDep) -> HT
     office = session.get(StreetOffice, street)
     codes = [c for c in communities_of(session, street) if principal.scope.sees_community(c)]
     if office is None or not codes:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"街道 {street} 不存在或不在您的管辖范围内")
+        raise OutOfScope(f"街道 {street} 不存在或不在您的管辖范围内")
     m = street_map(street_layers(session, street, codes), office.name)
     return HTMLResponse(m.get_root().render().replace("<html>", '<html lang="zh-CN">', 1))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, Field
 
-from api.auth import PlannerDep, ScopedCommunity, ScopeDep, planner_scope
+from api.auth import OutOfScope, PlannerDep, ScopedCommunity, ScopeDep, planner_scope
 from api.deps import PG_INT_MAX, SessionDep
 from data.models import GridPlan
 from data.plans.engine import (
@@ -268,7 +268,7 @@ def create_street_drafts(street: str, scope: ScopeDep, session: SessionDep) -> l
     caller plans; 404 when there is none in their scope."""
     codes = [c for c in communities_of(session, street) if scope.sees_community(c)]
     if not codes:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"街道 {street} 不存在或不在您的管辖范围内")
+        raise OutOfScope(f"街道 {street} 不存在或不在您的管辖范围内")
     planner_scope(scope)
     drafts = [start_draft(session, code, scope.actor) for code in codes]
     session.commit()

@@ -13,13 +13,16 @@ from typing import Annotated
 import shapely
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from psycopg_pool import AsyncConnectionPool
 
 from api.auth import ViewerDep
+from api.deps import PdfSlotsDep, PoolDep, SettingsDep
 from api.ratelimit import LookupLimit
 from api.templating import templates
 from data.access.scope import Scope
 from data.models import AccountRole
 from data.queries import lookup
+from data.settings import Settings
 from maps import public
 from maps.assets import STATIC_DIR
 from maps.pdf import html_to_pdf
@@ -31,14 +34,13 @@ GridCode = Annotated[str, Path(pattern=r"^[0-9]{15}$", description="15-digit gri
 FALLBACK_CENTRE = (109.19, 27.72)  # Bijiang's centre, before data is loaded
 
 
-def _basemap(request: Request) -> public.Basemap | None:
-    settings = request.app.state.settings
+def _basemap(settings: Settings) -> public.Basemap | None:
     return public.basemap(settings.basemap, tianditu_key=settings.tianditu_key)
 
 
-async def _view(request: Request) -> public.View:
+async def _view(pool: AsyncConnectionPool) -> public.View:
     """The middle of the built-up area at street zoom."""
-    async with request.app.state.lookup_pool.connection() as conn:
+    async with pool.connection() as conn:
         lon, lat = await lookup.built_up_centre(conn) or FALLBACK_CENTRE
     return public.View(lon, lat)
 
@@ -63,10 +65,9 @@ UNCONFIGURED = (
 )
 
 
-def _unprintable(request: Request) -> HTMLResponse | None:
+def _unprintable(request: Request, settings: Settings) -> HTMLResponse | None:
     """Outside development a signboard whose QR code would not reach the public site is
     refused (503, naming the setting) rather than printed."""
-    settings = request.app.state.settings
     if settings.public_base_url or settings.env == "development":
         return None
     return _message(request, "公示牌暂不能打印", UNCONFIGURED, 503)
@@ -85,20 +86,22 @@ def favicon() -> FileResponse:
 
 
 @router.get("/find", response_class=HTMLResponse)
-async def find_page(request: Request) -> HTMLResponse:
+async def find_page(pool: PoolDep, settings: SettingsDep) -> HTMLResponse:
     """找网格员: search an address, tap the map or use the phone's location."""
-    return _page(public.resident_map(await _view(request), _basemap(request)))
+    return _page(public.resident_map(await _view(pool), _basemap(settings)))
 
 
 @router.get("/g/{code}", response_class=HTMLResponse)
-async def grid_page(request: Request, code: str, viewer: ViewerDep) -> HTMLResponse:
+async def grid_page(
+    request: Request, pool: PoolDep, settings: SettingsDep, code: str, viewer: ViewerDep
+) -> HTMLResponse:
     """A grid's public page (the signboard's QR code opens it), titled with the grid and its
     community so that a shared link names them; a Chinese 404 page for an unknown code. Staff
     logged in who may see this grid also get the links their role may use (a grid worker:
     the grid's household list)."""
     if not (len(code) == 15 and code.isascii() and code.isdigit()):
         return _not_found(request, "网格编码应为 15 位数字，请核对链接或二维码。")
-    async with request.app.state.lookup_pool.connection() as conn:
+    async with pool.connection() as conn:
         card = await lookup.card_for_grid(conn, code, geometry=False)
     if card is None:
         return _not_found(request, f"没有编码为 {code} 的已发布网格，它可能已调整或撤销。")
@@ -107,7 +110,7 @@ async def grid_page(request: Request, code: str, viewer: ViewerDep) -> HTMLRespo
     title = f"{public.grid_title(grid)} · {grid['community']['name']} · 找网格员"
     view = public.View((x0 + x1) / 2, (y0 + y1) / 2, public.STREET_ZOOM + 1)
     links = _staff_links(viewer, grid["community"]["code"], code)
-    m = public.resident_map(view, _basemap(request), grid_code=code, title=title, links=links)
+    m = public.resident_map(view, _basemap(settings), grid_code=code, title=title, links=links)
     return _page(m)
 
 
@@ -124,14 +127,15 @@ def _staff_links(viewer: Scope | None, community: str, code: str) -> list[dict[s
 
 
 @router.get("/map", response_class=HTMLResponse)
-async def district_page(request: Request) -> HTMLResponse:
+async def district_page(pool: PoolDep, settings: SettingsDep) -> HTMLResponse:
     """All published grids of the district, drawn from vector tiles."""
-    return _page(public.district_map(await _view(request), _basemap(request)))
+    return _page(public.district_map(await _view(pool), _basemap(settings)))
 
 
-async def _signboard(request: Request, code: str) -> str:
-    settings = request.app.state.settings
-    async with request.app.state.lookup_pool.connection() as conn:
+async def _signboard(
+    request: Request, pool: AsyncConnectionPool, settings: Settings, code: str
+) -> str:
+    async with pool.connection() as conn:
         card = await lookup.card_for_grid(conn, code, geometry=False)
         if card is None:
             raise lookup.UnknownGrid(f"没有已发布的网格 {code}")
@@ -157,9 +161,12 @@ async def _signboard(request: Request, code: str) -> str:
 
 
 @router.get("/g/{code}/signboard", response_class=HTMLResponse)
-async def signboard_page(request: Request, code: GridCode, _: LookupLimit) -> HTMLResponse:
+async def signboard_page(
+    request: Request, pool: PoolDep, settings: SettingsDep, code: GridCode, _: LookupLimit
+) -> HTMLResponse:
     """The grid's A4 signboard (公示牌) to print: map, area, staff and phones, QR code."""
-    return _unprintable(request) or HTMLResponse(await _signboard(request, code))
+    refused = _unprintable(request, settings)
+    return refused or HTMLResponse(await _signboard(request, pool, settings, code))
 
 
 @router.get(
@@ -167,12 +174,19 @@ async def signboard_page(request: Request, code: GridCode, _: LookupLimit) -> HT
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
 )
-async def signboard_pdf(request: Request, code: GridCode, _: LookupLimit) -> Response:
+async def signboard_pdf(
+    request: Request,
+    pool: PoolDep,
+    settings: SettingsDep,
+    slots: PdfSlotsDep,
+    code: GridCode,
+    _: LookupLimit,
+) -> Response:
     """The same signboard as an A4 PDF, printed by headless Chromium."""
-    if refused := _unprintable(request):
+    if refused := _unprintable(request, settings):
         return refused
-    html = await _signboard(request, code)
-    async with request.app.state.pdf_slots:
+    html = await _signboard(request, pool, settings, code)
+    async with slots:
         pdf = await html_to_pdf(html)
     return Response(
         pdf,

@@ -12,10 +12,11 @@ import json
 from dataclasses import asdict
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from api.deps import PoolDep
 from data.queries import labels, tiles
 from geo.offsets import Datum
 
@@ -31,14 +32,14 @@ Layer = Literal["grids", "communities", "streets", "basemap"]
     responses={200: {"content": {MVT: {}}, "description": "Mapbox vector tile (EPSG:3857)"}},
 )
 async def vector_tile(
-    request: Request, layer: Layer, z: int, x: int, y: int, coordsys: Datum = Datum.wgs84
+    pool: PoolDep, layer: Layer, z: int, x: int, y: int, coordsys: Datum = Datum.wgs84
 ) -> Response:
     """One Mapbox vector tile of a public layer; empty (204) where the layer has nothing.
 
     ``coordsys=gcj02`` (AMap, Tencent) or ``bd09`` (Baidu) shifts the features so that they
     line up with a basemap drawn in that datum.
     """
-    async with request.app.state.lookup_pool.connection() as conn:
+    async with pool.connection() as conn:
         body = await tiles.tile_in_datum(conn, layer, z, x, y, coordsys)
     headers = {"Cache-Control": "public, max-age=300"}
     if not body:
@@ -56,9 +57,9 @@ class Label(BaseModel):
 
 
 @router.get("/tiles/labels.json", response_model=list[Label])
-async def basemap_labels(request: Request, coordsys: Datum = Datum.wgs84) -> Response:
+async def basemap_labels(pool: PoolDep, coordsys: Datum = Datum.wgs84) -> Response:
     """The names of roads, the river, compounds and communities, placed for the basemap."""
-    async with request.app.state.lookup_pool.connection() as conn:
+    async with pool.connection() as conn:
         found = await labels.labels(conn, coordsys)
     body = json.dumps([asdict(label) for label in found], ensure_ascii=False)
     return Response(

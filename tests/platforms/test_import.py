@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.app import create_app
+from api.auth import StaffActor, staff_user
 from api.cli import main
-from api.deps import StaffActor, staff_user
 from data.exchange.export import export
 from data.household_import import import_households
 from data.importing import ImportRejected, import_buildings, import_compounds
