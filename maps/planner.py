@@ -93,7 +93,7 @@ def planner_map(
     panel
         Values for the side panel (plan, tallies, violations, csrf token, API base).
     """
-    m = local_map(location=[27.72, 109.19], zoom_start=15, tiles=None, control_scale=True)
+    m = local_map(location=[27.72, 109.19], zoom_start=15, tiles=None)
     m.fit_bounds(_bounds(layers["community"]))
     page_head(m, "网格规划 · 网格 Wangge")
 
@@ -146,6 +146,7 @@ def planner_map(
     _Page(
         "planner.html",
         **panel,
+        map=m.get_name(),
         buildings_layer=buildings.get_name(),
         grids_layer=grids.get_name() if grids else "null",
     ).add_to(m)

@@ -84,8 +84,11 @@ def test_rebalance_move_publish_and_lookup(world: World, chromium) -> None:
         page.mouse.click(point["x"], point["y"])
         button = page.locator(f"#wg-move-targets button[data-grid='{target}']")
         button.wait_for()
+        button.click()
+        preview = page.locator("#wg-move-preview")
+        assert f"第{target}网格" in preview.inner_text()  # both grids' tallies, before moving
         with page.expect_navigation(timeout=60_000):
-            button.click()
+            page.click("#wg-move-go")
         row = page.locator(f"#wg-tallies tr[data-number='{target}'] .wg-households")
         assert int(row.inner_text()) >= households
 
