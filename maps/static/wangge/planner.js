@@ -106,8 +106,9 @@
   /* Publishing: warn first of grids left without a chief or a full-time worker. */
   bind("wg-publish", function () {
     var missing = Object.keys(opts.unstaffed || {});
-    if (missing.length && !confirm("以下网格没有网格长或专职网格员，居民将找不到人：第" +
-        missing.join("、第") + "网格。仍要发布吗？")) { return; }
+    var named = missing.map(function (n) { return "第" + n + "网格"; }).join("、");
+    if (missing.length && !confirm("以下网格没有网格长或专职网格员，居民将找不到人：" + named +
+        "。仍要发布吗？")) { return; }
     var reason = $("wg-reason").value.trim();
     busy("正在发布…");
     call("POST", planPath + "/publish", {revision: opts.plan.revision, reason: reason || null})
