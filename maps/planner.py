@@ -97,6 +97,7 @@ def planner_map(
     m.fit_bounds(_bounds(layers["community"]))
     page_head(m, "网格规划 · 网格 Wangge")
 
+    draft = panel["plan"]["status"] == "draft"  # only a draft marks its moved buildings
     _layer(m, layers["rivers"], "河流", RIVER_STYLE)
     _layer(m, layers["roads"], "道路", _road_style, {"name": "道路"})
     for feature in layers["grids"]["features"]:
@@ -117,7 +118,7 @@ def planner_map(
         style_function=lambda f: {
             "color": "#34495e",
             "weight": 1,
-            "fillColor": MOVED_COLOUR if _moved(f) else "#ecf0f1",
+            "fillColor": MOVED_COLOUR if draft and _moved(f) else "#ecf0f1",
             "fillOpacity": 0.9,
         },
         highlight_function=lambda f: {"color": "#e67e22", "weight": 3},
