@@ -4,7 +4,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := postgresql-15-postgis-3 chromium gdal-bin poppler-utils wrk fonts-noto-cjk
+SYSTEM_PACKAGES := postgresql-15-postgis-3 chromium gdal-bin poppler-utils wrk fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0
 STAMP := $(VENV)/.installed
 
 .PHONY: serve test setup system venv lint format bench db-stop lock vendor

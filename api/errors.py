@@ -65,7 +65,11 @@ class _AsciiJSON(JSONResponse):
 
 
 def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """FastAPI's 422, rendered so that any input it echoes can be encoded."""
+    """FastAPI's 422, rendered so that any input it echoes can be encoded; under ``/ogc`` the
+    400 with an exception body that OGC API – Features prescribes."""
+    if request.url.path.startswith("/ogc"):
+        where = "; ".join(".".join(str(p) for p in e["loc"][1:]) for e in exc.errors())
+        return _ogc_bad_request(request, OGCError(f"参数无效：{where}"))
     return _AsciiJSON({"detail": jsonable_encoder(exc.errors())}, status_code=422)
 
 

@@ -30,7 +30,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from served import free_port, start_uvicorn  # noqa: E402  (bench/served.py)
+from served import CHROMIUM, CHROMIUM_ARGS, free_port, start_uvicorn  # noqa: E402
 
 from data.db import make_engine, resolve_url  # noqa: E402
 from data.queries import lookup  # noqa: E402
@@ -145,8 +145,6 @@ def _wrk(
 def bench_map_page(base: str) -> tuple[float, float]:
     """(kB transferred, ms until the first view's grid tiles are drawn) for /map."""
     from playwright.sync_api import sync_playwright
-
-    from maps.pdf import CHROMIUM, CHROMIUM_ARGS
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 
 STARTUP_S = 60.0
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
 
 
 def free_port() -> int:

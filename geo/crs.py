@@ -42,11 +42,6 @@ def gk_crs_for(gdf: gpd.GeoDataFrame) -> CRS:
     return CRS.from_epsg(gk_zone_epsg(float(lon)))
 
 
-def to_gk(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Reproject to the data's Gauss–Krüger zone, for metric work."""
-    return gdf.to_crs(gk_crs_for(gdf))
-
-
 def require_projected(gdf: gpd.GeoDataFrame, what: str) -> None:
     """Refuse geographic or undeclared coordinates where metres are needed."""
     if gdf.crs is None:

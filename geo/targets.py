@@ -88,6 +88,18 @@ def offset_of(crs: CRS | None) -> str | None:
     return None
 
 
+TARGET_NAMES = (
+    "4326",
+    "4490",
+    "gk",
+    *(str(code) for code in range(GK_FIRST_EPSG, GK_LAST_EPSG + 1)),
+    "3857",
+    "gcj02",
+    "bd09",
+)
+"""What :func:`resolve` accepts, by its usual spelling (for choices in help texts)."""
+
+
 def resolve(spec: str, lon: float | None = None) -> Target:
     """The target named by ``spec``; ``gk`` needs ``lon``, the centre longitude of the data.
 

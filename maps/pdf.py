@@ -1,43 +1,34 @@
-"""Printing an HTML page to PDF with Debian's headless Chromium (through Playwright).
+"""Printing an HTML page (the signboard: static HTML and inline SVG) to PDF with WeasyPrint.
 
-Chromium is the browser the tests already drive; its print engine lays out CJK text with the
-system's Noto CJK fonts (``fonts-noto-cjk``). Nothing is fetched: the page is set as content.
+WeasyPrint lays out the page in-process with Pango, so CJK text uses the system's Noto CJK fonts
+(``fonts-noto-cjk``) and no browser is started per PDF. Nothing is fetched: a page that refers
+to any URL gets nothing for it (the signboard refers to none).
 """
 
 from __future__ import annotations
 
-from playwright.async_api import async_playwright
+import asyncio
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
 
 
 class PdfError(RuntimeError):
-    """Chromium could not be started or could not print."""
+    """The page could not be laid out or written as a PDF."""
 
 
-async def html_to_pdf(html: str, *, timeout_ms: int = 30_000) -> bytes:
-    """Print ``html`` to an A4 PDF (the page's own ``@page`` rules decide the margins)."""
+def render_pdf(html: str) -> bytes:
+    """``html`` as an A4 PDF (the page's own ``@page`` rules decide size and margins)."""
     try:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=timeout_ms
-            )
-            try:
-                page = await browser.new_page()
-                await page.route("**/*", lambda route: route.abort())  # offline by design
-                await page.set_content(html, wait_until="load", timeout=timeout_ms)
-                await page.evaluate("document.fonts.ready")
-                return await page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
-            finally:
-                await browser.close()
-    except Exception as exc:  # Playwright raises its own error types; callers need one
+        offline = URLFetcher(allowed_protocols={"data"})  # inline data: URLs only
+        pdf = HTML(string=html, url_fetcher=offline).write_pdf()
+    except Exception as exc:  # WeasyPrint raises many kinds; callers need one
         raise PdfError(f"PDF 生成失败：{exc}") from exc
+    if pdf is None:
+        raise PdfError("PDF 生成失败：没有输出")
+    return pdf
+
+
+async def html_to_pdf(html: str) -> bytes:
+    """:func:`render_pdf` in a worker thread, so the event loop keeps serving meanwhile."""
+    return await asyncio.to_thread(render_pdf, html)

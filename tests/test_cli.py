@@ -28,7 +28,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         [*WANGGE, *args],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,  # importing the app is slow on a loaded machine
         env={**os.environ, **(env or {})},
     )
 
@@ -54,10 +54,17 @@ def test_out_of_range_value_is_one_line_exit_2() -> None:
     assert "--communities" in result.stderr
 
 
-def test_unreachable_database_names_database_url() -> None:
+def test_unreachable_database_names_database_url_exit_1() -> None:
     result = run("db", "status", env={"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/nothing"})
-    assert result.returncode == 2
+    assert result.returncode == 1  # a runtime failure, not a usage error
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "DATABASE_URL" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_export_choices_are_listed_and_checked() -> None:
+    helped = run("export", "--help", env={"COLUMNS": "200"})
+    assert "gpkg|shp|geojson|fgb|kml|csv" in helped.stdout and "gcj02|bd09" in helped.stdout
+    wrong = run("export", "grids", "--crs", "2000")
+    assert wrong.returncode == 2 and "--crs" in wrong.stderr and "Traceback" not in wrong.stderr

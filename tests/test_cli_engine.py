@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 from data.settings import libpq_url
-from geo.synthetic import synthetic_community
+from tests.engine.synthetic import synthetic_community
 
 WANGGE = [sys.executable, "-m", "api.cli"]
 

@@ -1,13 +1,12 @@
 """The sample district generator: determinism, realism ranges, referential integrity, codes.
 
-Pure tests (no database). The whole district takes a few seconds and is marked ``slow``; the
-one-community fixture runs in well under two seconds.
+Pure tests (no database). The whole district is marked ``slow``; how long building takes is
+measured by ``bench/sample.py``, not asserted here.
 """
 
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 import pandas as pd
@@ -37,10 +36,8 @@ def _metric(frame):
 # --- the one-community fixture -------------------------------------------------------------
 
 
-def test_small_fixture_is_fast_and_sized():
-    start = time.perf_counter()
+def test_small_fixture_is_sized():
     d = small_district(11)
-    assert time.perf_counter() - start < 2.0
     assert len(d.street_office) == 1 and len(d.community) == 1
     assert 3000 <= len(d.household) <= 4500
     assert len(d.grid) >= 5

@@ -1,7 +1,8 @@
 """The ``wangge`` command line.
 
-Errors a user can fix (a wrong option, a missing file, an unreachable database) are printed as
-one line on stderr with exit code 2, never as a traceback.
+Errors are printed as one line on stderr, never as a traceback, with the exit codes of POSIX
+tools and Typer: 2 when the input is at fault (a wrong option, a missing or bad file), 1 when the
+command was right but failed at run time (the database is down, the plan changed meanwhile).
 """
 
 from __future__ import annotations
@@ -11,7 +12,31 @@ import sys
 import typer
 
 from api.cli import backup, db, engine, exchange, sample, serve, users
-from api.cli.common import UserError
+from api.cli.common import CommandFailed, UserError
+from data.access.accounts import AccountError
+from data.db import DatabaseUnavailable
+from data.exchange.export import ExportError, ExportForbidden
+from data.plans.engine import EngineError
+from data.plans.versions import PlanError
+from data.settings import InsecureSettings
+from data.store.backup import BackupError, BackupUnreachable
+from data.store.cluster import ClusterError
+
+EXIT_CODES: dict[type[Exception], int] = {
+    BackupUnreachable: 1,
+    UserError: 2,
+    ExportError: 2,
+    ExportForbidden: 2,
+    AccountError: 2,
+    BackupError: 2,
+    InsecureSettings: 2,
+    CommandFailed: 1,
+    DatabaseUnavailable: 1,
+    ClusterError: 1,
+    PlanError: 1,
+    EngineError: 1,
+}
+"""Domain errors and the exit code each ends a command with (the first kind that matches)."""
 
 app = typer.Typer(
     name="wangge",
@@ -44,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         where = ctx.command_path if ctx is not None else "wangge"
         print(f"{where}: {exc.format_message()}", file=sys.stderr)
         sys.exit(2)
-    except UserError as exc:
+    except tuple(EXIT_CODES) as exc:
         print(f"wangge: {exc}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(next(code for kind, code in EXIT_CODES.items() if isinstance(exc, kind)))
     sys.exit(code if isinstance(code, int) else 0)

@@ -8,7 +8,7 @@ import typer
 
 from api.cli.common import UserError, console, database_url, progress
 from data.settings import Settings
-from data.store.backup import BackupError, backup, restore
+from data.store.backup import backup, restore
 
 
 def _size(n: int) -> str:
@@ -20,11 +20,9 @@ def backup_command(
 ) -> None:
     """Back up the database Wangge uses (DATABASE_URL or the local PostGIS) to FILE."""
     url = database_url(Settings())
-    try:
-        with progress() as step:
-            done = backup(url, file, step)
-    except BackupError as exc:
-        raise UserError(str(exc)) from exc
+    with progress() as step:
+        done = backup(url, file, step)
+
     console.print(
         f"backed up {done.database}: {done.tables} tables, {_size(done.bytes)} "
         f"in {done.seconds:.1f} s → {done.path}"
@@ -41,11 +39,9 @@ def restore_command(
     if not file.is_file():
         raise UserError(f"{file}: no such file")
     url = database_url(Settings())
-    try:
-        with progress() as step:
-            done = restore(url, file, force=force, progress=step)
-    except BackupError as exc:
-        raise UserError(str(exc)) from exc
+    with progress() as step:
+        done = restore(url, file, force=force, progress=step)
+
     console.print(
         f"restored {done.tables} tables from {done.path} into {done.database} "
         f"in {done.seconds:.1f} s"

@@ -19,23 +19,28 @@ class UserError(Exception):
     """Something the user can fix; printed as one line, exit code 2."""
 
 
+class CommandFailed(Exception):
+    """The command was right but could not be carried out (the database is down); printed as
+    one line, exit code 1."""
+
+
 def database_url(settings: Settings) -> str:
     """Resolve the database, starting the local cluster when no DATABASE_URL is set."""
     try:
         return resolve_url(settings)
     except DatabaseUnavailable as exc:
-        raise UserError(f"cannot start the local PostGIS ({exc}); or set DATABASE_URL") from exc
+        raise CommandFailed(f"cannot start the local PostGIS ({exc}); or set DATABASE_URL") from exc
 
 
 def connect(settings: Settings) -> Engine:
-    """An engine to a database that answers, or a one-line UserError naming DATABASE_URL."""
+    """An engine to a database that answers, or a one-line CommandFailed naming DATABASE_URL."""
     url = database_url(settings)
     engine = make_engine(url)
     try:
         check_reachable(engine)
     except DatabaseUnavailable as exc:
         source = "DATABASE_URL" if settings.database_url else "the local cluster"
-        raise UserError(
+        raise CommandFailed(
             f"database unreachable via {source} ({exc}); check that the server runs and "
             "DATABASE_URL points to it (postgresql://user@host:port/dbname), or unset it "
             "to use the project-local PostGIS"

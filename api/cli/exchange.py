@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import csv
 import getpass
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from api.cli.common import UserError, connect, console, progress
-from data.exchange.export import ExportError, ExportForbidden, export
+from data.exchange.export import FORMATS, export
 from data.household_import import import_households
 from data.importing import Imported, ImportRejected, import_buildings, import_compounds
 from data.importing import parse_mapping as _parse_mapping
 from data.settings import Settings
+from geo.targets import TARGET_NAMES
+
+ExportFormat = StrEnum("ExportFormat", {name: name for name in FORMATS})  # type: ignore[misc]
+TargetCrs = StrEnum("TargetCrs", {name: name for name in TARGET_NAMES})  # type: ignore[misc]
+"""Choices as enums, so ``--help`` lists them."""
+
+
+class Encoding(StrEnum):
+    utf8 = "UTF-8"
+    gbk = "GBK"
+
 
 import_app = typer.Typer(
     help="Import buildings, compounds or a household 一张表.", no_args_is_help=True
@@ -35,29 +47,32 @@ def export_command(
         help="grids, communities, streets, compounds, "
         "buildings, households (several: GeoPackage only)",
     ),
-    format: str = typer.Option("gpkg", "--format", "-f", help="gpkg, shp, geojson, fgb, kml, csv"),
-    crs: str = typer.Option("4490", help="4326, 4490, gk (or 4534–4554), 3857, gcj02, bd09"),
-    encoding: str = typer.Option("UTF-8", help="text encoding of Shapefile/CSV: UTF-8 or GBK"),
+    format: ExportFormat = typer.Option(ExportFormat.gpkg, "--format", "-f", help="file format"),
+    crs: TargetCrs = typer.Option(
+        "4490",
+        case_sensitive=False,
+        help="gk: the CGCS2000 Gauss–Krüger zone of the data; gcj02/bd09: AMap/Baidu offsets",
+    ),
+    encoding: Encoding = typer.Option(
+        Encoding.utf8, case_sensitive=False, help="text encoding of Shapefile/CSV"
+    ),
     area: str = typer.Option("", help="district, street or community code to limit to"),
     out: Path = typer.Option(Path("."), "--out", "-o", help="folder to write into"),
     reason: str = typer.Option(None, help="why household data leaves (required for it)"),
 ) -> None:
     """Export layers for a city platform; prints each file with its CRS."""
     engine = connect(Settings())
-    try:
-        result = export(
-            engine,
-            layers,
-            format,
-            crs,
-            out,
-            prefix=area,
-            encoding=encoding,
-            actor=_operator(),
-            reason=reason,
-        )
-    except (ExportError, ExportForbidden) as exc:
-        raise UserError(str(exc)) from exc
+    result = export(
+        engine,
+        layers,
+        format.value,
+        crs.value,
+        out,
+        prefix=area,
+        encoding=encoding.value,
+        actor=_operator(),
+        reason=reason,
+    )
     console.print(
         f"wrote {result.path}: "
         + ", ".join(f"{name} {n} features" for name, n in result.counts.items())

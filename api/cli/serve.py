@@ -7,8 +7,8 @@ import os
 import typer
 import uvicorn
 
-from api.cli.common import UserError, connect, console, progress
-from data.settings import InsecureSettings, Settings, refuse_default_secrets
+from api.cli.common import connect, console, progress
+from data.settings import Settings, refuse_default_secrets
 from data.store.setup import prepare
 
 
@@ -36,10 +36,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Set up the database (as `wangge setup`) and serve the app."""
         settings = Settings()
-        try:
-            refuse_default_secrets(settings)
-        except InsecureSettings as exc:
-            raise UserError(str(exc)) from exc
+        refuse_default_secrets(settings)
         url = _prepare(settings)
         os.environ["DATABASE_URL"] = url  # every worker uses the database resolved here
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)

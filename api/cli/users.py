@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from api.cli.common import UserError, connect, console
-from data.access.accounts import AccountError, create_account
+from api.cli.common import connect, console
+from data.access.accounts import create_account
 from data.db import transaction
 from data.models import AccountRole
 from data.settings import Settings
@@ -34,18 +34,16 @@ def add(
 ) -> None:
     """Create an account scoped to a street office, a community or a staff record."""
     engine = connect(Settings())
-    try:
-        with transaction(engine) as session:
-            create_account(
-                session,
-                username,
-                password,
-                role,
-                display_name=name,
-                street_code=street,
-                community_code=community,
-                staff_id=staff,
-            )
-    except AccountError as exc:
-        raise UserError(str(exc)) from exc
+    with transaction(engine) as session:
+        create_account(
+            session,
+            username,
+            password,
+            role,
+            display_name=name,
+            street_code=street,
+            community_code=community,
+            staff_id=staff,
+        )
+
     console.print(f"account {username} ({role.value}) created.")

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -43,6 +44,19 @@ def connection(engine: EngineDep) -> Iterator[Connection]:
 Conn = Annotated[Connection, Depends(connection)]
 
 
+def known_parameters(*names: str) -> Callable[[Request], None]:
+    """A dependency refusing query parameters the endpoint does not define: OGC API – Features
+    answers an unknown parameter with 400 (Part 1, 7.6), not by ignoring it."""
+    allowed = frozenset(names) | {"f"}
+
+    def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            raise ogc.OGCError(f"未知参数：{', '.join(unknown)}")
+
+    return check
+
+
 def _wants_html(request: Request, f: str | None) -> bool:
     if f:
         return f == "html"
@@ -56,7 +70,7 @@ def _base(request: Request) -> str:
 
 def _page(title: str, body: str) -> HTMLResponse:
     return HTMLResponse(
-        f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{html.escape(title)}'
+        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{html.escape(title)}'
         "</title><style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;"
         f"padding:2px 6px}}table{{border-collapse:collapse}}</style></head><body>"
         f"<h1>{html.escape(title)}</h1>{body}</body></html>"
@@ -75,12 +89,12 @@ def _links_html(links: list[dict]) -> str:
     )
 
 
-@router.get("", summary="landing page")
+@router.get("", summary="landing page", dependencies=[Depends(known_parameters())])
 def landing(request: Request, f: str | None = None) -> Response:
     base = _base(request)
     body = {
         "title": "网格 Wangge — OGC API Features",
-        "description": "Published community grids with codes and staff, communities and streets",
+        "description": "已发布的社区网格（编码、网格长与专职网格员工作电话）、社区与街道",
         "links": [
             {"rel": "self", "type": "application/json", "href": base + "?f=json"},
             {"rel": "alternate", "type": "text/html", "href": base + "?f=html"},
@@ -98,12 +112,10 @@ def landing(request: Request, f: str | None = None) -> Response:
     return JSONResponse(body)
 
 
-@router.get("/conformance")
+@router.get("/conformance", dependencies=[Depends(known_parameters())])
 def conformance(request: Request, f: str | None = None) -> Response:
     if _wants_html(request, f):
-        return _page(
-            "Conformance", "<ul>" + "".join(f"<li>{c}</li>" for c in CONFORMANCE) + "</ul>"
-        )
+        return _page("符合性声明", "<ul>" + "".join(f"<li>{c}</li>" for c in CONFORMANCE) + "</ul>")
     return JSONResponse({"conformsTo": CONFORMANCE})
 
 
@@ -121,6 +133,12 @@ def _collection(conn: Connection, layer: Layer, base: str) -> dict:
         "links": [
             {"rel": "self", "type": "application/json", "href": href},
             {"rel": "items", "type": GEOJSON, "href": href + "/items"},
+            {"rel": "describedby", "type": "application/schema+json", "href": href + "/schema"},
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "type": "application/schema+json",
+                "href": href + "/queryables",
+            },
             {"rel": "items", "type": "text/html", "href": href + "/items?f=html"},
         ],
     }
@@ -129,7 +147,7 @@ def _collection(conn: Connection, layer: Layer, base: str) -> dict:
     return out
 
 
-@router.get("/collections")
+@router.get("/collections", dependencies=[Depends(known_parameters())])
 def collections(request: Request, conn: Conn, f: str | None = None) -> Response:
     base = _base(request)
     cols = [_collection(conn, layer, base) for layer in PUBLIC_LAYERS.values()]
@@ -140,7 +158,7 @@ def collections(request: Request, conn: Conn, f: str | None = None) -> Response:
     }
     if _wants_html(request, f):
         return _page(
-            "Collections",
+            "数据集",
             "".join(
                 f'<h2><a href="{c["links"][2]["href"]}">{html.escape(c["title"])}</a></h2>'
                 f"<p>{html.escape(c['description'])}</p>"
@@ -150,12 +168,13 @@ def collections(request: Request, conn: Conn, f: str | None = None) -> Response:
     return JSONResponse(body)
 
 
-@router.get("/collections/{name}")
+@router.get("/collections/{name}", dependencies=[Depends(known_parameters())])
 def collection(name: str, request: Request, conn: Conn, f: str | None = None) -> Response:
     body = _collection(conn, ogc.collection(name), _base(request))
     if _wants_html(request, f):
         return _page(
-            body["title"], _links_html(body["links"]) + "<p>CRS: " + ", ".join(body["crs"]) + "</p>"
+            body["title"],
+            _links_html(body["links"]) + "<p>坐标系：" + ", ".join(body["crs"]) + "</p>",
         )
     return JSONResponse(body)
 
@@ -166,7 +185,7 @@ def _bbox(raw: str | None) -> list[float] | None:
     try:
         return [float(v) for v in raw.split(",")]
     except ValueError as exc:
-        raise ogc.OGCError("bbox: numbers separated by commas") from exc
+        raise ogc.OGCError("bbox 应为逗号分隔的数字") from exc
 
 
 def _features_html(title: str, features: list[dict], layer: Layer, links: list[dict]) -> str:
@@ -183,7 +202,10 @@ def _features_html(title: str, features: list[dict], layer: Layer, links: list[d
     return _page(title, f"<table><tr>{head}</tr>{rows}</table>" + _links_html(links)).body
 
 
-@router.get("/collections/{name}/items")
+@router.get(
+    "/collections/{name}/items",
+    dependencies=[Depends(known_parameters("limit", "offset", "bbox", "bbox-crs", "crs"))],
+)
 def items(
     name: str,
     request: Request,
@@ -202,16 +224,17 @@ def items(
         conn, layer, out=out, bbox=_bbox(bbox), bbox_crs=in_crs, limit=limit, offset=offset
     )
     base = f"{_base(request)}/collections/{name}/items"
-    keep = {k: v for k, v in request.query_params.items() if k not in ("offset", "f")}
-    query = "&".join(f"{k}={v}" for k, v in keep.items())
+    keep = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "f")]
+
+    def page(at: int, *extra: tuple[str, str]) -> str:
+        return f"{base}?{urlencode([*keep, ('offset', str(at)), *extra])}"
+
     links = [
-        {"rel": "self", "type": GEOJSON, "href": f"{base}?{query}&offset={offset}"},
-        {"rel": "alternate", "type": "text/html", "href": f"{base}?{query}&offset={offset}&f=html"},
+        {"rel": "self", "type": GEOJSON, "href": page(offset)},
+        {"rel": "alternate", "type": "text/html", "href": page(offset, ("f", "html"))},
     ]
     if offset + len(features) < matched:
-        links.append(
-            {"rel": "next", "type": GEOJSON, "href": f"{base}?{query}&offset={offset + limit}"}
-        )
+        links.append({"rel": "next", "type": GEOJSON, "href": page(offset + limit)})
     headers = {"Content-Crs": f"<{out.uri}>"}
     if _wants_html(request, f):
         return HTMLResponse(_features_html(layer.title, features, layer, links), headers=headers)
@@ -227,7 +250,7 @@ def items(
     )
 
 
-@router.get("/collections/{name}/items/{fid}")
+@router.get("/collections/{name}/items/{fid}", dependencies=[Depends(known_parameters("crs"))])
 def item(
     name: str,
     fid: str,
@@ -242,9 +265,9 @@ def item(
         conn, layer, out=out, bbox=None, bbox_crs=out, limit=1, offset=0, fid=fid
     )
     if not features:
-        raise ogc.OGCNotFound(f"no feature {fid} in {name}")
+        raise ogc.OGCNotFound(f"数据集 {name} 中没有要素 {fid}")
     feature = features[0]
-    href = f"{_base(request)}/collections/{name}/items/{fid}"
+    href = f"{_base(request)}/collections/{name}/items/{quote(fid, safe='')}"
     feature["links"] = [
         {"rel": "self", "type": GEOJSON, "href": href},
         {
@@ -261,6 +284,14 @@ def item(
     return Response(
         json.dumps(feature, ensure_ascii=False, default=str), media_type=GEOJSON, headers=headers
     )
+
+
+@router.get("/collections/{name}/schema", dependencies=[Depends(known_parameters())])
+@router.get("/collections/{name}/queryables", dependencies=[Depends(known_parameters())])
+def feature_schema(name: str) -> JSONResponse:
+    """The JSON Schema of the collection's features: its ``describedby`` link, and its
+    queryables (OGC API – Features Part 3), so clients know the field types up front."""
+    return JSONResponse(ogc.schema(ogc.collection(name)), media_type="application/schema+json")
 
 
 @router.get("/api")
@@ -295,6 +326,12 @@ def openapi(request: Request) -> JSONResponse:
                         ],
                         "responses": ok,
                     }
+                },
+                "/collections/{collectionId}/schema": {
+                    "get": {"parameters": [coll], "responses": ok}
+                },
+                "/collections/{collectionId}/queryables": {
+                    "get": {"parameters": [coll], "responses": ok}
                 },
                 "/collections/{collectionId}/items/{featureId}": {
                     "get": {

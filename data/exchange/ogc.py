@@ -44,10 +44,10 @@ def parse_crs(uri: str | None) -> CrsChoice:
         return CrsChoice(CRS84, 4326, False)
     code = uri.strip("[]<>").rsplit("/", 1)[-1].replace("EPSG:", "")
     if not code.isdigit():
-        raise OGCError(f"unsupported CRS {uri}")
+        raise OGCError(f"不支持的坐标系 {uri}")
     srid = int(code)
     if srid not in supported_srids():
-        raise OGCError(f"unsupported CRS {uri}: use one of the collection's crs list")
+        raise OGCError(f"不支持的坐标系 {uri}：请使用数据集 crs 列表中的坐标系")
     axis = CRS.from_epsg(srid).axis_info[0].direction.lower()
     return CrsChoice(EPSG_URI + code, srid, axis == "north")
 
@@ -64,18 +64,33 @@ def crs_list(gk_epsg: int) -> list[str]:
 def collection(name: str) -> Layer:
     layer = PUBLIC_LAYERS.get(name)
     if layer is None:
-        raise OGCNotFound(f"no collection {name!r}")
+        raise OGCNotFound(f"没有数据集 {name}")
     return layer
 
 
 def extent(conn: Connection, layer: Layer) -> list[float] | None:
+    """The layer's bounding box in CRS84 (``[xmin, ymin, xmax, ymax]``), None when empty."""
     row = conn.execute(
-        text(f"SELECT ST_Extent(geom) FROM ({layer.select}) q"), {"prefix": ""}
-    ).scalar()
-    if row is None:
-        return None
-    box = row.replace("BOX(", "").replace(")", "").replace(",", " ").split()
-    return [float(v) for v in box]
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+            f"FROM (SELECT ST_Extent(geom) AS e FROM ({layer.select}) q) x"
+        ),
+        {"prefix": ""},
+    ).one()
+    return None if row[0] is None else [float(v) for v in row]
+
+
+def schema(layer: Layer) -> dict:
+    """A JSON Schema of the layer's features (the ``describedby`` link and the queryables),
+    so GDAL and QGIS learn the field types without guessing from the first page."""
+    properties: dict[str, dict] = {f.name: {"title": f.label, "type": f.kind} for f in layer.fields}
+    properties["geometry"] = {"format": "geometry-any"}
+    return {
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "type": "object",
+        "title": layer.title,
+        "properties": properties,
+    }
 
 
 def _geom_sql(out: CrsChoice) -> str:
@@ -101,7 +116,7 @@ def items(
     where, params = ["true"], {"prefix": "", "srid": out.srid}
     if bbox is not None:
         if len(bbox) != 4:
-            raise OGCError("bbox: four numbers please (2D)")
+            raise OGCError("bbox 应为四个数字（二维）")
         x1, y1, x2, y2 = bbox
         if bbox_crs.flip:  # the bbox comes in the CRS's own axis order
             x1, y1, x2, y2 = y1, x1, y2, x2

@@ -98,17 +98,3 @@ def load_community(session: Session, code: str) -> CommunityFrames:
         units=units,
         barriers=barriers,
     )
-
-
-def load_assignment(session: Session, plan_id: int) -> pd.DataFrame:
-    """A plan's assignment as the engine names it: ``building_id``, ``unit_id``, ``grid`` (code)."""
-    frame = pd.read_sql(
-        text(
-            "SELECT m.building_id, m.unit_id, g.code AS grid FROM grid_member m "
-            "JOIN grid g ON g.id = m.grid_id WHERE m.plan_id = :plan ORDER BY m.building_id"
-        ),
-        session.connection(),
-        params={"plan": plan_id},
-    )
-    frame["unit_id"] = frame["unit_id"].astype(object).where(frame["unit_id"].notna(), None)
-    return frame

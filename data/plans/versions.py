@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import shapely
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from data.access.audit import record
@@ -337,16 +336,6 @@ def copy_as_new_version(session: Session, source: GridPlan, actor: str, note: st
     session.flush()
     _copy_grids(session, source, plan)
     return plan
-
-
-def set_grid_geometries(session: Session, plan_id: int, geometries: dict[str, Any]) -> None:
-    """Store new grid polygons (shapely, EPSG:4490) by grid code."""
-    for code, geometry in geometries.items():
-        session.execute(
-            update(Grid)
-            .where(Grid.plan_id == plan_id, Grid.code == code)
-            .values(geom=func.ST_Multi(func.ST_GeomFromWKB(shapely.to_wkb(geometry), 4490)))
-        )
 
 
 def version_history(session: Session, community_code: str) -> list[dict[str, Any]]:

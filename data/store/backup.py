@@ -37,6 +37,10 @@ class BackupError(RuntimeError):
     """A backup or restore that cannot be done; the message is one line for the operator."""
 
 
+class BackupUnreachable(BackupError):
+    """The database could not be reached: a run-time failure, not a mistake in the command."""
+
+
 class NotEmpty(BackupError):
     """The target database already holds tables."""
 
@@ -74,7 +78,7 @@ def _connect(url: str, dbname: str | None = None) -> psycopg.Connection:
         )
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BackupError(f"database unreachable at {_where(url)} ({reason})") from exc
+        raise BackupUnreachable(f"database unreachable at {_where(url)} ({reason})") from exc
 
 
 def user_tables(conn: psycopg.Connection) -> list[str]:

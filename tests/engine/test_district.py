@@ -5,7 +5,7 @@ import numpy as np
 from geo.district import divide_all
 from geo.divide import Division
 from geo.errors import NoValidDivision
-from geo.synthetic import synthetic_community
+from tests.engine.synthetic import synthetic_community
 
 
 def test_parallel_division_matches_one_by_one_and_reports_the_impossible():

@@ -10,7 +10,7 @@ from shapely.geometry import LineString, box
 from geo.check import check_plan
 from geo.divide import divide
 from geo.errors import InvalidInput, NoValidDivision
-from geo.synthetic import synthetic_community
+from tests.engine.synthetic import synthetic_community
 
 BAND = (300, 500)
 

@@ -11,7 +11,7 @@ from geo.cells import cell_complex, locate
 from geo.crs import CRSError
 from geo.errors import InvalidInput
 from geo.polygons import blocks, display_polygons, grid_polygons
-from geo.synthetic import synthetic_community
+from tests.engine.synthetic import synthetic_community
 
 
 def assert_tiles(grids: gpd.GeoDataFrame, community) -> None:

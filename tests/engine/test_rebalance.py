@@ -6,7 +6,7 @@ import pytest
 from geo.check import check_plan
 from geo.divide import divide
 from geo.rebalance import rebalance
-from geo.synthetic import synthetic_community, units_for
+from tests.engine.synthetic import synthetic_community, units_for
 
 BAND = (300, 500)
 

@@ -128,7 +128,7 @@ def test_backup_and_restore_refuse_in_one_line(tmp_path, monkeypatch, capsys, da
     nowhere = f"postgresql://postgres@127.0.0.1:{_free_port()}/wangge"
     monkeypatch.setenv("DATABASE_URL", nowhere)
     code, err = _wangge(capsys, "backup", str(tmp_path / "x.dump"))
-    assert code == 2 and len(err) == 1 and "unreachable" in err[0], err
+    assert code == 1 and len(err) == 1 and "unreachable" in err[0], err
     assert not (tmp_path / "x.dump").exists()
     code, err = _wangge(capsys, "restore", str(archive))
-    assert code == 2 and len(err) == 1 and "unreachable" in err[0], err
+    assert code == 1 and len(err) == 1 and "unreachable" in err[0], err

@@ -38,7 +38,7 @@ def test_a_few_hundred_fuzzed_cases_as_every_role_answer_no_500(world: World):  
             CASES,
             known=_known(world.url, world.home),
             seed=0,
-            skip=("/g/{code}/signboard.pdf",),  # Chromium: tests/residents print it
+            skip=("/g/{code}/signboard.pdf",),  # seconds per PDF: tests/residents print it
             both=False,
         )
     report.print()

@@ -80,3 +80,31 @@ def test_paging_conformance_openapi_html_and_errors(live_server):
     assert httpx.get(f"{base}/collections/household/items").status_code == 404
     bad = httpx.get(f"{base}/collections/grids/items", params={"crs": f"{EPSG}2000"})
     assert bad.status_code == 400
+
+
+def test_links_escape_query_values_and_parameters_answer_400(live_server):
+    base = f"{live_server}/ogc/collections/grids/items"
+    crs84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+    page = httpx.get(base, params={"limit": 1, "crs": crs84}).json()
+    nxt = next(li["href"] for li in page["links"] if li["rel"] == "next")
+    assert "crs=http%3A%2F%2Fwww.opengis.net" in nxt and "&offset=1" in nxt
+    assert httpx.get(nxt).json()["features"][0]["id"] == "520602001001002"
+    for params in ({"limit": "abc"}, {"offset": "-1"}, {"colour": "red"}):
+        r = httpx.get(base, params=params)
+        assert r.status_code == 400, params
+        assert r.json()["code"] == "InvalidParameterValue"
+    assert httpx.get(f"{live_server}/ogc/collections", params={"x": "1"}).status_code == 400
+
+
+def test_schema_queryables_extent_and_chinese_html(live_server):
+    base = f"{live_server}/ogc/collections/grids"
+    coll = httpx.get(base).json()
+    described = next(li["href"] for li in coll["links"] if li["rel"] == "describedby")
+    schema = httpx.get(described).json()
+    assert schema["properties"]["households"]["type"] == "integer"
+    assert schema["properties"]["name"] == {"title": "网格名称", "type": "string"}
+    assert httpx.get(f"{base}/queryables").json() == schema
+    xmin, ymin, xmax, ymax = coll["extent"]["spatial"]["bbox"][0]
+    assert 109.17 < xmin < xmax < 109.21 and 27.69 < ymin < ymax < 27.73
+    page = httpx.get(f"{live_server}/ogc/collections", params={"f": "html"}).text
+    assert '<html lang="zh-CN">' in page and "数据集" in page and "Collections" not in page

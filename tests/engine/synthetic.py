@@ -137,27 +137,3 @@ def units_for(buildings: gpd.GeoDataFrame) -> pd.DataFrame:
             )
         )
     return pd.concat(frames, ignore_index=True)
-
-
-def synthetic_district(seed: int = 0, communities: int = 43, households: int = 4000) -> list:
-    """Communities laid side by side, each a ``synthetic_community`` with its own seed.
-
-    Returns
-    -------
-    list of Community
-    """
-    out = []
-    for k in range(communities):
-        origin = (480_000.0 + (k % 8) * 1200.0, 3_060_000.0 + (k // 8) * 1000.0)
-        code = f"520602{1 + k // 8:03d}{1 + k % 8:03d}"
-        out.append(
-            synthetic_community(
-                seed=seed * 1000 + k,
-                blocks=(5, 4),
-                block_m=200.0,
-                households=households,
-                origin=origin,
-                code=code,
-            )
-        )
-    return out
