@@ -206,10 +206,15 @@ def map_svg(s: Surroundings, number: int, *, width: int = MAP_WIDTH, height: int
 
 
 def _label(x: float, y: float, text: str, size: int, colour: str) -> str:
+    """A bold label with a white halo: the halo is a stroked copy drawn first (WeasyPrint
+    ignores ``paint-order``, so one stroked text would cover its own fill)."""
+    common = (
+        f'x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="middle" '
+        f'dominant-baseline="middle" font-weight="bold"'
+    )
     return (
-        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{colour}" text-anchor="middle" '
-        f'dominant-baseline="middle" paint-order="stroke" stroke="#fff" stroke-width="3" '
-        f'font-weight="bold">{escape(text)}</text>'
+        f'<g class="wg-label"><text {common} fill="#fff" stroke="#fff" stroke-width="3">'
+        f'{escape(text)}</text><text {common} fill="{colour}">{escape(text)}</text></g>'
     )
 
 

@@ -80,8 +80,7 @@ def test_the_board_in_a_browser_has_no_errors_and_no_overlapping_labels(
     with watched(chromium, size) as w:
         w.page.goto(f"{server}/g/{facts.grid_code}/signboard")
         boxes = w.page.evaluate(
-            """() => Array.from(document.querySelectorAll('.map svg text'))
-                 .filter(t => !t.closest('g'))
+            """() => Array.from(document.querySelectorAll('.map svg g.wg-label text:last-child'))
                  .map(t => { const b = t.getBBox(); return [t.textContent, b.x, b.y,
                    b.x + b.width, b.y + b.height]; })"""
         )
