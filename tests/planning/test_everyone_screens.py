@@ -49,9 +49,11 @@ def test_docs_draw_from_the_app_and_authorize_works(world: World, chromium, size
         w.page.click("#operations-auth-me_api_v1_auth_me_get .opblock-summary")
         w.page.click("#operations-auth-me_api_v1_auth_me_get .try-out__btn")
         w.page.click("#operations-auth-me_api_v1_auth_me_get .execute")
-        body = w.page.locator("#operations-auth-me_api_v1_auth_me_get .response-col_description")
-        body.first.wait_for()
-        assert "planner" in w.page.inner_text("#operations-auth-me_api_v1_auth_me_get")
+        live = w.page.locator(
+            "#operations-auth-me_api_v1_auth_me_get .live-responses-table tbody",
+            has_text='"username": "planner"',
+        )
+        live.first.wait_for(timeout=30_000)  # the answer to the authorised call
         w.assert_clean()
         assert outside == [], f"fetched from outside: {outside[:3]}"
 
