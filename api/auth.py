@@ -81,12 +81,16 @@ def current_principal(
     request: Request,
     session: SessionDep,
     sent: Annotated[str | None, Depends(csrf_token_sent)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    cookie: Annotated[str | None, Depends(session_cookie)],
+    _token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
+    _session: Annotated[str | None, Depends(session_cookie)] = None,
 ) -> Principal:
-    """The logged-in account and its scope; CSRF-checked for cookie-authenticated writes."""
-    by_cookie = credentials is None
-    token = cookie if credentials is None else credentials.credentials.strip()
+    """The logged-in account and its scope; CSRF-checked for cookie-authenticated writes.
+
+    ``_token`` and ``_session`` only declare the two ways in to the OpenAPI document; the
+    request is read here so that a route may also call this function itself."""
+    header = request.headers.get("authorization", "")
+    by_cookie = not header.lower().startswith("bearer ")
+    token = request.cookies.get(SESSION_COOKIE) if by_cookie else header[7:].strip()
     found = resolve_session(session, token) if token else None
     if found is None:
         raise LoginRequired()
