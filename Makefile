@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 SYSTEM_PACKAGES := postgresql-15-postgis-3 chromium gdal-bin poppler-utils wrk fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+# The interpreter the lock is resolved for (Python 3.11 as on the machines; see DEVELOPERS.md).
+LOCK_PYTHON := 3.11.7
 
 .PHONY: serve test setup system venv lint format bench db-stop lock vendor
 
@@ -30,10 +33,12 @@ system:  ## Debian packages: PostGIS, Chromium for browser tests, GDAL, poppler,
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+# Exactly what CI tested: every package pinned with its hashes, then the project itself.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev,bench,sample]'
+	$(BIN)/pip install -q --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
 lint:
@@ -50,8 +55,10 @@ bench: setup  ## print the benchmark figures
 db-stop:
 	$(BIN)/wangge db stop
 
-lock:  ## re-pin every dependency after changing pyproject.toml
-	$(BIN)/pip freeze --exclude-editable | grep -v '^wangge' > constraints.txt
+lock:  ## re-resolve requirements.lock (pins + hashes) after changing pyproject.toml
+	$(BIN)/pip install -q uv
+	$(BIN)/uv pip compile pyproject.toml --all-extras --generate-hashes \
+	  --python-version $(LOCK_PYTHON) -o $(LOCK)
 
 vendor:  ## refresh maps/static/vendor (committed) from the npm packages pinned in package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund

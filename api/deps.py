@@ -47,8 +47,14 @@ def get_pdf_slots(request: Request) -> asyncio.Semaphore:
     return request.app.state.pdf_slots
 
 
+def get_csp_nonce(request: Request) -> str:
+    """This request's Content-Security-Policy nonce for inline scripts (``api/security.py``)."""
+    return request.state.csp_nonce
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
 PoolDep = Annotated[AsyncConnectionPool, Depends(get_public_pool)]
 PdfSlotsDep = Annotated[asyncio.Semaphore, Depends(get_pdf_slots)]
+NonceDep = Annotated[str, Depends(get_csp_nonce)]

@@ -1,11 +1,17 @@
 """Security headers on every response: a Content-Security-Policy the map pages work with.
 
-Folium pages carry inline scripts and styles, so ``script-src`` and ``style-src`` allow
-``'unsafe-inline'``; everything else (scripts, styles, fonts, tiles) is served by the app itself
-from ``/static`` and ``/tiles``, except the raster tiles of the configured basemap.
+Scripts run only from the app itself (``/static``) or, inline, with the request's nonce: each
+request gets a fresh one in ``request.state.csp_nonce``, which the map pages put on folium's
+inline ``<script>`` blocks (:func:`maps.render.page_html`); injected markup has no nonce and does
+not run. Styles keep ``'unsafe-inline'``: folium and Leaflet write ``style`` attributes into the
+markup they build (map panes, markers, tooltips), which a nonce cannot cover, and a style cannot
+run script. Everything else (styles, fonts, tiles) is served by the app from ``/static`` and
+``/tiles``, except the raster tiles of the configured basemap.
 """
 
 from __future__ import annotations
+
+import secrets
 
 from fastapi import HTTPException
 from starlette.datastructures import Headers, MutableHeaders
@@ -23,13 +29,13 @@ BASEMAP_HOSTS = {
 }
 
 
-def content_security_policy(settings: Settings) -> str:
-    """The CSP for ``settings``' basemap."""
+def content_security_policy(settings: Settings, nonce: str) -> str:
+    """The CSP for ``settings``' basemap and a request's script ``nonce``."""
     img = " ".join(("'self'", "data:", "blob:", *BASEMAP_HOSTS.get(settings.basemap, ())))
     return "; ".join(
         (
             "default-src 'self'",
-            "script-src 'self' 'unsafe-inline'",
+            f"script-src 'self' 'nonce-{nonce}'",
             "style-src 'self' 'unsafe-inline'",
             f"img-src {img}",
             "font-src 'self' data:",
@@ -43,12 +49,13 @@ def content_security_policy(settings: Settings) -> str:
 
 
 class SecurityHeaders:
-    """Pure ASGI middleware (no buffering): adds the headers unless a route set its own."""
+    """Pure ASGI middleware (no buffering): adds the headers unless a route set its own, and
+    gives each request its CSP nonce (``request.state.csp_nonce``)."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
+        self.settings = settings
         self.headers = {
-            "Content-Security-Policy": content_security_policy(settings),
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "strict-origin-when-cross-origin",
             "X-Frame-Options": "DENY",
@@ -58,11 +65,14 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        nonce = secrets.token_urlsafe(18)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+        policy = {"Content-Security-Policy": content_security_policy(self.settings, nonce)}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
+                for name, value in {**policy, **self.headers}.items():
                     if name not in headers:
                         headers[name] = value
             await send(message)

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,62 +158,68 @@ class Planning:
     seconds: list[float] = field(default_factory=list)  # one draft → edit → publish cycle
 
 
+def _caller(http: httpx.Client, prefix: str, out: Planning) -> Callable[..., dict | None]:
+    """``call(method, path, **kwargs)``: the JSON answer, or None with the failure recorded."""
+
+    def call(method: str, path: str, **kwargs) -> dict | None:
+        try:
+            response = http.request(method, prefix + path, **kwargs)
+        except httpx.HTTPError as exc:
+            out.errors.append(f"{method} {path}: {type(exc).__name__} {exc}")
+            return None
+        if response.status_code == 422 and path.endswith("/moves"):
+            # The engine may refuse a move (the answer says why): a refusal, not an error.
+            out.refused.append(response.json().get("detail", "")[:200])
+            return None
+        if response.status_code >= 300:
+            out.errors.append(f"{method} {path}: {response.status_code} {response.text[:200]}")
+            return None
+        return response.json()
+
+    return call
+
+
+def _edit(call, draft: dict, buildings: list, rng: random.Random, cycle: int, out: Planning):
+    """Move a building to a neighbouring grid, or re-balance every third cycle or when no move
+    was taken; the edited draft, or None."""
+    plan, revision = draft["plan"]["id"], draft["plan"]["revision"]
+    if cycle % 3:
+        for building in rng.sample(buildings, min(20, len(buildings))):
+            near = call("GET", f"/plans/{plan}/buildings/{building}/neighbours")
+            if near:
+                move = {"revision": revision, "building_ids": [building], "to_grid": near[0]}
+                edited = call("POST", f"/plans/{plan}/moves", json=move)
+                out.moves += edited is not None
+                if edited is not None:
+                    return edited
+                break
+    edited = call("POST", f"/plans/{plan}/rebalance", json={"revision": revision, "seed": cycle})
+    out.rebalances += edited is not None
+    return edited
+
+
 def plan_loop(base: str, account: tuple, stop: threading.Event, out: Planning, seed: int) -> None:
     """Open a draft, move a building (or re-balance every third time), publish; repeat."""
     name, community, buildings = account
     rng = random.Random(seed)
-    prefix = f"/api/v1/communities/{community}"
     with httpx.Client(base_url=base, timeout=120) as http:
         token = http.post("/api/v1/auth/token", json={"username": name, "password": PASSWORD})
         if token.status_code != 200:
             out.errors.append(f"{name} login: {token.status_code} {token.text[:200]}")
             return
         http.headers["Authorization"] = f"Bearer {token.json()['token']}"
-
-        def call(method: str, path: str, **kwargs) -> dict | list | None:
-            try:
-                response = http.request(method, prefix + path, **kwargs)
-            except httpx.HTTPError as exc:
-                out.errors.append(f"{method} {path}: {type(exc).__name__} {exc}")
-                return None
-            if response.status_code == 422 and path.endswith("/moves"):
-                # The engine may refuse a move (the answer says why): a refusal, not an error.
-                out.refused.append(response.json().get("detail", "")[:200])
-                return None
-            if response.status_code >= 300:
-                out.errors.append(f"{method} {path}: {response.status_code} {response.text[:200]}")
-                return None
-            return response.json()
-
+        call = _caller(http, f"/api/v1/communities/{community}", out)
         cycle = 0
         while not stop.is_set():
             started = time.perf_counter()
             cycle += 1
             draft = call("POST", "/drafts")
-            if draft is None:
-                continue
-            plan, revision = draft["plan"]["id"], draft["plan"]["revision"]
-            edited = None
-            if cycle % 3:
-                for building in rng.sample(buildings, min(20, len(buildings))):
-                    near = call("GET", f"/plans/{plan}/buildings/{building}/neighbours")
-                    if near:
-                        move = {"revision": revision, "building_ids": [building]}
-                        edited = call(
-                            "POST", f"/plans/{plan}/moves", json=move | {"to_grid": near[0]}
-                        )
-                        out.moves += edited is not None
-                        break
-            if edited is None:  # every third cycle, or when the move was refused
-                edited = call(
-                    "POST", f"/plans/{plan}/rebalance", json={"revision": revision, "seed": cycle}
-                )
-                out.rebalances += edited is not None
-            if edited is None:
+            edited = draft and _edit(call, draft, buildings, rng, cycle, out)
+            if not edited:
                 continue
             done = call(
                 "POST",
-                f"/plans/{plan}/publish",
+                f"/plans/{edited['plan']['id']}/publish",
                 json={"revision": edited["plan"]["revision"], "reason": "压测：规划员并发发布"},
             )
             if done is not None:

@@ -13,6 +13,8 @@ from pathlib import Path
 import folium
 from folium.plugins import VectorGridProtobuf
 
+from maps import render
+
 STATIC_DIR = Path(__file__).parent / "static"
 """Mounted by the app at ``/static``."""
 
@@ -57,7 +59,9 @@ def localise(element) -> None:
 
 
 def local_map(**kwargs) -> folium.Map:
-    """A ``folium.Map`` whose assets all come from ``/static/vendor``."""
+    """A ``folium.Map`` whose assets all come from ``/static/vendor``, rendered by
+    :func:`maps.render.install`'s one-pass renderer."""
+    render.install()
     m = folium.Map(**kwargs)
     localise(m)
     return m

@@ -8,14 +8,16 @@ local.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
 import folium
-from branca.element import Element
 
 from maps.assets import local_map
+from maps.detail import LinkPopup, TextTooltip
 from maps.public import _Page, page_head
+from maps.render import Text
 
 LOAD_COLOURS = {"under": "#f1c40f", "in_band": "#27ae60", "over": "#e74c3c"}
 LOAD_ZH = {"under": "不足", "in_band": "达标", "over": "超出"}
@@ -53,9 +55,7 @@ def _layer(
         collection,
         name=name,
         style_function=style if callable(style) else lambda f: style,
-        tooltip=folium.GeoJsonTooltip(list(tooltip), aliases=list(tooltip.values()))
-        if tooltip
-        else None,
+        tooltip=TextTooltip(list(tooltip), aliases=list(tooltip.values())) if tooltip else None,
     ).add_to(m)
 
 
@@ -122,7 +122,7 @@ def planner_map(
             "fillOpacity": 0.9,
         },
         highlight_function=lambda f: {"color": "#e67e22", "weight": 3},
-        tooltip=folium.GeoJsonTooltip(
+        tooltip=TextTooltip(
             ["compound", "name", "address", "households", "grid"],
             aliases=["小区", "楼栋", "地址", "户数", "网格"],
         ),
@@ -180,26 +180,25 @@ def street_map(layers: dict[str, dict[str, Any]], title: str) -> folium.Map:
             "status_zh": "方案",
         },
     )
-    for feature in layers["communities"]["features"]:
-        props = feature["properties"]
-        folium.GeoJson(
-            feature,
+    if layers["communities"]["features"]:
+        communities = folium.GeoJson(
+            layers["communities"],
+            name="社区",
             style_function=lambda f: {"color": "#c0392b", "weight": 3, "fill": False},
-            popup=folium.Popup(
-                f'<a href="/plan/{props["code"]}">{props["name"]}：打开规划图</a>', max_width=240
-            ),
-            tooltip=props["name"],
+            tooltip=TextTooltip(["name"], labels=False),
         ).add_to(m)
+        communities.add_child(LinkPopup("/plan/", "code", "name", "：打开规划图"))
     links = "".join(
-        f'<li><a href="/plan/{f["properties"]["code"]}">{f["properties"]["name"]}</a></li>'
+        f'<li><a href="/plan/{html.escape(f["properties"]["code"])}">'
+        f"{html.escape(f['properties']['name'])}</a></li>"
         for f in layers["communities"]["features"]
     )
     m.get_root().html.add_child(
-        Element(
+        Text(
             '<nav id="wg-communities" style="position:absolute;z-index:1000;top:10px;left:60px;'
             'background:#fff;padding:6px 12px;border-radius:6px;font-size:14px">'
-            f'<a href="/plan">← 社区列表</a> · {title}<ul style="margin:4px 0;padding-left:18px">'
-            f"{links}</ul></nav>"
+            f'<a href="/plan">← 社区列表</a> · {html.escape(title)}'
+            f'<ul style="margin:4px 0;padding-left:18px">{links}</ul></nav>'
         )
     )
     folium.LayerControl(collapsed=True).add_to(m)

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import folium
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from jinja2 import Template
+from jinja2.utils import htmlsafe_json_dumps
 
 from geo.offsets import Datum, convert
 from maps.assets import local_map, vector_grid
+from maps.render import Text
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -164,26 +166,33 @@ def _grid_layers(m: folium.Map, datum: str) -> str:
 
 
 class _Page(MacroElement):
-    """Page chrome and behaviour from a Jinja template in ``maps/templates``."""
+    """Page chrome and behaviour from a Jinja template in ``maps/templates``.
+
+    The template escapes every value it shows (autoescape), and ``values_json`` is safe inside
+    a ``<script>`` (``<``, ``>``, ``&`` and ``'`` as JSON escapes), so names read as text.
+    """
 
     def __init__(self, template: str, **values) -> None:
         super().__init__()
         self._name = "WanggePage"
-        self._template = Template((TEMPLATES / template).read_text(encoding="utf-8"))
+        self._template = Template(
+            (TEMPLATES / template).read_text(encoding="utf-8"), autoescape=True
+        )
         self.values = values
-        self.values_json = json.dumps(values, ensure_ascii=False)
-        self.values_attr = html.escape(self.values_json, quote=True)
+        self.values_json = htmlsafe_json_dumps(values, ensure_ascii=False)
+        # For a data attribute: plain JSON text, which autoescaping escapes there.
+        self.values_attr = json.dumps(values, ensure_ascii=False)
 
 
 def page_head(m: folium.Map, title: str) -> None:
     """The page's title (escaped), the phone viewport and the favicon."""
     root = m.get_root()
-    root.header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="title")
+    root.header.add_child(Text(f"<title>{html.escape(title)}</title>"), name="title")
     root.header.add_child(
-        Element('<meta name="viewport" content="width=device-width, initial-scale=1">'),
+        Text('<meta name="viewport" content="width=device-width, initial-scale=1">'),
         name="viewport_zh",
     )
-    root.header.add_child(Element(f'<link rel="icon" href="{FAVICON}">'), name="favicon")
+    root.header.add_child(Text(f'<link rel="icon" href="{FAVICON}">'), name="favicon")
 
 
 def grid_title(grid: dict) -> str:

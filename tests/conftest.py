@@ -8,6 +8,7 @@ rolled back; tests that must commit take ``isolated_url``, a fresh copy of the f
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -196,3 +197,10 @@ def wait_until(page, expression: str, timeout_s: float = 15.0, arg=None) -> None
         if time.monotonic() > deadline:
             raise TimeoutError(f"{expression} still false after {timeout_s} s")
         page.wait_for_timeout(100)
+
+
+def login_token(client) -> str:
+    """The CSRF token of a freshly opened login form (its cookie stays in ``client``)."""
+    page = client.get("/login")
+    assert page.status_code == 200
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)

@@ -1,7 +1,16 @@
-"""Logging in and out: the login page, the session cookie, API tokens."""
+"""Logging in and out: the login page, the session cookie, API tokens.
+
+The login form is protected against login CSRF (a foreign site logging the browser in to an
+account of its choosing) by a double-submit token: each rendering of the form sets a fresh
+random token in an HttpOnly, SameSite=Strict cookie scoped to ``/login`` and in a hidden field,
+and ``POST /login`` proceeds only when both are present and equal. A cross-site form cannot read
+the field's value, and the browser does not send the cookie with it. ``POST /api/v1/auth/token``
+takes JSON and answers a token, not a cookie, and needs no CSRF token.
+"""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Annotated
 
@@ -21,6 +30,10 @@ pages = APIRouter(tags=["auth"], include_in_schema=False)
 api = APIRouter(prefix="/auth", tags=["auth"])
 
 
+LOGIN_CSRF_COOKIE = "wangge_login_csrf"
+LOGIN_CSRF_FAILED = "登录页面已过期或来源不明，请在本页重新输入用户名和密码"
+
+
 def _safe_next(target: str | None) -> str:
     """Only same-site paths: never redirect a login to another host ("" when none is given:
     the account's own landing page, :func:`api.auth.home_of`)."""
@@ -29,11 +42,41 @@ def _safe_next(target: str | None) -> str:
     return ""
 
 
+def _login_form(
+    request: Request,
+    next: str | None,
+    error: str | None = None,
+    status_code: int = status.HTTP_200_OK,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The login page with a fresh CSRF token in its hidden field and in the cookie."""
+    token = secrets.token_urlsafe(32)
+    response = templates.TemplateResponse(
+        request,
+        "login.html",
+        {"next": _safe_next(next), "error": error, "csrf_token": token},
+        status_code=status_code,
+        headers=headers,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/login",
+    )
+    return response
+
+
+def _login_csrf_ok(request: Request, sent: str | None) -> bool:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE)
+    return bool(sent and expected) and secrets.compare_digest(sent, expected)
+
+
 @pages.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, "login.html", {"next": _safe_next(next), "error": None}
-    )
+    return _login_form(request, next)
 
 
 @pages.post("/login", response_class=HTMLResponse)
@@ -43,29 +86,27 @@ def login(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
     next: Annotated[str | None, Form()] = None,
+    csrf_token: Annotated[str | None, Form(max_length=256)] = None,
 ) -> Response:
+    if not _login_csrf_ok(request, csrf_token):
+        return _login_form(request, next, LOGIN_CSRF_FAILED, status.HTTP_403_FORBIDDEN)
     throttle, address = request.app.state.login_throttle, client_address(request)
     try:
         throttle.check(username, address)
     except LoginThrottled as exc:
-        return templates.TemplateResponse(
+        return _login_form(
             request,
-            "login.html",
-            {"next": _safe_next(next), "error": "登录失败次数过多，请稍后再试"},
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-            headers={"Retry-After": str(max(1, round(exc.retry_after)))},
+            next,
+            "登录失败次数过多，请稍后再试",
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            {"Retry-After": str(max(1, round(exc.retry_after)))},
         )
     account = authenticate(session, username, password)
     if account is None:
         throttle.failed(username, address)
         record(session, username, "login_failed", "account", None)
         session.commit()
-        return templates.TemplateResponse(
-            request,
-            "login.html",
-            {"next": _safe_next(next), "error": "用户名或密码错误"},
-            status_code=status.HTTP_401_UNAUTHORIZED,
-        )
+        return _login_form(request, next, "用户名或密码错误", status.HTTP_401_UNAUTHORIZED)
     issued = open_session(session, account)
     record(session, account.username, "login", "account", str(account.id))
     session.commit()
@@ -80,6 +121,7 @@ def login(
         secure=request.url.scheme == "https",
         path="/",
     )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 

@@ -31,13 +31,31 @@ class CommunityRow(BaseModel):
     has_draft: bool
 
 
+class StreetTotals(BaseModel):
+    code: str
+    name: str
+    communities: int
+    grids: int
+    households: int
+    grids_without_full_time_worker: int
+    grids_under: int
+    grids_over: int
+    workers: int
+    full_time_coverage: float | None
+
+
+class Dashboard(BaseModel):
+    communities: list[CommunityRow]
+    streets: list[StreetTotals]
+
+
 @router.get("/communities", response_model=list[CommunityRow])
 def communities(scope: ScopeDep, session: SessionDep) -> list[dict[str, Any]]:
     """Communities the caller may see, with grid load and staffing."""
     return community_rows(session, scope.communities)
 
 
-@router.get("/dashboard")
+@router.get("/dashboard", response_model=Dashboard)
 def dashboard(scope: ScopeDep, session: SessionDep) -> dict[str, Any]:
     """Grids without a full-time worker (target 100% covered), households per worker and grids
     out of band, per community and per street office."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
 
 from api.auth import OutOfScope, ScopedCommunity, ScopeDep
 from api.deps import PG_INT_MAX, SessionDep
@@ -29,7 +30,30 @@ def _read(session, scope, query: RecordQuery, reason: str | None) -> list[dict]:
     return records
 
 
-@router.get("")
+class HouseholdRecord(BaseModel):
+    """A household record (民情档案); name, phone and ID number masked unless a reason was
+    given, and the care tags (sensitive personal information) present only then."""
+
+    id: int
+    grid: str
+    building_id: int
+    building: str | None
+    compound: str
+    address: str | None
+    unit: int | None
+    floor: int | None
+    room: str | None
+    head_name: str | None
+    head_phone: str | None
+    id_number: str | None
+    members: int | None
+    elderly_alone: bool | None = None
+    low_income: bool | None = None
+    disabled: bool | None = None
+    left_behind_child: bool | None = None
+
+
+@router.get("", response_model=list[HouseholdRecord], response_model_exclude_unset=True)
 def households(
     community: ScopedCommunity,
     scope: ScopeDep,
@@ -45,7 +69,7 @@ def households(
     return _read(session, scope, query, reason)
 
 
-@router.get("/{household_id}")
+@router.get("/{household_id}", response_model=HouseholdRecord, response_model_exclude_unset=True)
 def household(
     community: ScopedCommunity,
     household_id: Annotated[int, Path(ge=1, le=PG_INT_MAX)],

@@ -8,9 +8,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from api.auth import NotAuthorised, OutOfScope, PrincipalDep, ScopedCommunity
-from api.deps import SessionDep
+from api.deps import NonceDep, SessionDep
 from api.routes.plans import plan_detail
-from api.templating import templates
+from api.templating import map_page, templates
 from data.models import AccountRole, GridPlan, PlanStatus, StreetOffice
 from data.plans.engine import diff_against_published
 from data.plans.staffing import community_staff, follow_suggestions, grid_posts, unstaffed
@@ -44,6 +44,7 @@ def communities_page(
 
 @router.get("/plan/{code}", response_class=HTMLResponse)
 def community_page(
+    nonce: NonceDep,
     community: ScopedCommunity,
     principal: PrincipalDep,
     session: SessionDep,
@@ -77,9 +78,7 @@ def community_page(
         "has_draft": open_draft(session, community.code) is not None,
         **_staffing(session, current, [g.number for g in detail.grids]),
     }
-    m = planner_map(plan_layers(session, current), loads, panel)
-    html = m.get_root().render().replace("<html>", '<html lang="zh-CN">', 1)
-    return HTMLResponse(html)
+    return map_page(planner_map(plan_layers(session, current), loads, panel), nonce)
 
 
 def _staffing(session: Session, plan: GridPlan, numbers: list[int]) -> dict:
@@ -115,11 +114,12 @@ def import_page(
 
 
 @router.get("/plan/street/{street}", response_class=HTMLResponse)
-def street_page(street: str, principal: PrincipalDep, session: SessionDep) -> HTMLResponse:
+def street_page(
+    nonce: NonceDep, street: str, principal: PrincipalDep, session: SessionDep
+) -> HTMLResponse:
     """A street office's grids (drafts where open), coloured by load."""
     office = session.get(StreetOffice, street)
     codes = [c for c in communities_of(session, street) if principal.scope.sees_community(c)]
     if office is None or not codes:
         raise OutOfScope(f"街道 {street} 不存在或不在您的管辖范围内")
-    m = street_map(street_layers(session, street, codes), office.name)
-    return HTMLResponse(m.get_root().render().replace("<html>", '<html lang="zh-CN">', 1))
+    return map_page(street_map(street_layers(session, street, codes), office.name), nonce)

@@ -224,7 +224,44 @@ def undo_last(
     return plan_detail(session, plan)
 
 
-@router.get("/plans/{plan_id}/history")
+class HistoryEntry(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    summary: str | None
+
+
+class MovedBuilding(BaseModel):
+    building_id: int
+    name: str | None
+    compound: str | None
+    from_grid: str
+    to_grid: str
+    households: int
+
+
+class Diff(BaseModel):
+    published_version: int | None = None
+    moved_buildings: list[MovedBuilding]
+    households_changing_worker: int
+
+
+class ChangedHousehold(BaseModel):
+    household_id: int
+    building_id: int
+    from_grid: str | None
+    to_grid: str | None
+
+
+class Published(BaseModel):
+    version: int
+    households_changing_worker: int
+    changed: list[ChangedHousehold] = Field(
+        description="households whose grid, hence grid worker, changed"
+    )
+
+
+@router.get("/plans/{plan_id}/history", response_model=list[HistoryEntry])
 def history(plan: ScopedPlan, session: SessionDep) -> list[dict[str, Any]]:
     """The draft's edits, newest first."""
     return [
@@ -233,14 +270,14 @@ def history(plan: ScopedPlan, session: SessionDep) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/plans/{plan_id}/diff")
+@router.get("/plans/{plan_id}/diff", response_model=Diff)
 def diff(plan: ScopedPlan, session: SessionDep) -> dict[str, Any]:
     """Buildings the draft moves and households that change grid worker, against the
     published plan."""
     return diff_against_published(session, plan)
 
 
-@router.post("/plans/{plan_id}/publish")
+@router.post("/plans/{plan_id}/publish", response_model=Published)
 def publish_plan(
     plan: ScopedPlan, body: Publish, scope: PlannerDep, session: SessionDep
 ) -> dict[str, Any]:

@@ -16,9 +16,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from psycopg_pool import AsyncConnectionPool
 
 from api.auth import ViewerDep
-from api.deps import PdfSlotsDep, PoolDep, SettingsDep
+from api.deps import NonceDep, PdfSlotsDep, PoolDep, SettingsDep
 from api.ratelimit import LookupLimit
-from api.templating import templates
+from api.templating import map_page, templates
 from data.access.scope import Scope
 from data.models import AccountRole
 from data.queries import lookup
@@ -43,10 +43,6 @@ async def _view(pool: AsyncConnectionPool) -> public.View:
     async with pool.connection() as conn:
         lon, lat = await lookup.built_up_centre(conn) or FALLBACK_CENTRE
     return public.View(lon, lat)
-
-
-def _page(m) -> HTMLResponse:
-    return HTMLResponse(m.get_root().render().replace("<html>", '<html lang="zh-CN">', 1))
 
 
 def _message(request: Request, title: str, message: str, status: int) -> HTMLResponse:
@@ -86,14 +82,19 @@ def favicon() -> FileResponse:
 
 
 @router.get("/find", response_class=HTMLResponse)
-async def find_page(pool: PoolDep, settings: SettingsDep) -> HTMLResponse:
+async def find_page(pool: PoolDep, settings: SettingsDep, nonce: NonceDep) -> HTMLResponse:
     """找网格员: search an address, tap the map or use the phone's location."""
-    return _page(public.resident_map(await _view(pool), _basemap(settings)))
+    return map_page(public.resident_map(await _view(pool), _basemap(settings)), nonce)
 
 
 @router.get("/g/{code}", response_class=HTMLResponse)
 async def grid_page(
-    request: Request, pool: PoolDep, settings: SettingsDep, code: str, viewer: ViewerDep
+    request: Request,
+    pool: PoolDep,
+    settings: SettingsDep,
+    nonce: NonceDep,
+    code: str,
+    viewer: ViewerDep,
 ) -> HTMLResponse:
     """A grid's public page (the signboard's QR code opens it), titled with the grid and its
     community so that a shared link names them; a Chinese 404 page for an unknown code. Staff
@@ -111,7 +112,7 @@ async def grid_page(
     view = public.View((x0 + x1) / 2, (y0 + y1) / 2, public.STREET_ZOOM + 1)
     links = _staff_links(viewer, grid["community"]["code"], code)
     m = public.resident_map(view, _basemap(settings), grid_code=code, title=title, links=links)
-    return _page(m)
+    return map_page(m, nonce)
 
 
 def _staff_links(viewer: Scope | None, community: str, code: str) -> list[dict[str, str]]:
@@ -127,9 +128,9 @@ def _staff_links(viewer: Scope | None, community: str, code: str) -> list[dict[s
 
 
 @router.get("/map", response_class=HTMLResponse)
-async def district_page(pool: PoolDep, settings: SettingsDep) -> HTMLResponse:
+async def district_page(pool: PoolDep, settings: SettingsDep, nonce: NonceDep) -> HTMLResponse:
     """All published grids of the district, drawn from vector tiles."""
-    return _page(public.district_map(await _view(pool), _basemap(settings)))
+    return map_page(public.district_map(await _view(pool), _basemap(settings)), nonce)
 
 
 async def _signboard(

@@ -28,7 +28,29 @@ class Posts(BaseModel):
     )
 
 
-@router.get("/staff")
+class StaffMember(BaseModel):
+    id: int
+    name: str
+    role: StaffRole
+    work_phone: str | None
+    organisation: str | None
+    party_member: bool
+    grids: list[int] = Field(description="numbers of the published grids served")
+
+
+class LiaisonGroup(BaseModel):
+    building_id: int
+    building: str
+    compound: str
+    unit: int | None
+    households: int
+    with_leader: int = Field(description="households that have a liaison leader")
+    leaders: int
+    suggested_leaders: int = Field(description="one per about ten households")
+    missing_leaders: int
+
+
+@router.get("/staff", response_model=list[StaffMember])
 def staff(community: ScopedCommunity, session: SessionDep) -> list[dict[str, Any]]:
     """The community's grid staff (public work phones) and the published grids they serve."""
     return community_staff(session, community.code)
@@ -49,7 +71,7 @@ def set_posts(
     session.commit()
 
 
-@router.get("/liaison-groups")
+@router.get("/liaison-groups", response_model=list[LiaisonGroup])
 def liaison(community: ScopedCommunity, session: SessionDep) -> list[dict[str, Any]]:
     """Households per building and unit entrance, with the liaison leaders they have and the
     number suggested (one per about ten households)."""

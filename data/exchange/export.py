@@ -172,19 +172,7 @@ def export(
     written. Personal layers are logged in ``audit_log`` with ``actor`` and ``reason``."""
     form = parse_format(fmt)
     enc = parse_encoding(encoding)
-    if not layer_names:
-        raise ExportError("no layer named")
-    unknown = [n for n in layer_names if n not in LAYERS]
-    if unknown:
-        raise ExportError(f"unknown layer {unknown[0]!r}: use {', '.join(LAYERS)}")
-    if len(layer_names) > 1 and form.name != "gpkg":
-        raise ExportError("several layers go into one GeoPackage only; export the others apart")
-    layers = [LAYERS[n] for n in layer_names]
-    for layer in layers:
-        check_access(layer, actor, reason)
-    if prefix and not (prefix.isdigit() and len(prefix) <= 12):
-        raise ExportError(f"area {prefix!r}: give a district, street or community code")
-
+    layers = _layers_to_export(layer_names, form, actor, reason, prefix)
     frames = [read_layer(engine, layer, prefix) for layer in layers]
     lon = _centre_lon(np.concatenate([f["geometry"].to_numpy() for f in frames]))
     try:
@@ -207,12 +195,7 @@ def export(
             result.counts[layer.name] = len(frame)
         if form.zipped:
             _readme(work, layers, result)
-            tmp_zip = work / "out.zip"
-            with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED) as zf:
-                for path in sorted(work.iterdir()):
-                    if path != tmp_zip:
-                        zf.write(path, path.name)
-            os.replace(tmp_zip, result.path)
+            _zip_into(work, result.path)
         else:
             os.replace(work / f"{stem}.{form.ext}", result.path)
 
@@ -220,6 +203,35 @@ def export(
     if personal:
         _audit(engine, personal, result, actor or "", reason, prefix)
     return result
+
+
+def _layers_to_export(
+    names: list[str], form: Format, actor: str | None, reason: str | None, prefix: str
+) -> list[Layer]:
+    """The layers named, once each is known, allowed to ``actor`` and fits the format."""
+    if not names:
+        raise ExportError("no layer named")
+    unknown = [n for n in names if n not in LAYERS]
+    if unknown:
+        raise ExportError(f"unknown layer {unknown[0]!r}: use {', '.join(LAYERS)}")
+    if len(names) > 1 and form.name != "gpkg":
+        raise ExportError("several layers go into one GeoPackage only; export the others apart")
+    layers = [LAYERS[n] for n in names]
+    for layer in layers:
+        check_access(layer, actor, reason)
+    if prefix and not (prefix.isdigit() and len(prefix) <= 12):
+        raise ExportError(f"area {prefix!r}: give a district, street or community code")
+    return layers
+
+
+def _zip_into(work: Path, dest: Path) -> None:
+    """Every file of ``work`` into the zip ``dest``, written aside and renamed when complete."""
+    tmp_zip = work / "out.zip"
+    with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(work.iterdir()):
+            if path != tmp_zip:
+                zf.write(path, path.name)
+    os.replace(tmp_zip, dest)
 
 
 def _write(

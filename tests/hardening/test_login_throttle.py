@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.ratelimit import LoginThrottle
 from data.settings import Settings
+from tests.conftest import login_token
 from tests.planning.conftest import PASSWORD, World, world  # noqa: F401
 
 MAX = 3
@@ -44,7 +45,9 @@ def test_the_login_page_throttles_and_shares_the_count(throttled):
     for _ in range(MAX - 1):
         assert _token(throttled, "street", "wrong password").status_code == 401
     form = {"username": "street", "password": "wrong", "next": "/plan"}
+    form["csrf_token"] = login_token(throttled)
     assert throttled.post("/login", data=form).status_code == 401
+    form["csrf_token"] = login_token(throttled)
     page = throttled.post("/login", data={**form, "password": PASSWORD}, follow_redirects=False)
     assert page.status_code == 429
     assert int(page.headers["Retry-After"]) > 0
