@@ -20,6 +20,7 @@ from api.ratelimit import Budget, LoginThrottle, forget_full_budgets
 from api.routes import (
     auth,
     communities,
+    docs,
     exchange,
     health,
     households,
@@ -122,6 +123,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         version="0.1.0",
         lifespan=lifespan,
         dependencies=[Depends(refuse_nul)],
+        docs_url=None,  # served from the app's own Swagger UI copy: api/routes/docs.py
+        redoc_url=None,
     )
     app.state.settings = settings
     errors.register(app)
@@ -155,6 +158,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(staffing.router, prefix="/api/v1")
     app.include_router(households.router, prefix="/api/v1")
     app.include_router(planner.router)
+    app.include_router(docs.router)
     app.mount("/static", GZipMiddleware(StaticFiles(directory=STATIC_DIR)), name="static")
     app.add_middleware(BodyLimits, settings=settings)
     app.add_middleware(SecurityHeaders, settings=settings)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import SessionDep
 from data.access.accounts import resolve_session
@@ -62,12 +63,31 @@ async def csrf_token_sent(request: Request) -> str | None:
     return None
 
 
+# The two ways in, declared so that the OpenAPI document (and /docs' "Authorize") knows them.
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="POST /api/v1/auth/token 换得的令牌：Authorization: Bearer <token>",
+)
+session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="session",
+    description="登录页 /login 设置的会话 Cookie；写操作还需请求头 X-CSRF-Token",
+)
+
+
 def current_principal(
     request: Request,
     session: SessionDep,
     sent: Annotated[str | None, Depends(csrf_token_sent)],
+    _token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
+    _session: Annotated[str | None, Depends(session_cookie)] = None,
 ) -> Principal:
-    """The logged-in account and its scope; CSRF-checked for cookie-authenticated writes."""
+    """The logged-in account and its scope; CSRF-checked for cookie-authenticated writes.
+
+    ``_token`` and ``_session`` only declare the two ways in to the OpenAPI document; the
+    request is read here so that a route may also call this function itself."""
     header = request.headers.get("authorization", "")
     by_cookie = not header.lower().startswith("bearer ")
     token = request.cookies.get(SESSION_COOKIE) if by_cookie else header[7:].strip()
@@ -82,6 +102,25 @@ def current_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def viewer(request: Request, session: SessionDep) -> Scope | None:
+    """The scope of a staff member looking at a public page with their session cookie, or
+    None (anonymous, expired): public pages only add links, never data, for it."""
+    token = request.cookies.get(SESSION_COOKIE)
+    found = resolve_session(session, token) if token else None
+    return scope_of(session, found[0]) if found else None
+
+
+ViewerDep = Annotated[Scope | None, Depends(viewer)]
+
+
+def home_of(scope: Scope) -> str:
+    """Where an account lands after logging in: planners on their communities; a grid worker
+    (until their own page exists) on the public page of the first grid they serve."""
+    if scope.can_plan or not scope.grid_codes:
+        return "/plan"
+    return f"/g/{min(scope.grid_codes)}"
 
 
 def current_scope(principal: PrincipalDep) -> Scope:

@@ -23,7 +23,7 @@ from data.exchange.export import ExportError, ExportForbidden
 from data.exchange.ogc import OGCError, OGCNotFound
 from data.imports import MAX_REPORTED, ImportRejected
 from data.plans.versions import InvalidEdit, NotADraft, PlanError, PlanNotFound, StaleRevision
-from data.queries.lookup import BadLookup, NotCovered, NotFound
+from data.queries.lookup import BadLookup, NoSuchNumber, NotCovered, NotFound
 from data.queries.tiles import TileOutOfRange
 from data.requests.fieldwork import FieldworkError, OutsideDuty
 from data.requests.humancheck import CheckFailed
@@ -38,12 +38,9 @@ from maps.pdf import PdfError
 
 log = logging.getLogger("wangge")
 
-DATABASE_DOWN = "数据库暂时无法连接，请稍后再试 (database unavailable)"
-PRIMARY_DOWN = (
-    "主数据库暂时无法连接：查询网格员和网格地图照常，规划、登录和管理暂停，请稍后再试 "
-    "(primary database unavailable; public lookups still work)"
-)
-INTERNAL_ERROR = "服务器内部错误，请稍后再试 (internal error)"
+DATABASE_DOWN = "数据库暂时无法连接，请稍后再试"
+PRIMARY_DOWN = "主数据库暂时无法连接：查询网格员和网格地图照常，规划、登录和管理暂停，请稍后再试"
+INTERNAL_ERROR = "服务器内部错误，请稍后再试"
 BAD_VALUE = "输入的值无效：数字超出范围或文字含有空字符（NUL），请检查后重试"
 
 
@@ -99,7 +96,7 @@ def _login_required(request: Request, exc: LoginRequired) -> Response:
     """Pages send the browser to the login page; the API answers 401."""
     if request.url.path.startswith("/api/") or request.method != "GET":
         return JSONResponse(
-            {"detail": "请先登录 (login required)"},
+            {"detail": "请先登录"},
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
@@ -160,6 +157,8 @@ def _details(exc: Exception) -> dict:
         }
     if isinstance(exc, OutOfOrder):  # a request's state change out of order
         return {"state": exc.current.value, "state_label": STATE_LABELS[exc.current]}
+    if isinstance(exc, NoSuchNumber):
+        return {"suggestions": exc.suggestions}
     if isinstance(exc, ImportRejected):
         issues = [vars(issue) for issue in exc.issues[:MAX_REPORTED]]
         return {"problems": len(exc.issues), "issues": issues}
@@ -182,7 +181,7 @@ def _rate_limited(request: Request, exc: RateLimited) -> JSONResponse:
 
 def _pdf_failed(request: Request, exc: PdfError) -> JSONResponse:
     log.error("signboard PDF failed on %s: %s", request.url.path, exc)
-    return JSONResponse({"detail": "PDF 暂时无法生成，请打印网页版 (PDF unavailable)"}, 503)
+    return JSONResponse({"detail": "PDF 暂时无法生成，请打印网页版"}, 503)
 
 
 def _ogc_not_found(request: Request, exc: Exception) -> JSONResponse:

@@ -24,7 +24,7 @@ from data.access import limits
 class RateLimited(Exception):
     """Too many lookups from one client; ``retry_after`` seconds until the next is allowed."""
 
-    detail = "查询过于频繁，请稍后再试 (too many lookups, try again later)"
+    detail = "查询过于频繁，请稍后再试"
 
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"retry after {retry_after:.0f}s")
@@ -85,7 +85,7 @@ LookupLimit = Annotated[None, Depends(limit_lookups)]
 class LoginThrottled(RateLimited):
     """Too many failed logins for one username or from one client address."""
 
-    detail = "登录失败次数过多，请稍后再试 (too many failed logins, try again later)"
+    detail = "登录失败次数过多，请稍后再试"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from data.settings import Settings
 
 BASEMAP_HOSTS = {
+    "wangge": (),
     "none": (),
     "tianditu": ("https://*.tianditu.gov.cn",),
     "amap": ("https://*.is.autonavi.com",),
@@ -85,7 +86,7 @@ class SecurityHeaders:
 
 
 def too_large(limit: int) -> str:
-    return f"上传内容过大，最大 {limit / 2**20:.0f} MiB (request body too large)"
+    return f"上传内容过大，最大 {limit / 2**20:.0f} MiB"
 
 
 class BodyLimits:
@@ -128,7 +129,7 @@ class BodyLimits:
                 if state["bytes"] > limit:
                     raise HTTPException(413, too_large(limit))
                 if is_json and _too_deep(body, state, max_depth):
-                    raise HTTPException(422, f"JSON 嵌套超过 {max_depth} 层 (JSON nested too deep)")
+                    raise HTTPException(422, f"JSON 嵌套超过 {max_depth} 层")
             return message
 
         await self.app(scope, limited, send)

@@ -54,8 +54,9 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     """Origin printed in signboard QR codes, e.g. ``https://wangge.example.cn``; default: the
     origin of the request."""
-    basemap: Literal["none", "tianditu", "amap", "tencent"] = "none"
-    """Basemap of the public maps: none (works offline), Tianditu (CGCS2000, needs
+    basemap: Literal["wangge", "none", "tianditu", "amap", "tencent"] = "wangge"
+    """Basemap of the public maps: wangge (its own, drawn from its data; works offline), none,
+    Tianditu (CGCS2000, needs
     ``tianditu_key``), or AMap/Tencent (GCJ-02: overlays are shifted to match)."""
     tianditu_key: str | None = None
     lookup_pool_size: int = 8

@@ -92,15 +92,15 @@ def parse_address(text: str) -> AddressQuery:
     12
     """
     if len(text) > MAX_QUERY_CHARS:
-        raise AddressError(f"地址过长 (address longer than {MAX_QUERY_CHARS} characters)")
+        raise AddressError(f"地址过长，最多 {MAX_QUERY_CHARS} 个字")
     norm = normalise(text)
     if not norm:
-        raise AddressError("请输入地址 (empty address)")
+        raise AddressError("请输入地址")
     first_digit = _NUMBER.search(norm)
     place = (norm[: first_digit.start()] if first_digit else norm).strip()
     place = place.replace(" ", "") if _is_cjk(place) else place
     if not place:
-        raise AddressError("请包含路名或小区名 (no road or compound name in the address)")
+        raise AddressError("请包含路名或小区名")
     rest = norm[first_digit.start() :] if first_digit else ""
     door = building = unit = None
     loose: list[int] = []

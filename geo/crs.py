@@ -58,7 +58,7 @@ def local_epsg(lon: float, lat: float) -> int:
 def local_crs_for(gdf: gpd.GeoDataFrame) -> CRS:
     """The local projected CRS of a GeoDataFrame, chosen from the centre of its bounds."""
     if gdf.crs is None:
-        raise CRSError("数据没有声明坐标系 (CRS)")
+        raise CRSError("数据没有声明坐标系")
     bounds = gdf.to_crs(STORAGE_CRS).total_bounds
     if not np.isfinite(bounds).all():
         raise CRSError("数据没有可用的坐标")
@@ -71,6 +71,6 @@ def local_crs_for(gdf: gpd.GeoDataFrame) -> CRS:
 def require_projected(gdf: gpd.GeoDataFrame, what: str) -> None:
     """Refuse geographic or undeclared coordinates where metres are needed."""
     if gdf.crs is None:
-        raise CRSError(f"{what}: 数据没有声明坐标系 (CRS)")
+        raise CRSError(f"{what}: 数据没有声明坐标系")
     if not gdf.crs.is_projected:
         raise CRSError(f"{what}: 需要投影坐标系 (米), 收到 {gdf.crs.to_string()}")

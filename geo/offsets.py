@@ -153,7 +153,7 @@ def _invert(
         wy -= ey
         if x.size == 0 or max(np.abs(ex).max(), np.abs(ey).max()) < tolerance:
             return wx, wy
-    raise OffsetError(f"坐标反算未收敛 (tolerance {tolerance}°, {max_iter} 次迭代)")
+    raise OffsetError(f"坐标反算未收敛（容差 {tolerance}°，{max_iter} 次迭代）")
 
 
 def gcj02_to_wgs84(

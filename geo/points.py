@@ -29,15 +29,13 @@ def check_lonlat(lon: float, lat: float) -> None:
     apps sometimes send latitude first.
     """
     if not (math.isfinite(lon) and math.isfinite(lat)):
-        raise PointError("坐标必须是有限数值 (coordinates must be finite numbers)")
+        raise PointError("坐标必须是有限数值")
     if not -90.0 <= lat <= 90.0:
         if -90.0 <= lon <= 90.0 and -180.0 <= lat <= 180.0:
-            raise PointError(
-                f"纬度 {lat} 超出范围，经纬度可能颠倒 (lat out of range: lon and lat swapped?)"
-            )
-        raise PointError(f"纬度 {lat} 超出 -90–90 (lat out of range)")
+            raise PointError(f"纬度 {lat} 超出范围，经纬度可能颠倒")
+        raise PointError(f"纬度 {lat} 超出 -90–90")
     if not -180.0 <= lon <= 180.0:
-        raise PointError(f"经度 {lon} 超出 -180–180 (lon out of range)")
+        raise PointError(f"经度 {lon} 超出 -180–180")
     if not _in_china(lon, lat) and _in_china(lat, lon):
         raise PointError(
             f"({lon}, {lat}) 不在中国境内，颠倒后在：经纬度可能颠倒 "

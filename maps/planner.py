@@ -16,7 +16,7 @@ import folium
 
 from maps.assets import local_map
 from maps.detail import LinkPopup, TextTooltip
-from maps.public import _Page
+from maps.public import _Page, page_head
 from maps.render import Text
 
 LOAD_COLOURS = {"under": "#f1c40f", "in_band": "#27ae60", "over": "#e74c3c"}
@@ -93,11 +93,11 @@ def planner_map(
     panel
         Values for the side panel (plan, tallies, violations, csrf token, API base).
     """
-    m = local_map(location=[27.72, 109.19], zoom_start=15, tiles=None, control_scale=True)
+    m = local_map(location=[27.72, 109.19], zoom_start=15, tiles=None)
     m.fit_bounds(_bounds(layers["community"]))
-    root = m.get_root()
-    root.header.add_child(Text("<title>网格规划 · 网格 Wangge</title>"), name="title")
+    page_head(m, "网格规划 · 网格 Wangge")
 
+    draft = panel["plan"]["status"] == "draft"  # only a draft marks its moved buildings
     _layer(m, layers["rivers"], "河流", RIVER_STYLE)
     _layer(m, layers["roads"], "道路", _road_style, {"name": "道路"})
     for feature in layers["grids"]["features"]:
@@ -118,7 +118,7 @@ def planner_map(
         style_function=lambda f: {
             "color": "#34495e",
             "weight": 1,
-            "fillColor": MOVED_COLOUR if _moved(f) else "#ecf0f1",
+            "fillColor": MOVED_COLOUR if draft and _moved(f) else "#ecf0f1",
             "fillOpacity": 0.9,
         },
         highlight_function=lambda f: {"color": "#e67e22", "weight": 3},
@@ -147,6 +147,7 @@ def planner_map(
     _Page(
         "planner.html",
         **panel,
+        map=m.get_name(),
         buildings_layer=buildings.get_name(),
         grids_layer=grids.get_name() if grids else "null",
     ).add_to(m)
@@ -161,9 +162,7 @@ def street_map(layers: dict[str, dict[str, Any]], title: str) -> folium.Map:
     """
     m = local_map(location=[27.72, 109.19], zoom_start=14, tiles=None, control_scale=True)
     m.fit_bounds(_bounds(layers["communities"]))
-    m.get_root().header.add_child(
-        Text(f"<title>{html.escape(title)} · 网格规划</title>"), name="title"
-    )
+    page_head(m, f"{title} · 网格规划")
     for feature in layers["grids"]["features"]:
         props = feature["properties"]
         props["load_zh"] = LOAD_ZH[props["load"]]

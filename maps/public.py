@@ -1,14 +1,18 @@
 """The public maps: the residents' "find my grid worker" page and the district grid map.
 
-Both are ``folium.Map`` objects built from plain values (a centre, bounds, a basemap choice);
-the grids come from the app's vector tiles (``/tiles/{layer}/{z}/{x}/{y}.pbf``) and the
-answers from ``/api/v1/lookup``, so the pages are small and draw fast at district scale. Every
-script and stylesheet is served by the app (:mod:`maps.assets`); with no basemap the pages work
-offline.
+Both are ``folium.Map`` objects built from plain values (where to open, a basemap choice); the
+grids come from the app's vector tiles (``/tiles/{layer}/{z}/{x}/{y}.pbf``) and the answers from
+``/api/v1/lookup``, so the pages are small and draw fast at district scale. The default basemap
+is Wangge's own, drawn from its data (``/tiles/basemap/…`` and ``/tiles/labels.json``, see
+``maps/static/wangge/basemap.js``), so the pages work offline; Tianditu, AMap and Tencent raster
+tiles are options. Every script and stylesheet is served by the app (:mod:`maps.assets`,
+``maps/static/wangge``); the pages' own scripts are files, never inline.
 """
 
 from __future__ import annotations
 
+import html
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,18 +21,29 @@ from branca.element import MacroElement
 from jinja2 import Template
 from jinja2.utils import htmlsafe_json_dumps
 
+from geo.offsets import Datum, convert
 from maps.assets import local_map, vector_grid
 from maps.render import Text
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-Bounds = tuple[float, float, float, float]
-"""(min lon, min lat, max lon, max lat) in EPSG:4490."""
+STREET_ZOOM = 15
+"""The zoom the maps open at: street names and buildings are legible."""
+
+
+@dataclass(frozen=True)
+class View:
+    """Where a map opens: a centre (EPSG:4490 lon/lat) and a zoom."""
+
+    lon: float
+    lat: float
+    zoom: int = STREET_ZOOM
 
 
 @dataclass(frozen=True)
 class Basemap:
-    """A tile basemap; ``datum`` is the datum its tiles are drawn in."""
+    """A basemap; ``datum`` is the datum its tiles are drawn in. ``vector``: Wangge's own,
+    from its vector tiles, drawn by ``basemap.js`` (no tile layer from folium)."""
 
     name: str
     url: str
@@ -36,16 +51,25 @@ class Basemap:
     datum: str = "wgs84"
     subdomains: str = "abc"
     overlay_url: str | None = None  # e.g. Tianditu's annotation layer
+    vector: bool = False
+
+
+WANGGE = Basemap("wangge", "/tiles/basemap/{z}/{x}/{y}.pbf", "底图 © 网格 Wangge", vector=True)
+LABELS_URL = "/tiles/labels.json"
+FAVICON = "/static/wangge/favicon.svg"
 
 
 def basemap(name: str, *, tianditu_key: str | None = None) -> Basemap | None:
-    """The basemap called ``name``: ``none`` (None), ``tianditu`` (needs a key), ``amap`` or
-    ``tencent`` (both GCJ-02). Raises ValueError for an unknown name or a missing key."""
+    """The basemap called ``name``: ``wangge`` (its own, offline), ``none`` (None: no
+    basemap), ``tianditu`` (needs a key), ``amap`` or ``tencent`` (both GCJ-02). Raises
+    ValueError for an unknown name or a missing key."""
+    if name == "wangge":
+        return WANGGE
     if name == "none":
         return None
     if name == "tianditu":
         if not tianditu_key:
-            raise ValueError("天地图底图需要密钥 WANGGE_TIANDITU_KEY (Tianditu needs a key)")
+            raise ValueError("天地图底图需要密钥，请设置 WANGGE_TIANDITU_KEY")
         wmts = (
             "https://t{s}.tianditu.gov.cn/%s_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
             "&LAYER=%s&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
@@ -75,23 +99,26 @@ def basemap(name: str, *, tianditu_key: str | None = None) -> Basemap | None:
             datum="gcj02",
             subdomains="0123",
         )
-    raise ValueError(f"unknown basemap {name!r}: none, tianditu, amap or tencent")
+    raise ValueError(f"unknown basemap {name!r}: wangge, none, tianditu, amap or tencent")
 
 
-def _base(bounds: Bounds, base: Basemap | None) -> folium.Map:
-    x0, y0, x1, y1 = bounds
+def _base(view: View, base: Basemap | None) -> folium.Map:
+    """The map at ``view`` with a raster basemap if one is configured; zoom buttons, the scale
+    bar, the attribution and Wangge's own basemap are added by ``basemap.js``."""
+    lon, lat = view.lon, view.lat
+    if base is not None and base.datum != "wgs84":
+        lon, lat = (float(v) for v in convert(lon, lat, Datum.wgs84, Datum(base.datum)))
     m = local_map(
-        location=[(y0 + y1) / 2, (x0 + x1) / 2],
-        zoom_start=14,
+        location=[lat, lon],
+        zoom_start=view.zoom,
         tiles=None,
-        control_scale=True,
+        control_scale=False,
         prefer_canvas=True,
         min_zoom=9,
         max_zoom=19,
         zoom_control=False,
     )
-    m.fit_bounds([[y0, x0], [y1, x1]])
-    if base is not None:
+    if base is not None and not base.vector:
         folium.TileLayer(
             base.url, attr=base.attribution, name=base.name, subdomains=base.subdomains
         ).add_to(m)
@@ -110,9 +137,16 @@ def _tiles_url(layer: str, datum: str, version: int | None = None) -> str:
     return f"{prefix}/{layer}/{{z}}/{{x}}/{{y}}.pbf{suffix}"
 
 
-GRID_STYLE = {"weight": 1.2, "color": "#c0392b", "fill": True, "fillOpacity": 0.05}
-COMMUNITY_STYLE = {"weight": 2.5, "color": "#2c3e50", "fill": False}
-STREET_STYLE = {"weight": 4, "color": "#8e44ad", "fill": False, "opacity": 0.6}
+GRID_STYLE = {
+    "weight": 1,
+    "color": "#c0392b",
+    "opacity": 0.55,
+    "dashArray": "4 3",
+    "fill": True,
+    "fillOpacity": 0.02,
+}
+COMMUNITY_STYLE = {"weight": 2, "color": "#6c3483", "opacity": 0.7, "fill": False}
+STREET_STYLE = {"weight": 4, "color": "#8e44ad", "fill": False, "opacity": 0.35}
 
 
 def _grid_layers(m: folium.Map, datum: str, version: int | None = None) -> str:
@@ -149,42 +183,71 @@ class _Page(MacroElement):
         )
         self.values = values
         self.values_json = htmlsafe_json_dumps(values, ensure_ascii=False)
+        # For a data attribute: plain JSON text, which autoescaping escapes there.
+        self.values_attr = json.dumps(values, ensure_ascii=False)
 
 
-def _html_lang(m: folium.Map, title: str) -> None:
+def page_head(m: folium.Map, title: str) -> None:
+    """The page's title (escaped), the phone viewport and the favicon."""
     root = m.get_root()
-    root.header.add_child(Text(f"<title>{title}</title>"), name="title")
+    root.header.add_child(Text(f"<title>{html.escape(title)}</title>"), name="title")
     root.header.add_child(
         Text('<meta name="viewport" content="width=device-width, initial-scale=1">'),
         name="viewport_zh",
     )
+    root.header.add_child(Text(f'<link rel="icon" href="{FAVICON}">'), name="favicon")
+
+
+def grid_title(grid: dict) -> str:
+    """ "第3网格 · 锦江片区", or just "第3网格" when that is its name (no "第3网格 · 第3网格")."""
+    numbered = f"第{grid['number']}网格"
+    return numbered if grid["name"] == numbered else f"{numbered} · {grid['name']}"
+
+
+def _furniture(base: Basemap | None) -> dict:
+    """What ``basemap.js`` needs: whether to draw Wangge's own basemap, and its URLs."""
+    own = base is not None and base.vector
+    return {"own": own, "tiles": base.url if own else None, "labels": LABELS_URL}
 
 
 def resident_map(
-    bounds: Bounds,
+    view: View,
     base: Basemap | None = None,
     *,
     grid_code: str | None = None,
+    title: str = "找网格员 · 网格 Wangge",
+    links: list[dict[str, str]] | None = None,
     tiles_version: int | None = None,
 ) -> folium.Map:
     """The residents' page: search an address, tap the map or use the phone's location to find
-    the grid and its workers; ``grid_code`` opens with that grid shown (the signboard QR)."""
+    the grid and its workers; ``grid_code`` opens with that grid shown (the signboard QR);
+    ``links`` (``href``, ``text``) are for the staff member viewing it."""
     datum = base.datum if base else "wgs84"
-    m = _base(bounds, base)
+    m = _base(view, base)
     grids = _grid_layers(m, datum, tiles_version)
-    _html_lang(m, "找网格员 · 网格 Wangge")
-    _Page("resident.html", datum=datum, grid_code=grid_code, grids_layer=grids).add_to(m)
+    page_head(m, title)
+    _Page(
+        "resident.html",
+        map=m.get_name(),
+        datum=datum,
+        grid_code=grid_code,
+        grids_layer=grids,
+        basemap=_furniture(base),
+        links=links or [],
+    ).add_to(m)
     return m
 
 
 def district_map(
-    bounds: Bounds, base: Basemap | None = None, *, tiles_version: int | None = None
+    view: View, base: Basemap | None = None, *, tiles_version: int | None = None
 ) -> folium.Map:
     """All published grids of the district from vector tiles, with communities and streets;
     clicking a grid shows its number and name and links to its public page."""
     datum = base.datum if base else "wgs84"
-    m = _base(bounds, base)
+    m = _base(view, base)
     grids = _grid_layers(m, datum, tiles_version)
-    _html_lang(m, "网格地图 · 网格 Wangge")
-    _Page("district.html", datum=datum, grids_layer=grids).add_to(m)
+    page_head(m, "网格地图 · 网格 Wangge")
+    _Page(
+        "district.html", map=m.get_name(), datum=datum, grids_layer=grids, basemap=_furniture(base)
+    ).add_to(m)
     return m

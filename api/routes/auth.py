@@ -18,12 +18,13 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from api.auth import SESSION_COOKIE, BadCredentials, PrincipalDep
+from api.auth import SESSION_COOKIE, BadCredentials, PrincipalDep, home_of
 from api.deps import SessionDep
 from api.ratelimit import LoginThrottled, client_address
 from api.templating import templates
 from data.access.accounts import authenticate, close_session, open_session
 from data.access.audit import record
+from data.access.scope import scope_of
 
 pages = APIRouter(tags=["auth"], include_in_schema=False)
 api = APIRouter(prefix="/auth", tags=["auth"])
@@ -34,10 +35,11 @@ LOGIN_CSRF_FAILED = "登录页面已过期或来源不明，请在本页重新�
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: never redirect a login to another host."""
+    """Only same-site paths: never redirect a login to another host ("" when none is given:
+    the account's own landing page, :func:`api.auth.home_of`)."""
     if target and target.startswith("/") and not target.startswith("//"):
         return target
-    return "/plan"
+    return ""
 
 
 def _login_form(
@@ -108,7 +110,8 @@ def login(
     issued = open_session(session, account)
     record(session, account.username, "login", "account", str(account.id))
     session.commit()
-    response = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    target = _safe_next(next) or home_of(scope_of(session, account))
+    response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         SESSION_COOKIE,
         issued.token,

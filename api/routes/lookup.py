@@ -91,6 +91,9 @@ class NotFoundDetail(BaseModel):
     detail: str
     nearest_community: Community | None = None
     distance_m: int | None = None
+    suggestions: list[str] | None = Field(
+        None, description="a number that does not exist: the nearest addresses that do"
+    )
 
 
 RESPONSES = {
@@ -152,18 +155,16 @@ async def lookup_grid(request: Request) -> Response:
     lon, lat, datum, geometry = query.lon, query.lat, query.coordsys, query.geometry
     if query.q is not None:
         if lon is not None or lat is not None:
-            raise lookup.BadLookup(
-                "请只给出地址 q 或坐标 lon/lat 之一 (give q or lon/lat, not both)"
-            )
+            raise lookup.BadLookup("请只给出地址 q 或坐标 lon/lat 之一")
         address = parse_address(query.q)
         async with reads.connection() as conn:
             found = await lookup.card_for_address(conn, address, geometry=geometry)
         if found is None:
-            raise lookup.UnknownAddress(f"未找到地址“{address.text}” (address not found)")
+            raise lookup.UnknownAddress(f"未找到地址“{address.text}”，请核对路名或小区名")
         card, match = found
         return _respond(card, datum, geometry, {"match": match.__dict__})
     if lon is None or lat is None:
-        raise lookup.BadLookup("请给出地址 q，或经纬度 lon 与 lat (give q, or both lon and lat)")
+        raise lookup.BadLookup("请给出地址 q，或经纬度 lon 与 lat")
     x, y = from_datum(lon, lat, datum)
     async with reads.connection() as conn:
         card = await lookup.card_at_point(conn, x, y, geometry=geometry)
@@ -183,9 +184,9 @@ async def lookup_grid_code(
     """The public card of one published grid, by its 15-digit code (the signboard's QR code
     opens the page that reads this)."""
     if not (len(code) == 15 and code.isascii() and code.isdigit()):
-        raise lookup.BadLookup("网格编码应为15位数字 (a grid code has 15 digits)")
+        raise lookup.BadLookup("网格编码应为 15 位数字")
     async with pool.connection() as conn:
         card = await lookup.card_for_grid(conn, code, geometry=geometry)
     if card is None:
-        raise lookup.UnknownGrid(f"没有已发布的网格 {code} (no published grid {code})")
+        raise lookup.UnknownGrid(f"没有已发布的网格 {code}")
     return _respond(card, coordsys, geometry)

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from api.auth import NotAuthorised, OutOfScope, PrincipalDep, ScopedCommunity
 from api.deps import NonceDep, SessionDep
 from api.routes.plans import plan_detail
 from api.templating import map_page, templates
-from data.models import AccountRole, StreetOffice
+from data.models import AccountRole, GridPlan, PlanStatus, StreetOffice
 from data.plans.engine import diff_against_published
-from data.plans.versions import communities_of, open_draft, plan_in_community, published_plan
+from data.plans.staffing import community_staff, follow_suggestions, grid_posts, unstaffed
+from data.plans.versions import (
+    communities_of,
+    open_draft,
+    plan_in_community,
+    published_plan,
+    version_history,
+)
 from data.queries.dashboard import community_rows
 from data.queries.planmap import plan_layers, street_layers
 from data.requests.fieldwork import band_alerts
@@ -68,11 +77,28 @@ def community_page(
         "violations": [
             {**v.model_dump(), "rule_zh": RULES.get(v.rule, v.rule)} for v in detail.violations
         ],
-        "diff": diff_against_published(session, current) if current.status == "draft" else {},
+        "diff": diff_against_published(session, current) if current.status != "published" else {},
         "can_plan": principal.scope.can_plan,
         "csrf_token": principal.auth.csrf_token,
+        "versions": jsonable_encoder(version_history(session, community.code)),
+        "has_draft": open_draft(session, community.code) is not None,
+        **_staffing(session, current, [g.number for g in detail.grids]),
     }
     return map_page(planner_map(plan_layers(session, current), loads, panel), nonce)
+
+
+def _staffing(session: Session, plan: GridPlan, numbers: list[int]) -> dict:
+    """The staffing panel: each grid's posts, the community's staff to pick from, the grids
+    left without a chief or full-time worker, and who would follow their households there."""
+    posts = grid_posts(session, plan.id)
+    return {
+        "posts": {str(n): v for n, v in posts.items()},
+        "staff": jsonable_encoder(community_staff(session, plan.community_code)),
+        "unstaffed": {str(n): v for n, v in unstaffed(posts, numbers).items()},
+        "follow": {str(n): v for n, v in follow_suggestions(session, plan).items()}
+        if plan.status is PlanStatus.draft
+        else {},
+    }
 
 
 @router.get("/plan/{code}/import", response_class=HTMLResponse)

@@ -143,7 +143,7 @@ def plan_detail(session: SessionDep, plan: GridPlan) -> PlanDetail:
                 buildings=int(row.buildings),
                 load=row.load,
             )
-            for number, row in table.iterrows()
+            for number, row in sorted(table.iterrows(), key=lambda item: int(item[0]))
             if number in grids
         ],
         violations=[Finding(**f) for f in report.to_dict()["findings"] if not f["ok"]],
@@ -165,9 +165,17 @@ def get_plan(plan: ScopedPlan, session: SessionDep) -> PlanDetail:
 
 
 @router.post("/drafts", response_model=PlanDetail, status_code=status.HTTP_201_CREATED)
-def create_draft(community: ScopedCommunity, scope: PlannerDep, session: SessionDep) -> PlanDetail:
-    """Open the community's draft (copied from the published plan), or return the open one."""
-    draft = start_draft(session, community.code, scope.actor)
+def create_draft(
+    community: ScopedCommunity,
+    scope: PlannerDep,
+    session: SessionDep,
+    from_version: Annotated[
+        int | None, Query(ge=1, le=PG_INT_MAX, description="copy this version, not the published")
+    ] = None,
+) -> PlanDetail:
+    """Open the community's draft (copied from the published plan, or from ``from_version``,
+    e.g. an archived one), or return the open one."""
+    draft = start_draft(session, community.code, scope.actor, from_version)
     session.commit()
     return plan_detail(session, draft)
 

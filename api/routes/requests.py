@@ -65,7 +65,7 @@ CallerDep = Annotated[workflow.Caller, Depends(caller)]
 async def _check_key(request: Request) -> str:
     key = getattr(request.app.state, "check_key", None)
     if key is None:
-        async with request.app.state.lookup_pool.connection() as conn:
+        async with request.app.state.reads.connection(primary=True) as conn:
             cur = await conn.execute("SELECT value FROM app_secret WHERE name = 'human_check'")
             key = (await cur.fetchone())[0]
         request.app.state.check_key = key
@@ -137,7 +137,7 @@ async def submit_request(
     humancheck.verify(await _check_key(request), check_token, check_answer)
     await spend(request, request.app.state.report_budget)
     cleaned = await _photos(photos)
-    async with request.app.state.lookup_pool.connection() as conn:
+    async with request.app.state.reads.connection(primary=True) as conn:  # a write
         if lon is not None and lat is not None:
             x, y = from_datum(lon, lat, coordsys)
         elif address and address.strip():
@@ -396,7 +396,7 @@ async def report_page(
 ) -> HTMLResponse:
     """反映问题: the residents' report form (from /find, /g/{code} and the signboard)."""
     settings = request.app.state.settings
-    async with request.app.state.lookup_pool.connection() as conn:
+    async with request.app.state.reads.connection() as conn:
         bounds = await lookup.district_bounds(conn) or FALLBACK_BOUNDS
     return templates.TemplateResponse(
         request,

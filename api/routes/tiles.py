@@ -2,25 +2,29 @@
 
 Grids of published plans, communities and street offices, with public attributes only
 (``data/queries/tiles.py``). Used by the district map and the residents' page, and by city
-platforms.
+platforms. ``basemap`` is the residents' offline basemap (rivers, compounds, buildings,
+roads) and ``/tiles/labels.json`` the names to write on it.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from api.deps import PoolDep
-from data.queries import tiles
+from data.queries import labels, tiles
 from data.replicas import ReadRouter
 from geo.offsets import Datum
 
 router = APIRouter(tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
-Layer = Literal["grids", "communities", "streets"]
+Layer = Literal["grids", "communities", "streets", "basemap"]
 IMMUTABLE = "public, max-age=31536000, immutable"
 Version = Annotated[
     int, Path(ge=0, le=2**62, description="plan version: the /map page's current one")
@@ -95,3 +99,23 @@ async def _render_version(
             if await tiles.is_version(conn, version):
                 return await tiles.tile_in_datum(conn, layer, z, x, y, coordsys, version)
     raise tiles.UnknownVersion(f"没有版本 {version} 的网格图层 (no such version)")
+
+
+class Label(BaseModel):
+    kind: Literal["road", "water", "compound", "community"]
+    name: str
+    level: str | None = Field(None, description="a road's level: trunk, primary, secondary, local")
+    lon: float
+    lat: float
+    angle: float = Field(description="degrees clockwise from east, for text along a road")
+
+
+@router.get("/tiles/labels.json", response_model=list[Label])
+async def basemap_labels(pool: PoolDep, coordsys: Datum = Datum.wgs84) -> Response:
+    """The names of roads, the river, compounds and communities, placed for the basemap."""
+    async with pool.connection() as conn:
+        found = await labels.labels(conn, coordsys)
+    body = json.dumps([asdict(label) for label in found], ensure_ascii=False)
+    return Response(
+        body, media_type="application/json", headers={"Cache-Control": "public, max-age=300"}
+    )

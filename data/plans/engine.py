@@ -412,7 +412,8 @@ def diff_against_published(session: Session, plan: GridPlan) -> dict:
     changed = changed_households(session, published.id, plan.id)
     return {
         "published_version": published.version,
-        "moved_buildings": moved.to_dict("records"),
+        # None, not NaN, for a building outside any compound: NaN is not JSON.
+        "moved_buildings": moved.astype(object).where(moved.notna(), None).to_dict("records"),
         "households_changing_worker": len(changed),
     }
 

@@ -17,6 +17,14 @@ GRID_ROLES = frozenset(
         StaffRole.party_group_leader,
     }
 )
+#: Posts every grid needs: residents must have someone to call.
+REQUIRED = (StaffRole.grid_chief, StaffRole.full_time_worker)
+ROLE_ORDER = (
+    StaffRole.grid_chief,
+    StaffRole.full_time_worker,
+    StaffRole.part_time_worker,
+    StaffRole.party_group_leader,
+)
 #: 十联户: one liaison leader for about this many households of a building or unit entrance.
 LIAISON_GROUP = 10
 
@@ -121,3 +129,76 @@ def liaison_groups(session: Session, community_code: str) -> list[dict]:
             {**row, "suggested_leaders": wanted, "missing_leaders": max(0, wanted - row["leaders"])}
         )
     return groups
+
+
+def grid_posts(session: Session, plan_id: int) -> dict[int, list[dict]]:
+    """Each grid's staff posts in a plan, by grid number: staff id, name, role."""
+    rows = session.execute(
+        text(
+            """
+            SELECT g.number, s.id AS staff_id, s.name, gs.role::text AS role
+            FROM grid g JOIN grid_staff gs ON gs.grid_id = g.id JOIN staff s ON s.id = gs.staff_id
+            WHERE g.plan_id = :plan AND gs.role <> 'liaison_leader'
+            ORDER BY g.number, array_position(:roles, gs.role::text), s.name
+            """
+        ),
+        {"plan": plan_id, "roles": [r.value for r in ROLE_ORDER]},
+    ).mappings()
+    posts: dict[int, list[dict]] = {}
+    for row in rows:
+        posts.setdefault(row["number"], []).append(
+            {"staff_id": row["staff_id"], "name": row["name"], "role": row["role"]}
+        )
+    return posts
+
+
+def unstaffed(posts: dict[int, list[dict]], numbers: list[int]) -> dict[int, list[str]]:
+    """Grids of ``numbers`` without a grid chief or a full-time worker: number → the missing
+    roles."""
+    missing = {}
+    for number in numbers:
+        roles = {p["role"] for p in posts.get(number, [])}
+        lacking = [r.value for r in REQUIRED if r.value not in roles]
+        if lacking:
+            missing[number] = lacking
+    return missing
+
+
+def follow_suggestions(session: Session, plan: GridPlan) -> dict[int, list[dict]]:
+    """For each grid of ``plan``, the published plan's chiefs and full-time workers whose
+    households mostly moved into it (the worker who would follow their households), with how
+    many of their households are now in that grid, best first."""
+    rows = session.execute(
+        text(
+            """
+            WITH old AS (
+              SELECT m.building_id, m.unit_id, gs.staff_id, gs.role
+              FROM grid_member m JOIN grid_plan p ON p.id = m.plan_id
+                AND p.community_code = :code AND p.status = 'published'
+              JOIN grid_staff gs ON gs.grid_id = m.grid_id
+                AND gs.role IN ('grid_chief', 'full_time_worker')
+            ), moved AS (
+              SELECT g.number, old.staff_id, old.role, count(h.id) AS households
+              FROM grid_member m JOIN grid g ON g.id = m.grid_id
+              JOIN old ON old.building_id = m.building_id
+                AND old.unit_id IS NOT DISTINCT FROM m.unit_id
+              JOIN household h ON h.building_id = m.building_id
+                AND (m.unit_id IS NULL OR h.unit_id = m.unit_id)
+              WHERE m.plan_id = :plan
+              GROUP BY g.number, old.staff_id, old.role
+            ), mostly AS (
+              SELECT DISTINCT ON (staff_id) staff_id, number, role, households
+              FROM moved ORDER BY staff_id, households DESC
+            )
+            SELECT mostly.number, s.id AS staff_id, s.name, mostly.role::text AS role,
+                   mostly.households::int AS households
+            FROM mostly JOIN staff s ON s.id = mostly.staff_id
+            ORDER BY mostly.number, mostly.households DESC
+            """
+        ),
+        {"code": plan.community_code, "plan": plan.id},
+    ).mappings()
+    suggestions: dict[int, list[dict]] = {}
+    for row in rows:
+        suggestions.setdefault(row["number"], []).append(dict(row))
+    return suggestions

@@ -46,8 +46,8 @@ class StaleRevision(PlanError):
         self.current = plan.revision
         self.changed_by = plan.updated_by or plan.created_by
         super().__init__(
-            f"方案已被 {self.changed_by} 修改（当前版本 {plan.revision}，您提交的是 {expected}），"
-            "请刷新后重试；您的修改未保存"
+            f"草稿已被 {self.changed_by} 修改（当前修订 {plan.revision}，"
+            f"您提交的是修订 {expected}），请刷新后重试；您的修改未保存"
         )
 
 
@@ -134,16 +134,29 @@ def _copy_grids(session: Session, source: GridPlan, target: GridPlan) -> None:
     )
 
 
-def start_draft(session: Session, community_code: str, actor: str) -> GridPlan:
-    """The community's open draft, or a new one copied from the published plan. Planners who
-    ask at the same moment wait for each other and all get the one draft."""
+def start_draft(
+    session: Session, community_code: str, actor: str, base_version: int | None = None
+) -> GridPlan:
+    """The community's open draft, or a new one copied from the published plan (or from
+    version ``base_version``, e.g. an archived one). Planners who ask at the same moment wait
+    for each other and all get the one draft."""
     lock_plans_of(session, community_code)
     draft = open_draft(session, community_code)
     if draft is not None:
         return draft
-    published = published_plan(session, community_code)
+    if base_version is None:
+        published = published_plan(session, community_code)
+    else:
+        published = session.scalar(
+            select(GridPlan).where(
+                GridPlan.community_code == community_code,
+                GridPlan.version == base_version,
+                GridPlan.status != PlanStatus.draft,
+            )
+        )
     if published is None:
-        raise PlanNotFound(f"社区 {community_code} 没有已发布的网格方案")
+        which = "已发布的" if base_version is None else f"第 {base_version} 版"
+        raise PlanNotFound(f"社区 {community_code} 没有{which}网格方案")
     draft = GridPlan(
         community_code=community_code,
         version=_next_version(session, community_code),
@@ -345,3 +358,25 @@ def copy_as_new_version(session: Session, source: GridPlan, actor: str, note: st
     session.flush()
     _copy_grids(session, source, plan)
     return plan
+
+
+def version_history(session: Session, community_code: str) -> list[dict[str, Any]]:
+    """Every version of a community's plan, newest first: who made and published it, when, and
+    why (the reason recorded when it was published or rolled back, else its note)."""
+    rows = session.execute(
+        text(
+            """
+            SELECT p.id, p.version, p.status::text AS status, p.created_by, p.created_at,
+                   p.updated_by, p.published_at, p.note,
+                   (SELECT a.reason FROM audit_log a
+                    WHERE a.object_type = 'grid_plan' AND a.object_id = p.id::text
+                      AND a.action IN ('publish', 'rollback')
+                    ORDER BY a.at DESC LIMIT 1) AS reason,
+                   (SELECT count(*) FROM grid g WHERE g.plan_id = p.id)::int AS grids
+            FROM grid_plan p WHERE p.community_code = :code
+            ORDER BY p.version DESC
+            """
+        ),
+        {"code": community_code},
+    ).mappings()
+    return [dict(r) for r in rows]

@@ -147,6 +147,23 @@ ORDER BY
 LIMIT 1
 """
 
+# The numbers there are on a road (door numbers) or in a compound (building names), nearest to
+# the one asked for first.
+_NEAREST_NUMBERS = """
+SELECT label FROM (
+  SELECT DISTINCT
+    CASE WHEN %(kind)s = 'road' THEN b.door_number ELSE b.name END AS label,
+    substring(CASE WHEN %(kind)s = 'road' THEN b.door_number ELSE b.name END
+              FROM '[0-9]+')::int AS num
+  FROM building b LEFT JOIN compound cp ON cp.id = b.compound_id
+  WHERE (%(kind)s = 'road' AND b.road = %(name)s)
+     OR (%(kind)s = 'compound' AND cp.name = %(name)s)
+) s
+WHERE num IS NOT NULL
+ORDER BY abs(num - %(num)s::int), num
+LIMIT %(limit)s
+"""
+
 _HIT_BUILDING = (
     """
 WITH hit AS (SELECT %(grid_id)s::int AS grid_id, %(building_id)s::int AS building_id)
@@ -155,6 +172,8 @@ WITH hit AS (SELECT %(grid_id)s::int AS grid_id, %(building_id)s::int AS buildin
 )
 
 MIN_PLACE_SCORE = 0.6
+SUGGESTIONS = 5
+"""How many nearby numbers a lookup of a number that does not exist offers."""
 
 
 class BadLookup(ValueError):
@@ -177,12 +196,26 @@ class NotCovered(NotFound):
     """A point outside every published grid; carries the nearest community."""
 
     def __init__(self, nearest: NearestCommunity) -> None:
-        where = "内" if nearest.distance_m == 0 else f"约 {nearest.distance_m} 米"
-        super().__init__(
-            f"该位置不在任何已发布网格内；最近的社区：{nearest.name}（{where}）"
-            f" (outside every published grid; nearest community {nearest.name})"
-        )
+        where = "在其范围内" if nearest.distance_m == 0 else distance_zh(nearest.distance_m)
+        super().__init__(f"该位置不在任何已发布网格内；最近的社区：{nearest.name}（{where}）")
         self.nearest = nearest
+
+
+class NoSuchNumber(NotFound):
+    """The road or compound exists but not the door or building number asked for; carries the
+    nearest numbers there, as addresses to try."""
+
+    def __init__(self, place: str, what: str, suggestions: list[str]) -> None:
+        near = f"；附近的有：{'、'.join(suggestions)}" if suggestions else ""
+        super().__init__(f"{place}没有{what}{near}")
+        self.suggestions = suggestions
+
+
+def distance_zh(metres: int) -> str:
+    """ "约 850 米", "约 1.2 公里": kilometres past 1,000 m."""
+    if metres < 1000:
+        return f"约 {metres} 米"
+    return f"约 {metres / 1000:.1f} 公里"
 
 
 @dataclass(frozen=True)
@@ -245,13 +278,18 @@ async def building_for_address(
     no road or compound matches.
 
     Road names are tried with the door number, compound names with the building number; among
-    equally good names an exact number match wins.
+    equally good names an exact number match wins. A number that no matching road or compound
+    has is never answered with another building: :class:`NoSuchNumber` names the nearest
+    numbers on the best-matching road or compound instead.
     """
     best: tuple[tuple, int, int, AddressMatch] | None = None
+    asked: tuple[str, str, int] | None = None  # the best place that lacks the number
     for kind, name, score in await match_places(conn, query.place):
         num = query.door if kind == "road" else query.first_number
         if kind == "road" and num is None:
             num = query.building
+        if num is not None and asked is None:
+            asked = (kind, name, num)
         cur = await conn.execute(
             _BUILDING, {"kind": kind, "name": name, "num": num, "unit": query.unit}
         )
@@ -263,7 +301,11 @@ async def building_for_address(
         rank = (exact, round(score, 2), kind == "compound" and query.building is not None)
         if best is None or rank > best[0]:
             best = (rank, building_id, grid_id, AddressMatch(kind, name, score, exact))
-    return None if best is None else best[1:]
+    if best is None:
+        return None
+    if asked is not None and not best[3].exact:
+        raise await _no_such_number(conn, *asked)
+    return best[1:]
 
 
 async def card_for_address(
@@ -284,6 +326,14 @@ async def card_for_address(
     cur = await conn.execute(_HIT_BUILDING, params)
     row = await cur.fetchone()
     return (row[0], match) if row else None
+
+
+async def _no_such_number(conn: AsyncConnection, kind: str, name: str, num: int) -> NoSuchNumber:
+    cur = await conn.execute(
+        _NEAREST_NUMBERS, {"kind": kind, "name": name, "num": num, "limit": SUGGESTIONS}
+    )
+    found = [name + label for (label,) in await cur.fetchall()]
+    return NoSuchNumber(name, f"{num}号" if kind == "road" else f"{num}栋", found)
 
 
 _SIGNBOARD = """
@@ -339,11 +389,13 @@ async def signboard_data(conn: AsyncConnection, code: str) -> SignboardData | No
     )
 
 
-async def district_bounds(conn: AsyncConnection) -> tuple[float, float, float, float] | None:
-    """(min lon, min lat, max lon, max lat) of all districts, or None when none is loaded."""
+async def built_up_centre(conn: AsyncConnection) -> tuple[float, float] | None:
+    """(lon, lat) in EPSG:4490 at the middle of the built-up area: the median of the
+    buildings' centres, so that open country at a district's edge does not pull it away."""
     cur = await conn.execute(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"
-        " FROM (SELECT ST_Extent(geom) AS e FROM district) d WHERE e IS NOT NULL"
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ST_X(c)),"
+        " percentile_cont(0.5) WITHIN GROUP (ORDER BY ST_Y(c))"
+        " FROM (SELECT ST_Centroid(geom) AS c FROM building) b"
     )
     row = await cur.fetchone()
-    return tuple(float(v) for v in row) if row else None
+    return (float(row[0]), float(row[1])) if row and row[0] is not None else None

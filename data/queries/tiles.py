@@ -1,7 +1,10 @@
 """Mapbox vector tiles of the public layers, built by PostGIS (``ST_AsMVT``).
 
 Layers: ``grids`` (grids of published plans), ``communities`` and ``streets`` (street offices).
-Each carries only public attributes: codes, numbers and names. Tiles are in Web Mercator
+Each carries only public attributes: codes, numbers and names. ``basemap`` is the residents'
+offline basemap drawn from Wangge's own data: one tile holding the layers ``water`` (rivers),
+``compounds`` (小区, with their names), ``buildings`` (footprints and their kind, from zoom 15) and
+``roads`` (name and level), in that drawing order. Tiles are in Web Mercator
 (EPSG:3857) tile coordinates as every web map expects; the stored EPSG:4490 geometries are
 transformed on the fly, and simplified to about a quarter of a tile pixel at low zooms.
 
@@ -32,6 +35,18 @@ LAYERS: dict[str, str] = {
     """,
     "streets": """
         SELECT s.geom, s.code, s.name FROM street_office s
+    """,
+    "water": """
+        SELECT r.geom, r.name FROM river r
+    """,
+    "compounds": """
+        SELECT cp.geom, cp.name FROM compound cp
+    """,
+    "buildings": """
+        SELECT b.geom, b.kind::text AS kind FROM building b
+    """,
+    "roads": """
+        SELECT r.geom, r.name, r.level FROM road r
     """,
 }
 
@@ -80,6 +95,13 @@ def _source(layer: str, version: int | None) -> tuple[str, dict]:
     return GRIDS_AT_VERSION.replace("%(at)s", _VERSION_AT), {"version": version}
 
 
+#: Tiles made of several layers, drawn in this order.
+COMPOSITES: dict[str, tuple[str, ...]] = {
+    "basemap": ("water", "compounds", "buildings", "roads"),
+}
+#: Layers left out of tiles below a zoom: they would be unreadable specks and heavy tiles.
+MIN_ZOOM: dict[str, int] = {"compounds": 13, "buildings": 15}
+
 _TILE = """
 WITH env AS (
   SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e,
@@ -103,6 +125,10 @@ _COLUMNS = {
     "grids": "rows.code, rows.number, rows.name, rows.community",
     "communities": "rows.code, rows.name, rows.street",
     "streets": "rows.code, rows.name",
+    "water": "rows.name",
+    "compounds": "rows.name",
+    "buildings": "rows.kind",
+    "roads": "rows.name, rows.level",
 }
 
 WORLD_M = 40075016.68557849
@@ -160,6 +186,10 @@ _ATTRS = {
     "grids": ("code", "number", "name", "community"),
     "communities": ("code", "name", "street"),
     "streets": ("code", "name"),
+    "water": ("name",),
+    "compounds": ("name",),
+    "buildings": ("kind",),
+    "roads": ("name", "level"),
 }
 
 _ROWS_IN = """
@@ -198,6 +228,11 @@ async def tile_in_datum(
     :mod:`geo.offsets`), so they line up with that basemap; the stored data is never changed.
     """
     datum = Datum(datum)
+    if layer in COMPOSITES:
+        # An MVT tile is a sequence of layers: the parts' bytes simply concatenate.
+        check_tile(z, x, y)
+        parts = [p for p in COMPOSITES[layer] if z >= MIN_ZOOM.get(p, 0)]
+        return b"".join([await tile_in_datum(conn, p, z, x, y, datum) for p in parts])
     if datum is Datum.wgs84:
         return await tile(conn, layer, z, x, y, version)
     rows, source_params = _source(layer, version)

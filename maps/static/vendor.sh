@@ -7,7 +7,7 @@ src=node_modules
 dst=maps/static/vendor
 rm -rf "$dst"
 mkdir -p "$dst/leaflet/images" "$dst/jquery" "$dst/bootstrap" "$dst/fontawesome/css" \
-  "$dst/fontawesome/webfonts" "$dst/awesome-markers/images" "$dst/vectorgrid"
+  "$dst/fontawesome/webfonts" "$dst/awesome-markers/images" "$dst/vectorgrid" "$dst/swagger-ui"
 cp "$src/leaflet/dist/leaflet.js" "$src/leaflet/dist/leaflet.css" "$dst/leaflet/"
 cp "$src/leaflet/dist/images/"*.png "$dst/leaflet/images/"
 cp "$src/leaflet/LICENSE" "$dst/leaflet/"
@@ -23,4 +23,6 @@ cp "$src/leaflet.awesome-markers/dist/leaflet.awesome-markers.js" \
 cp "$src/leaflet.awesome-markers/dist/images/"*.png "$dst/awesome-markers/images/"
 cp "$src/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js" "$src/leaflet.vectorgrid/package.json" \
   "$dst/vectorgrid/"
+cp "$src/swagger-ui-dist/swagger-ui-bundle.js" "$src/swagger-ui-dist/swagger-ui.css" \
+  "$src/swagger-ui-dist/LICENSE" "$src/swagger-ui-dist/package.json" "$dst/swagger-ui/"
 echo "vendored into $dst"

@@ -360,7 +360,7 @@ def test_postgres_restart_is_survived_without_restarting_the_app(own_cluster):
         for path, params in (("/api/v1/stats", None), ("/api/v1/lookup", point)):
             down = http.get(path, params=params)
             assert down.status_code == 503, (path, down.text)
-            assert "database unavailable" in down.json()["detail"]
+            assert "数据库暂时无法连接" in down.json()["detail"]
 
         # Back up: the very next requests succeed, without restarting the app.
         cluster.ensure_running()
@@ -380,4 +380,4 @@ def test_unreachable_database_is_503_on_the_lookup_path_too():
         ):
             response = http.get(path, params=params)
             assert response.status_code == 503, (path, response.text)
-            assert "database unavailable" in response.json()["detail"]
+            assert "数据库暂时无法连接" in response.json()["detail"]

@@ -219,4 +219,4 @@ def test_a_json_body_nested_10000_levels_is_refused(server):
         timeout=30,
     )
     assert response.status_code == 422
-    assert "nested too deep" in response.json()["detail"]
+    assert "嵌套超过" in response.json()["detail"]
