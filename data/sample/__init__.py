@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from data.sample.generate import SampleDistrict, generate, small_district
+from data.sample.district import SampleDistrict
+from data.sample.generate import generate, small_district
 from data.sample.load import load
 
 __all__ = ["SampleDistrict", "generate", "load", "small_district"]

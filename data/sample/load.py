@@ -16,7 +16,7 @@ import psycopg
 import shapely
 from psycopg import sql
 
-from data.sample.generate import SampleDistrict
+from data.sample.district import SampleDistrict
 
 STORAGE_SRID = 4490
 
