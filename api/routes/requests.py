@@ -21,7 +21,6 @@ from pydantic import BaseModel, Field
 from api.auth import PrincipalDep
 from api.deps import SessionDep
 from api.ratelimit import LookupLimit, RateLimited, spend
-from api.routes.public import FALLBACK_BOUNDS
 from api.templating import templates
 from data.queries import lookup
 from data.requests import humancheck, views, workflow
@@ -33,6 +32,7 @@ from geo.points import Datum, from_datum
 
 router = APIRouter(tags=["requests 群众诉求"])
 pages = APIRouter(tags=["request pages"], include_in_schema=False)
+FALLBACK_BOUNDS = (109.10, 27.65, 109.30, 27.80)  # Bijiang's centre, before data is loaded
 
 TrackingCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{16}$", description="查询码")]
 
