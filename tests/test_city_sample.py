@@ -13,10 +13,10 @@ import pandas as pd
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
+from stdnum.cn import ric
 
 from data.db import create_database, drop_database
 from data.sample.city import ID_COLUMNS, TONGREN, generate_city
-from data.sample.identity import id_number_valid
 from data.settings import libpq_url
 
 TONGREN_CODES = {
@@ -69,7 +69,7 @@ def test_a_slice_is_coded_by_region(city):
     building_region = city.building.set_index("id")["community_code"].str[:6]
     region = city.household["building_id"].map(building_region)
     assert (city.household["id_number"].str[:6] == region).all()
-    assert city.household["id_number"].head(200).map(id_number_valid).all()
+    assert city.household["id_number"].head(200).map(ric.is_valid).all()
     songtao_police = city.staff["organisation"].fillna("").str.contains("松桃苗族自治县公安局")
     assert songtao_police.any()
     assert city.grid_plan["created_by"].str.contains("松桃苗族自治县").any()
