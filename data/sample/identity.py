@@ -12,6 +12,9 @@ from stdnum.cn import ric
 
 #: Bijiang's address code through time: 铜仁县 until 1987, 铜仁市 until 2011, then 碧江区.
 AREA_CODES = ((1987, "522221"), (2011, "522201"), (10_000, "520602"))
+"""Bijiang's address codes by birth year: (until this year, code)."""
+BEFORE_2011 = {"520603": "522230", **{f"5206{21 + k}": f"52222{2 + k}" for k in range(8)}}
+"""Tongren's other districts and counties had 5222xx codes until Tongren became a city in 2011."""
 MOBILE_PREFIXES = np.array(
     [
         "134",
@@ -56,19 +59,27 @@ MOBILE_PREFIXES = np.array(
 )
 
 
-def area_codes(birth: np.ndarray) -> np.ndarray:
-    """The address code Bijiang had in each birth year (datetime64[D])."""
+def area_codes(birth: np.ndarray, area: str = "520602") -> np.ndarray:
+    """The address code ``area`` (a district or county of Tongren) had in each birth year
+    (datetime64[D]), so that the numbers pass ``stdnum.cn.ric`` with their birth dates."""
+    history = (
+        AREA_CODES if area == "520602" else ((2011, BEFORE_2011.get(area, area)), (10_000, area))
+    )
     years = birth.astype("datetime64[Y]").astype(int) + 1970
-    bounds = np.array([end for end, _ in AREA_CODES])
-    return np.array([code for _, code in AREA_CODES])[np.searchsorted(bounds, years, "right")]
+    bounds = np.array([end for end, _ in history])
+    return np.array([code for _, code in history])[np.searchsorted(bounds, years, "right")]
 
 
-def id_numbers(rng: np.random.Generator, birth: np.ndarray, female: np.ndarray) -> list[str]:
-    """Resident ID numbers for people of Bijiang born on ``birth`` (datetime64[D])."""
+def id_numbers(
+    rng: np.random.Generator, birth: np.ndarray, female: np.ndarray, area: str = "520602"
+) -> list[str]:
+    """Resident ID numbers for people of ``area`` born on ``birth`` (datetime64[D])."""
     dates = np.datetime_as_string(birth, unit="D")
     ymd = np.char.replace(dates, "-", "")
     seq = rng.integers(0, 500, len(birth)) * 2 + np.where(female, 0, 1)
-    first17 = np.char.add(np.char.add(area_codes(birth), ymd), np.char.zfill(seq.astype(str), 3))
+    first17 = np.char.add(
+        np.char.add(area_codes(birth, area), ymd), np.char.zfill(seq.astype(str), 3)
+    )
     # calc_check_digit reads the first 17 of 18 characters
     return [number + ric.calc_check_digit(number + "?") for number in first17.tolist()]
 
