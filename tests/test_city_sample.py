@@ -17,6 +17,7 @@ from stdnum.cn import ric
 
 from data.db import create_database, drop_database
 from data.sample.city import ID_COLUMNS, TONGREN, generate_city
+from data.sample.identity import BEFORE_2011
 from data.settings import libpq_url
 
 TONGREN_CODES = {
@@ -70,9 +71,11 @@ def test_a_slice_is_coded_by_region(city):
     building_region = city.building.set_index("id")["community_code"].str[:6]
     region = city.household["building_id"].map(building_region)
     ids = city.household["id_number"]
-    recent = ids.str[6:10].astype(int) >= 2011
-    assert recent.any() and (ids[recent].str[:6] == region[recent]).all()
-    assert (ids[~recent].str[:4] == "5222").all()
+    assert (ids.str[6:10].astype(int) < 2011).all()  # household heads: adults
+    county = region != "520602"
+    assert county.any()
+    assert (ids[county].str[:6] == region[county].map(BEFORE_2011)).all()
+    assert ids[~county].str[:6].isin(["522221", "522201"]).all()
     assert ids.head(500).map(ric.is_valid).all()
     songtao_police = city.staff["organisation"].fillna("").str.contains("松桃苗族自治县公安局")
     assert songtao_police.any()
