@@ -19,11 +19,14 @@ over the ceiling. An **assignment** is a DataFrame with one row per piece and co
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import SupportsInt
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
 
 from geo.crs import require_projected
 from geo.errors import InvalidInput, NoValidDivision
@@ -87,7 +90,7 @@ def validate_buildings(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def unit_points(footprint, count: int) -> np.ndarray:
+def unit_points(footprint: BaseGeometry, count: int) -> np.ndarray:
     """``count`` points spread along the long axis of a footprint, one per unit entrance."""
     if count == 1 or shapely.get_type_id(footprint) == 0:
         return np.repeat(shapely.get_coordinates(shapely.point_on_surface(footprint)), count, 0)
@@ -97,7 +100,8 @@ def unit_points(footprint, count: int) -> np.ndarray:
     start = (corners[k - 1] + corners[k]) / 2
     end = (corners[k + 1] + corners[(k + 2) % 4]) / 2
     t = (np.arange(count) + 0.5) / count
-    return start + t[:, None] * (end - start)
+    points: np.ndarray = start + t[:, None] * (end - start)
+    return points
 
 
 def build_atoms(buildings: gpd.GeoDataFrame, units: pd.DataFrame | None, ceiling: int) -> Atoms:
@@ -161,14 +165,21 @@ def build_atoms(buildings: gpd.GeoDataFrame, units: pd.DataFrame | None, ceiling
     return Atoms(piece_frame, table)
 
 
-def _label(value) -> str:
+def _label(value: object) -> str:
     """An id for messages: whole numbers without a decimal point."""
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     return str(value)
 
 
-def _piece(building_id, unit_id, atom, households, compound_id, xy) -> dict:
+def _piece(
+    building_id: object,
+    unit_id: object,
+    atom: SupportsInt,
+    households: SupportsInt,
+    compound_id: object,
+    xy: np.ndarray,
+) -> dict[str, object]:
     return {
         "building_id": building_id,
         "unit_id": unit_id,
@@ -180,7 +191,9 @@ def _piece(building_id, unit_id, atom, households, compound_id, xy) -> dict:
     }
 
 
-def _units_of(units: pd.DataFrame | None, building_id, count: int, ceiling: int) -> pd.Series:
+def _units_of(
+    units: pd.DataFrame | None, building_id: object, count: int, ceiling: int
+) -> pd.Series:
     """Households per unit of a building over the ceiling, checked."""
     own = None if units is None else units[units["building_id"] == building_id]
     if own is None or own.empty:
@@ -202,7 +215,7 @@ def _units_of(units: pd.DataFrame | None, building_id, count: int, ceiling: int)
     return series
 
 
-def piece_points(atoms: Atoms, crs) -> gpd.GeoDataFrame:
+def piece_points(atoms: Atoms, crs: CRS) -> gpd.GeoDataFrame:
     """Pieces as points (for ``geo.polygons.grid_polygons``), same row order as ``pieces``."""
     xy = atoms.pieces[["x", "y"]].to_numpy()
     return gpd.GeoDataFrame(atoms.pieces, geometry=shapely.points(xy), crs=crs)

@@ -9,6 +9,7 @@ it exceeds the ceiling; polygons tile the community (no gap, no overlap, valid c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -46,17 +47,17 @@ class PlanReport:
     """Findings of ``check_plan``; ``ok`` when every finding passes."""
 
     band: tuple[int, int]
-    households: dict = field(default_factory=dict)
+    households: dict[Any, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return all(f.ok for f in self.findings)
 
-    def add(self, rule: str, grid, ok: bool, detail: str = "") -> None:
+    def add(self, rule: str, grid: object, ok: bool, detail: str = "") -> None:
         self.findings.append(Finding(rule, grid, bool(ok), detail))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-able report: overall result, households per grid and every finding."""
         return {
             "ok": self.ok,
@@ -142,7 +143,9 @@ def check_plan(
     return report
 
 
-def _households(buildings, units, assignment) -> pd.DataFrame:
+def _households(
+    buildings: pd.DataFrame, units: pd.DataFrame | None, assignment: pd.DataFrame
+) -> pd.DataFrame:
     """Households of each assignment row (a whole building or one unit)."""
     rows = assignment.copy()
     whole = rows["unit_id"].isna()
@@ -162,7 +165,12 @@ def _households(buildings, units, assignment) -> pd.DataFrame:
     return rows
 
 
-def _check_assigned(report, buildings, units, assignment) -> None:
+def _check_assigned(
+    report: PlanReport,
+    buildings: pd.DataFrame,
+    units: pd.DataFrame | None,
+    assignment: pd.DataFrame,
+) -> None:
     named = set(assignment["building_id"])
     missing = [b for b in buildings.index if b not in named]
     unknown = sorted(named - set(buildings.index), key=str)
@@ -191,7 +199,9 @@ def _check_assigned(report, buildings, units, assignment) -> None:
     report.add("assigned", None, not detail, detail)
 
 
-def _check_splits(report, buildings, rows, high) -> None:
+def _check_splits(
+    report: PlanReport, buildings: pd.DataFrame, rows: pd.DataFrame, high: int
+) -> None:
     for compound_id, group in rows.dropna(subset=["compound_id"]).groupby("compound_id"):
         grids = group["grid"].unique()
         total = int(buildings.loc[buildings["compound_id"] == compound_id, "households"].sum())
@@ -213,7 +223,7 @@ def _check_splits(report, buildings, rows, high) -> None:
             )
 
 
-def _check_tiling(report, community, grids) -> None:
+def _check_tiling(report: PlanReport, community: BaseGeometry, grids: gpd.GeoDataFrame) -> None:
     geoms = grids.geometry.values
     union = shapely.union_all(geoms)
     gap = shapely.difference(community, union).area

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pyproj import CRS
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
@@ -215,7 +216,13 @@ def divide(
     return finish(community, prepared, grid_of_atom, barriers, buildings.crs)
 
 
-def _relaxed(graph, households, nodes, band, rng) -> list[np.ndarray] | None:
+def _relaxed(
+    graph: AtomGraph,
+    households: np.ndarray,
+    nodes: np.ndarray,
+    band: tuple[int, int],
+    rng: np.random.Generator,
+) -> list[np.ndarray] | None:
     """Partition under a widened band, then repair to the strict band; None if that fails."""
     counts = feasible_counts(households[nodes].sum(), band)
     for share in RELAXATIONS:
@@ -236,7 +243,9 @@ def _relaxed(graph, households, nodes, band, rng) -> list[np.ndarray] | None:
     return None
 
 
-def _exhaustive(prepared: Prepared, households, nodes, band) -> list[np.ndarray]:
+def _exhaustive(
+    prepared: Prepared, households: np.ndarray, nodes: np.ndarray, band: tuple[int, int]
+) -> list[np.ndarray]:
     """The division an exhaustive search finds when the randomised ones found none; raises
     ``NoValidDivision`` saying whether none exists or the part is too big to tell."""
     low, high = band
@@ -258,7 +267,13 @@ def _exhaustive(prepared: Prepared, households, nodes, band) -> list[np.ndarray]
     )
 
 
-def polygons_of(community, prepared: Prepared, labels: np.ndarray, barriers, crs):
+def polygons_of(
+    community: BaseGeometry,
+    prepared: Prepared,
+    labels: np.ndarray,
+    barriers: gpd.GeoDataFrame | None,
+    crs: CRS,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Assignment and grid polygons for a labelling of the graph's nodes (-1: none)."""
     graph = prepared.graph
     assignment = assignment_frame(prepared.atoms, labels[: graph.atoms])
@@ -268,7 +283,13 @@ def polygons_of(community, prepared: Prepared, labels: np.ndarray, barriers, crs
     return assignment, grid_polygons(community, points, barriers, prepared.cells, free)
 
 
-def finish(community, prepared: Prepared, grid_of_atom, barriers, crs) -> Division:
+def finish(
+    community: BaseGeometry,
+    prepared: Prepared,
+    grid_of_atom: np.ndarray,
+    barriers: gpd.GeoDataFrame | None,
+    crs: CRS,
+) -> Division:
     """Polygons, sequence numbers and the assignment for a labelling of the nodes."""
     assignment, grids = polygons_of(community, prepared, grid_of_atom, barriers, crs)
     sequence = grid_sequence(grids)

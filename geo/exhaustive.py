@@ -66,7 +66,9 @@ def exhaustive_partition(
 
 
 class _Search:
-    def __init__(self, near: list[set[int]], weight: list[float], band, budget: int):
+    def __init__(
+        self, near: list[set[int]], weight: list[float], band: tuple[int, int], budget: int
+    ) -> None:
         self.near, self.weight, self.band, self.steps = near, weight, band, budget
 
     def solve(self, left: frozenset[int]) -> list[frozenset[int]] | None:
@@ -89,7 +91,9 @@ class _Search:
         """Every connected set of ``left`` holding ``start`` and fitting the band, once each."""
         low, high = self.band
 
-        def grow(grid, total, frontier, excluded):
+        def grow(
+            grid: frozenset[int], total: float, frontier: set[int], excluded: frozenset[int]
+        ) -> Iterator[frozenset[int]]:
             self.steps -= 1
             if self.steps < 0:
                 raise Undecided
@@ -122,7 +126,9 @@ def _parts(near: list[set[int]], nodes: frozenset[int]) -> Iterator[set[int]]:
         yield part
 
 
-def _attach_free(near, parts: list[np.ndarray], nodes: np.ndarray) -> list[np.ndarray]:
+def _attach_free(
+    near: list[set[int]], parts: list[np.ndarray], nodes: np.ndarray
+) -> list[np.ndarray]:
     """Parts extended by the free faces no part took, each to a part it touches."""
     label = {n: k for k, part in enumerate(parts) for n in part.tolist()}
     inside = set(nodes.tolist())

@@ -16,11 +16,18 @@ search backtracks over distinct splits (the best of each kind first) within a bu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
 
 from geo.graph import AtomGraph
+
+# a cut: mask of the atoms on one side, grids on that side, and the kind of cut that made it
+Cut = tuple[np.ndarray, int, str]
+# a split: (atoms, grids) of each side
+Split = tuple[tuple[np.ndarray, int], tuple[np.ndarray, int]]
 
 TREES_PER_SPLIT = 6
 #: Admissible cuts of one tree that are scored (a random sample when there are more).
@@ -39,7 +46,13 @@ IMBALANCE_WEIGHT = 4.0
 class _Search:
     """State of one partition search: graph arrays, band, random generator and budget."""
 
-    def __init__(self, graph: AtomGraph, households: np.ndarray, band, rng):
+    def __init__(
+        self,
+        graph: AtomGraph,
+        households: np.ndarray,
+        band: tuple[float, float],
+        rng: np.random.Generator,
+    ) -> None:
         self.graph = graph
         self.households = np.asarray(households, dtype=float)
         self.low, self.high = band
@@ -53,7 +66,7 @@ class _Search:
         """Split ``nodes`` into ``k`` connected parts in band, or None within the budget."""
         if k == 1:
             return [nodes]
-        tried: set[tuple] = set()
+        tried: set[tuple[int, float]] = set()
         for (a, ka), (b, kb) in self._splits(nodes, k):
             # splits that differ only inside a part tend to fail alike: try distinct ones
             key = (ka, float(self.households[a].sum()))
@@ -62,13 +75,13 @@ class _Search:
             tried.add(key)
             left = self.parts(a, ka)
             right = None if left is None else self.parts(b, kb)
-            if right is not None:
+            if left is not None and right is not None:
                 return left + right
             if len(tried) == ATTEMPTS_PER_SPLIT:
                 break
         return None
 
-    def _subgraph(self, nodes: np.ndarray):
+    def _subgraph(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         inside = np.zeros(self.graph.n, dtype=bool)
         inside[nodes] = True
         keep = inside[self.graph.u] & inside[self.graph.v]
@@ -76,7 +89,7 @@ class _Search:
         local[nodes] = np.arange(len(nodes))
         return local[self.graph.u[keep]], local[self.graph.v[keep]], keep
 
-    def _splits(self, nodes: np.ndarray, k: int) -> list:
+    def _splits(self, nodes: np.ndarray, k: int) -> list[Split]:
         """Distinct admissible splits of ``nodes``, best (cheapest boundary, balanced) first."""
         if self.splits_left <= 0:
             return []
@@ -105,7 +118,7 @@ class _Search:
         ranked = sorted(scored.values(), key=lambda item: item[0])
         # the best of each kind of cut comes early: a cheap boundary is no use if it strands a
         # heavy atom with a neighbour it cannot share a grid with
-        firsts = {}
+        firsts: dict[str, int] = {}
         for i, item in enumerate(ranked):
             firsts.setdefault(item[1], i)
         early = sorted(firsts.values())
@@ -123,7 +136,15 @@ class _Search:
             min(k_part * self.high, total - rest * self.low),
         )
 
-    def _grow_cuts(self, u, v, xy, weight, total, k):
+    def _grow_cuts(
+        self,
+        u: np.ndarray,
+        v: np.ndarray,
+        xy: np.ndarray,
+        weight: np.ndarray,
+        total: float,
+        k: int,
+    ) -> Iterator[Cut]:
         """Cuts grown from peripheral atoms and leaves, as (mask, grids on the mask side)."""
         near = adjacency(len(weight), u, v)
         leaves = np.flatnonzero(np.array([len(n) for n in near]) == 1)
@@ -144,7 +165,15 @@ class _Search:
                 if mask is not None and _connected(near, ~mask):
                     yield mask, k_part, "heavy" if seed in heavy else "grow"
 
-    def _cuts(self, u, v, tree_weight, weight, total, k):
+    def _cuts(
+        self,
+        u: np.ndarray,
+        v: np.ndarray,
+        tree_weight: np.ndarray,
+        weight: np.ndarray,
+        total: float,
+        k: int,
+    ) -> Iterator[Cut]:
         """Admissible cuts of one random spanning tree, as (mask, grids on the mask side)."""
         n = len(weight)
         matrix = coo_array((tree_weight, (u, v)), shape=(n, n)).tocsr()
@@ -184,7 +213,15 @@ def adjacency(n: int, u: np.ndarray, v: np.ndarray) -> list[list[int]]:
     return near
 
 
-def _grow(near, x, y, w, seed: int, low: float, high: float) -> np.ndarray | None:
+def _grow(
+    near: list[list[int]],
+    x: list[float],
+    y: list[float],
+    w: list[float],
+    seed: int,
+    low: float,
+    high: float,
+) -> np.ndarray | None:
     """Grow a connected part from ``seed`` until it holds ``low``–``high`` households, each
     time taking the neighbouring atom nearest the part's centre that does not overshoot
     (coordinates ``x``, ``y`` and households ``w`` as lists: this loop runs per atom added)."""
@@ -225,7 +262,7 @@ def _connected(near: list[list[int]], mask: np.ndarray) -> bool:
     return len(seen) == int(mask.sum())
 
 
-def feasible_counts(total: float, band: tuple[int, int]) -> list[int]:
+def feasible_counts(total: float, band: tuple[float, float]) -> list[int]:
     """Grid counts ``k`` with ``k × low ≤ total ≤ k × high``, the mid-band count first."""
     low, high = band
     counts = range(int(np.ceil(total / high)), int(total // low) + 1)
@@ -237,7 +274,7 @@ def partition(
     graph: AtomGraph,
     households: np.ndarray,
     nodes: np.ndarray,
-    band: tuple[int, int],
+    band: tuple[float, float],
     rng: np.random.Generator,
     counts: list[int] | None = None,
 ) -> list[np.ndarray] | None:
