@@ -15,9 +15,10 @@ LOCK_PYTHON := 3.11.7
 serve: setup  ## serve the app on http://127.0.0.1:8000 with the sample district loaded
 	$(BIN)/wangge serve
 
-test: setup  ## ruff, then the whole pytest suite against a real PostGIS
+test: setup  ## ruff and mypy, then the whole pytest suite against a real PostGIS
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 setup: system venv
@@ -41,9 +42,10 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-lint:
+lint:  ## ruff and mypy (the settings are in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format:
 	$(BIN)/ruff check --fix .

@@ -194,15 +194,15 @@ def _ogc_bad_request(request: Request, exc: Exception) -> JSONResponse:
 
 def register(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _internal)
-    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
-    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(DBAPIError, _database_error)  # type: ignore[arg-type]
     app.add_exception_handler(psycopg.OperationalError, _unavailable)
     app.add_exception_handler(psycopg.DataError, _bad_value)
     app.add_exception_handler(psycopg_pool.PoolTimeout, _unavailable)
-    app.add_exception_handler(LoginRequired, _login_required)
-    app.add_exception_handler(RateLimited, _rate_limited)
-    app.add_exception_handler(PdfError, _pdf_failed)
+    app.add_exception_handler(LoginRequired, _login_required)  # type: ignore[arg-type]
+    app.add_exception_handler(RateLimited, _rate_limited)  # type: ignore[arg-type]
+    app.add_exception_handler(PdfError, _pdf_failed)  # type: ignore[arg-type]
     app.add_exception_handler(OGCError, _ogc_bad_request)
     app.add_exception_handler(OGCNotFound, _ogc_not_found)
     for kind in STATUS:

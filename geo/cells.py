@@ -71,7 +71,7 @@ class Cells:
     b: np.ndarray
     shared: np.ndarray
     on_river: np.ndarray
-    bridge_faces: dict
+    bridge_faces: dict[int, BaseGeometry]
 
 
 def barrier_lines(barriers: gpd.GeoDataFrame | None) -> np.ndarray:
@@ -102,7 +102,8 @@ def faces_of(community: BaseGeometry, lines: np.ndarray) -> np.ndarray:
     noded = shapely.union_all(np.concatenate([[community.boundary], near]), grid_size=GRID_M)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     inside = shapely.contains_properly(community, shapely.point_on_surface(faces))
-    return faces[inside]
+    kept: np.ndarray = faces[inside]
+    return kept
 
 
 def distinct_points(xy: np.ndarray) -> np.ndarray:
@@ -181,7 +182,15 @@ def without_cell(cells: Cells, count: int) -> np.ndarray:
     return ~np.isin(np.arange(count), cells.piece)
 
 
-def _cells(community, barriers, base, blocks, sites, block_of_site, site_piece=None) -> Cells:
+def _cells(
+    community: BaseGeometry,
+    barriers: gpd.GeoDataFrame | None,
+    base: np.ndarray,
+    blocks: np.ndarray,
+    sites: np.ndarray,
+    block_of_site: np.ndarray,
+    site_piece: np.ndarray | None = None,
+) -> Cells:
     """The cell complex of Voronoi ``sites`` within the blocks; ``site_piece`` maps extra sites
     to their piece (default: site i is piece i)."""
     dividers = []
@@ -254,7 +263,9 @@ def _chain_sites(
     return np.concatenate(sites), np.concatenate(owner)
 
 
-def _shared_edges(faces: np.ndarray, river_lines) -> tuple:
+def _shared_edges(
+    faces: np.ndarray, river_lines: BaseGeometry | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Adjacent face pairs (a < b), their shared length and whether it runs along a river.
 
     Noded faces share their vertices exactly, so a shared edge is a run of boundary segments
@@ -299,7 +310,8 @@ def _segments(lines: BaseGeometry) -> np.ndarray:
     """The two-point segments of (Multi)LineStrings: small envelopes for a spatial index."""
     xy, part = shapely.get_coordinates(shapely.get_parts(lines), return_index=True)
     same = part[1:] == part[:-1]
-    return shapely.linestrings(np.stack([xy[:-1][same], xy[1:][same]], axis=1))
+    segments: np.ndarray = shapely.linestrings(np.stack([xy[:-1][same], xy[1:][same]], axis=1))
+    return segments
 
 
 def free_groups(cells: Cells) -> np.ndarray:
@@ -320,15 +332,17 @@ def _rivers(barriers: gpd.GeoDataFrame | None) -> BaseGeometry | None:
     return shapely.union_all(polygons) if len(polygons) else None
 
 
-def _bridges(faces: np.ndarray, river: np.ndarray, barriers) -> dict:
+def _bridges(
+    faces: np.ndarray, river: np.ndarray, barriers: gpd.GeoDataFrame | None
+) -> dict[int, BaseGeometry]:
     """River faces crossed by a road: face index → the road's part inside the river."""
-    if not river.any():
+    if not river.any() or barriers is None:  # river faces come from the barriers
         return {}
     roads = barriers.geometry.values[(barriers["kind"] == "road").to_numpy()]
     if len(roads) == 0:
         return {}
     roads = shapely.union_all(roads)
-    out = {}
+    out: dict[int, BaseGeometry] = {}
     for f in np.flatnonzero(river):
         span = shapely.intersection(shapely.boundary(faces[f]), roads)
         if shapely.length(span) > MIN_SHARED_M:

@@ -80,10 +80,10 @@ def divide_all(
     largest_first = sorted(
         range(len(communities)), key=lambda i: -float(communities[i].buildings["households"].sum())
     )
-    results: list[Division | GridError | None] = [None] * len(communities)
+    results: dict[int, Division | GridError] = {}
     # fork: the workers inherit the loaded modules instead of importing them again
     with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
         futures = {i: pool.submit(_divide_one, communities[i], band, seed) for i in largest_first}
         for i, future in futures.items():
             results[i] = future.result()
-    return results
+    return [results[i] for i in range(len(communities))]

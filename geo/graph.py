@@ -58,7 +58,7 @@ class AtomGraph:
     cost: np.ndarray
     length: np.ndarray
     xy: np.ndarray
-    river_cut: frozenset
+    river_cut: frozenset[tuple[int, int]]
     atoms: int
     faces: np.ndarray
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import shapely
@@ -67,7 +68,7 @@ def _arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[Array, Array]:
     return x.astype(float, copy=True), y.astype(float, copy=True)
 
 
-def _result(x: Array, y: Array, scalar: bool) -> tuple:
+def _result(x: Array, y: Array, scalar: bool) -> tuple[Any, Any]:
     if scalar:
         return float(x), float(y)
     return x, y
@@ -100,7 +101,7 @@ def _gcj_delta(lon: Array, lat: Array) -> tuple[Array, Array]:
     return dlon, dlat
 
 
-def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple:
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """WGS84 (or CGCS2000) → GCJ-02. Points outside China are returned unchanged."""
     scalar = np.ndim(lon) == 0 and np.ndim(lat) == 0
     x, y = _arrays(lon, lat)
@@ -111,7 +112,7 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple:
     return _result(x, y, scalar)
 
 
-def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple:
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """GCJ-02 → BD-09 (Baidu). Points outside China are returned unchanged."""
     scalar = np.ndim(lon) == 0 and np.ndim(lat) == 0
     x, y = _arrays(lon, lat)
@@ -162,7 +163,7 @@ def gcj02_to_wgs84(
     *,
     tolerance: float = DEFAULT_TOLERANCE,
     max_iter: int = DEFAULT_MAX_ITER,
-) -> tuple:
+) -> tuple[Any, Any]:
     """GCJ-02 → WGS84 by fixed-point iteration to ``tolerance`` degrees (default 1e-9°).
 
     Points outside China are returned unchanged.
@@ -188,7 +189,7 @@ def bd09_to_gcj02(
     *,
     tolerance: float = DEFAULT_TOLERANCE,
     max_iter: int = DEFAULT_MAX_ITER,
-) -> tuple:
+) -> tuple[Any, Any]:
     """BD-09 → GCJ-02: Baidu's approximate inverse, refined to ``tolerance`` degrees."""
     scalar = np.ndim(lon) == 0 and np.ndim(lat) == 0
     x, y = _arrays(lon, lat)
@@ -200,7 +201,7 @@ def bd09_to_gcj02(
     return _result(x, y, scalar)
 
 
-def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple:
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """WGS84 → BD-09 (via GCJ-02)."""
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
@@ -211,13 +212,13 @@ def bd09_to_wgs84(
     *,
     tolerance: float = DEFAULT_TOLERANCE,
     max_iter: int = DEFAULT_MAX_ITER,
-) -> tuple:
+) -> tuple[Any, Any]:
     """BD-09 → WGS84 (via GCJ-02), each inverse step to ``tolerance`` degrees."""
     g = bd09_to_gcj02(lon, lat, tolerance=tolerance, max_iter=max_iter)
     return gcj02_to_wgs84(*g, tolerance=tolerance, max_iter=max_iter)
 
 
-_STEPS: dict[tuple[Datum, Datum], Callable[..., tuple]] = {
+_STEPS: dict[tuple[Datum, Datum], Callable[..., tuple[Any, Any]]] = {
     (Datum.wgs84, Datum.gcj02): wgs84_to_gcj02,
     (Datum.gcj02, Datum.wgs84): gcj02_to_wgs84,
     (Datum.gcj02, Datum.bd09): gcj02_to_bd09,
@@ -227,7 +228,7 @@ _STEPS: dict[tuple[Datum, Datum], Callable[..., tuple]] = {
 }
 
 
-def convert(lon: ArrayLike, lat: ArrayLike, src: Datum | str, dst: Datum | str) -> tuple:
+def convert(lon: ArrayLike, lat: ArrayLike, src: Datum | str, dst: Datum | str) -> tuple[Any, Any]:
     """Convert lon/lat from one datum to another (``"wgs84"``, ``"gcj02"``, ``"bd09"``).
 
     Raises
@@ -242,7 +243,7 @@ def convert(lon: ArrayLike, lat: ArrayLike, src: Datum | str, dst: Datum | str) 
     return _STEPS[(src, dst)](lon, lat)
 
 
-def transform_geometry(geometry, src: Datum | str, dst: Datum | str):
+def transform_geometry(geometry: Any, src: Datum | str, dst: Datum | str) -> Any:
     """Convert a shapely geometry (or an array of them) between datums, vertex by vertex.
 
     Parameters

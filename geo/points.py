@@ -7,6 +7,7 @@ is WGS84; phones in China mostly report GCJ-02, Baidu BD-09 (converted with :mod
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from geo.offsets import CHINA_BOUNDS, Datum, convert, transform_geometry
 
@@ -53,7 +54,7 @@ def from_datum(lon: float, lat: float, datum: Datum | str) -> tuple[float, float
     return float(x), float(y)
 
 
-def to_datum_geojson(geometry: dict, datum: Datum | str) -> dict:
+def to_datum_geojson(geometry: dict[str, Any], datum: Datum | str) -> dict[str, Any]:
     """A GeoJSON geometry in stored coordinates converted to ``datum`` (for GCJ-02 basemaps)."""
     import shapely
 
@@ -61,4 +62,5 @@ def to_datum_geojson(geometry: dict, datum: Datum | str) -> dict:
     if datum is Datum.wgs84:
         return geometry
     shape = transform_geometry(shapely.geometry.shape(geometry), Datum.wgs84, datum)
-    return shapely.geometry.mapping(shape)
+    converted: dict[str, Any] = shapely.geometry.mapping(shape)
+    return converted

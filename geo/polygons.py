@@ -55,7 +55,7 @@ def blocks(community: BaseGeometry, barriers: gpd.GeoDataFrame | None = None) ->
     return faces_of(community, barrier_lines(barriers))
 
 
-def label_key(label: Hashable) -> tuple:
+def label_key(label: Hashable) -> tuple[int, float, str]:
     """Sort key for grid labels: numbers in numeric order, then the others as text."""
     if isinstance(label, (int, float, np.integer, np.floating)):
         return (0, float(label), "")
@@ -111,14 +111,15 @@ def parts_of(cells: Cells, owner: np.ndarray) -> np.ndarray:
     same = owner[cells.a] == owner[cells.b]
     n = len(owner)
     matrix = coo_array((np.ones(same.sum()), (cells.a[same], cells.b[same])), shape=(n, n))
-    return connected_components(matrix, directed=False)[1]
+    part: np.ndarray = connected_components(matrix, directed=False)[1]
+    return part
 
 
 def _join_parts(cells: Cells, owner: np.ndarray) -> None:
     """Give a split grid the free faces on a shortest path joining two of its parts."""
     group = free_groups(cells)
     group[list(cells.bridge_faces)] = len(group) + np.arange(len(cells.bridge_faces))
-    neighbours = [[] for _ in range(len(owner))]
+    neighbours: list[list[int]] = [[] for _ in range(len(owner))]
     for x, y in zip(cells.a.tolist(), cells.b.tolist(), strict=True):
         neighbours[x].append(y)
         neighbours[y].append(x)
@@ -137,7 +138,7 @@ def _join_parts(cells: Cells, owner: np.ndarray) -> None:
             return
 
 
-def _keeps_donors_whole(cells: Cells, owner: np.ndarray, path: list[int], grid) -> bool:
+def _keeps_donors_whole(cells: Cells, owner: np.ndarray, path: list[int], grid: int) -> bool:
     """Whether giving the faces on ``path`` to ``grid`` leaves every grid holding them in no
     more parts with buildings than before."""
     donors = set(owner[path].tolist())
@@ -146,30 +147,32 @@ def _keeps_donors_whole(cells: Cells, owner: np.ndarray, path: list[int], grid) 
     return all(_held_parts(cells, after, d) <= _held_parts(cells, owner, d) for d in donors)
 
 
-def _held_parts(cells: Cells, owner: np.ndarray, grid) -> int:
+def _held_parts(cells: Cells, owner: np.ndarray, grid: int) -> int:
     """Number of parts of ``grid`` that hold a piece's cell."""
     part = parts_of(cells, owner)
     return len(np.unique(part[(owner == grid) & (cells.piece >= 0)]))
 
 
-def _free_path(neighbours, faces, owner, part, grid) -> list[int]:
+def _free_path(
+    neighbours: list[list[int]], faces: np.ndarray, owner: np.ndarray, part: np.ndarray, grid: int
+) -> list[int]:
     """Shortest path through ``faces`` from one part of ``grid`` to another, or []."""
     inside = set(faces.tolist())
-    starts = {}
+    starts: dict[int, int] = {}
     for f in faces.tolist():
         for n in neighbours[f]:
             if owner[n] == grid and n not in inside:
-                starts.setdefault(f, part[n])
+                starts.setdefault(f, int(part[n]))
     if len(set(starts.values())) < 2:
         return []
     first = min(starts.values())
-    parent = {f: None for f, p in starts.items() if p == first}
+    parent: dict[int, int | None] = {f: None for f, p in starts.items() if p == first}
     queue = list(parent)
     for f in queue:
         if starts.get(f, first) != first:
             path = [f]
-            while parent[path[-1]] is not None:
-                path.append(parent[path[-1]])
+            while (step := parent[path[-1]]) is not None:
+                path.append(step)
             return path
         for n in neighbours[f]:
             if n in inside and n not in parent:

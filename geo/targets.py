@@ -131,7 +131,8 @@ def resolve(spec: str, lon: float | None = None) -> Target:
 def from_storage(geoms: np.ndarray, target: Target) -> np.ndarray:
     """Shapely geometries in EPSG:4490 (x = lon) → the target, x = easting/longitude."""
     if target.offset:
-        return offsets.transform_geometry(geoms, "wgs84", target.offset)
+        shifted: np.ndarray = offsets.transform_geometry(geoms, "wgs84", target.offset)
+        return shifted
     if target.epsg == STORAGE_EPSG:
         return geoms
     tr = Transformer.from_crs(STORAGE_EPSG, target.crs, always_xy=True)
@@ -140,7 +141,8 @@ def from_storage(geoms: np.ndarray, target: Target) -> np.ndarray:
         x, y = tr.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
-    return shapely.transform(geoms, step)
+    moved: np.ndarray = shapely.transform(geoms, step)
+    return moved
 
 
 def to_storage(geoms: np.ndarray, crs: CRS) -> np.ndarray:
@@ -150,7 +152,8 @@ def to_storage(geoms: np.ndarray, crs: CRS) -> np.ndarray:
     """
     kind = offset_of(crs)
     if kind:
-        return offsets.transform_geometry(geoms, kind, "wgs84")
+        unshifted: np.ndarray = offsets.transform_geometry(geoms, kind, "wgs84")
+        return unshifted
     if crs.to_epsg() == STORAGE_EPSG:
         return geoms
     tr = Transformer.from_crs(crs, STORAGE_EPSG, always_xy=True)
@@ -159,4 +162,5 @@ def to_storage(geoms: np.ndarray, crs: CRS) -> np.ndarray:
         x, y = tr.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
-    return shapely.transform(geoms, step)
+    moved: np.ndarray = shapely.transform(geoms, step)
+    return moved

@@ -45,7 +45,7 @@ def _render_once(self: MacroElement, **kwargs) -> None:
 
 def install() -> None:
     """Render every folium element once (idempotent; called by ``maps.assets.local_map``)."""
-    MacroElement.render = _render_once
+    MacroElement.render = _render_once  # type: ignore[method-assign]
 
 
 def page_html(m: Element, nonce: str) -> str:

@@ -53,7 +53,7 @@ def export_command(
         help="grids, communities, streets, compounds, "
         "buildings, households (several: GeoPackage only)",
     ),
-    format: ExportFormat = typer.Option(ExportFormat.gpkg, "--format", "-f", help="file format"),
+    format: ExportFormat = typer.Option(ExportFormat("gpkg"), "--format", "-f", help="file format"),
     crs: TargetCrs = typer.Option(
         "4490",
         case_sensitive=False,

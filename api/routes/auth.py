@@ -71,7 +71,9 @@ def _login_form(
 
 def _login_csrf_ok(request: Request, sent: str | None) -> bool:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
-    return bool(sent and expected) and secrets.compare_digest(sent, expected)
+    if not sent or not expected:
+        return False
+    return secrets.compare_digest(sent, expected)
 
 
 @pages.get("/login", response_class=HTMLResponse)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -93,7 +93,7 @@ def _links_html(links: list[dict]) -> str:
 @router.get("", summary="landing page", dependencies=[Depends(known_parameters())])
 def landing(request: Request, f: str | None = None) -> Response:
     base = _base(request)
-    body = {
+    body: dict[str, Any] = {
         "title": "网格 Wangge — OGC API Features",
         "description": "已发布的社区网格（编码、网格长与专职网格员工作电话）、社区与街道",
         "links": [
@@ -124,7 +124,7 @@ def _collection(conn: Connection, layer: Layer, base: str) -> dict:
     box = ogc.extent(conn, layer)
     gk = gk_zone_epsg((box[0] + box[2]) / 2) if box else 4545
     href = f"{base}/collections/{layer.name}"
-    out = {
+    out: dict[str, Any] = {
         "id": layer.name,
         "title": layer.title,
         "description": layer.description,
@@ -189,7 +189,7 @@ def _bbox(raw: str | None) -> list[float] | None:
         raise ogc.OGCError("bbox 应为逗号分隔的数字") from exc
 
 
-def _features_html(title: str, features: list[dict], layer: Layer, links: list[dict]) -> str:
+def _features_html(title: str, features: list[dict], layer: Layer, links: list[dict]) -> bytes:
     head = "".join(f"<th>{html.escape(fl.label)}</th>" for fl in layer.fields)
     rows = "".join(
         "<tr>"
@@ -200,7 +200,7 @@ def _features_html(title: str, features: list[dict], layer: Layer, links: list[d
         + "</tr>"
         for ft in features
     )
-    return _page(title, f"<table><tr>{head}</tr>{rows}</table>" + _links_html(links)).body
+    return bytes(_page(title, f"<table><tr>{head}</tr>{rows}</table>" + _links_html(links)).body)
 
 
 @router.get(

@@ -50,6 +50,7 @@ def scope_of(session: Session, account: Account) -> Scope:
         )
         return Scope(account.username, account.role, frozenset(codes))
     if account.role is AccountRole.community_planner:
+        assert account.community_code is not None  # the account table's CHECK guarantees it
         return Scope(account.username, account.role, frozenset({account.community_code}))
     rows = session.execute(
         select(GridPlan.community_code, Grid.code)

@@ -16,8 +16,10 @@ import io
 import os
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -125,7 +127,9 @@ def read_layer(engine: Engine, layer: Layer, prefix: str = "") -> pd.DataFrame:
     with engine.connect() as conn:
         result = conn.execute(text(sql), {"prefix": prefix})
         rows = result.fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(len(names) + 1)]
+    columns: list[Sequence[Any]] = (
+        list(zip(*rows, strict=True)) if rows else [[] for _ in range(len(names) + 1)]
+    )
     frame = pd.DataFrame(
         {
             name: pd.Series(col, dtype=_dtype(f.kind))

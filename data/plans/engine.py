@@ -8,12 +8,13 @@ digits of the code), so grids that keep their label keep their code, number and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import delete, select, text
+from sqlalchemy import Table, delete, select, text
 from sqlalchemy.orm import Session
 
 from data.access.audit import record
@@ -183,7 +184,7 @@ def write_assignment(
     ids = dict(session.execute(select(Grid.number, Grid.id).where(Grid.plan_id == plan.id)).all())
     session.execute(delete(GridMember).where(GridMember.plan_id == plan.id))
     session.execute(
-        GridMember.__table__.insert(),
+        cast(Table, GridMember.__table__).insert(),
         [
             {
                 "plan_id": plan.id,

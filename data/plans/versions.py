@@ -10,9 +10,9 @@ edit, publish and rollback is in the audit log.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Table, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from data.access.audit import record
@@ -258,7 +258,7 @@ def restore_state(session: Session, plan_id: int, state: dict[str, Any]) -> None
         ).scalar_one()
     if state["members"]:
         session.execute(
-            GridMember.__table__.insert(),
+            cast(Table, GridMember.__table__).insert(),
             [
                 {"plan_id": plan_id, "grid_id": ids[code], "building_id": b, "unit_id": u}
                 for b, u, code in state["members"]
@@ -266,7 +266,7 @@ def restore_state(session: Session, plan_id: int, state: dict[str, Any]) -> None
         )
     if state["staff"]:
         session.execute(
-            GridStaff.__table__.insert(),
+            cast(Table, GridStaff.__table__).insert(),
             [{"grid_id": ids[code], "staff_id": s, "role": r} for code, s, r in state["staff"]],
         )
 

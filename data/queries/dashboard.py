@@ -42,8 +42,8 @@ def community_rows(session: Session, codes: frozenset[str] | None) -> list[dict]
         PER_COMMUNITY, {"codes": sorted(codes or []), "all_codes": codes is None}
     ).mappings()
     result = []
-    for row in rows:
-        row = dict(row)
+    for mapping in rows:
+        row = dict(mapping)
         row["full_time_coverage"] = (
             round(1 - row["grids_without_full_time_worker"] / row["grids"], 3)
             if row["grids"]

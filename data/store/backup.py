@@ -176,6 +176,8 @@ def archive_tables(path: Path) -> int:
 def _ensure_database(url: str) -> bool:
     """Create the database named by ``url`` when it does not exist; True if created."""
     name = make_url(url).database
+    if name is None:
+        raise BackupError("the database URL names no database")
     try:
         _connect(url).close()
         return False
