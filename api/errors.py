@@ -198,7 +198,7 @@ def register(app: FastAPI) -> None:
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(DBAPIError, _database_error)  # type: ignore[arg-type]
     app.add_exception_handler(psycopg.OperationalError, _unavailable)
-    app.add_exception_handler(psycopg.DataError, _bad_value)
+    app.add_exception_handler(psycopg.DataError, _bad_value)  # type: ignore[arg-type]
     app.add_exception_handler(psycopg_pool.PoolTimeout, _unavailable)
     app.add_exception_handler(LoginRequired, _login_required)  # type: ignore[arg-type]
     app.add_exception_handler(RateLimited, _rate_limited)  # type: ignore[arg-type]

@@ -113,7 +113,7 @@ lookups' budget); 0 turns limiting off."""
     def _proxy_networks(cls, value: object) -> tuple[str, ...]:
         """Split the comma-separated list and refuse anything that is not an address or a
         network (``true`` from the old boolean setting included), naming it."""
-        items = value.split(",") if isinstance(value, str) else list(value or ())
+        items = value.split(",") if isinstance(value, str) else list(value or ())  # type: ignore[call-overload]
         proxies = tuple(str(item).strip() for item in items if str(item).strip())
         for proxy in proxies:
             try:

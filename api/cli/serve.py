@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import typer
 import uvicorn
@@ -22,7 +23,7 @@ def _prepare(settings: Settings) -> str:
     return url
 
 
-def proxy_options(settings: Settings) -> dict[str, object]:
+def proxy_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's proxy settings: trust ``X-Forwarded-For`` from exactly the configured proxies
     (uvicorn then takes the right-most address that is not one of them), and not at all when
     none is configured (uvicorn's own default trusts 127.0.0.1, so a client on this machine,
