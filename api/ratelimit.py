@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -19,6 +21,12 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Engine
 
 from data.access import limits
+
+log = logging.getLogger("wangge")
+LIMIT_STORE_TIMEOUT_S = 1.0
+"""How long a request waits for the budgets' database before going on without them."""
+LIMIT_STORE_BACKOFF_S = 10.0
+"""How long the budgets stay waived after their database failed to answer."""
 
 
 class RateLimited(Exception):
@@ -64,12 +72,24 @@ def client_address(request: Request) -> str:
 async def spend(request: Request, budget: Budget) -> None:
     """One request of the client's ``budget``, kept where every server process sees it; or
     :class:`RateLimited` (429)."""
-    if budget.off:
+    state = request.app.state
+    if budget.off or time.monotonic() < getattr(state, "limits_down_until", 0.0):
         return
-    async with request.app.state.limit_pool.connection() as conn:
-        wait = await limits.take(
-            conn, budget.key(client_address(request)), budget.period, budget.burst
+    try:
+        async with state.limit_pool.connection(timeout=LIMIT_STORE_TIMEOUT_S) as conn:
+            wait = await limits.take(
+                conn, budget.key(client_address(request)), budget.period, budget.burst
+            )
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        # The budgets live on the primary; while it is down the residents' reads go on from a
+        # replica, so the limit is waived (fails open) for a while rather than failing them.
+        state.limits_down_until = time.monotonic() + LIMIT_STORE_BACKOFF_S
+        log.warning(
+            "rate-limit store unreachable (%s): limits waived for %.0f s",
+            exc,
+            LIMIT_STORE_BACKOFF_S,
         )
+        return
     if wait > 0:
         raise RateLimited(wait)
 
