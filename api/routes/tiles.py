@@ -13,17 +13,18 @@ from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.deps import PoolDep
-from data.queries import labels, tiles
+from data.queries import labels, lookup, tiles
 from data.replicas import ReadRouter
 from geo.offsets import Datum
 
 router = APIRouter(tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
+EMPTY_BOUNDS = (109.10, 27.65, 109.30, 27.80)  # Bijiang's centre, before data is loaded
 Layer = Literal["grids", "communities", "streets", "basemap"]
 IMMUTABLE = "public, max-age=31536000, immutable"
 Version = Annotated[
@@ -119,3 +120,16 @@ async def basemap_labels(pool: PoolDep, coordsys: Datum = Datum.wgs84) -> Respon
     return Response(
         body, media_type="application/json", headers={"Cache-Control": "public, max-age=300"}
     )
+
+
+@router.get("/tiles/{layer}.json")
+async def tile_json(
+    request: Request, pool: PoolDep, layer: Layer, coordsys: Datum = Datum.wgs84
+) -> JSONResponse:
+    """TileJSON 3.0 of a tile layer (its URL template, zooms, bounds and fields), for clients
+    that take one: MapLibre, QGIS, GDAL's MVT driver."""
+    async with pool.connection() as conn:
+        bounds = await lookup.district_bounds(conn) or EMPTY_BOUNDS
+    suffix = "" if coordsys is Datum.wgs84 else f"?coordsys={coordsys.value}"
+    url = str(request.base_url).rstrip("/") + f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.pbf{suffix}"
+    return JSONResponse(tiles.tilejson(layer, url, bounds))

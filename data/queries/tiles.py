@@ -13,8 +13,9 @@ The city-platform export reuses :func:`tile` and :data:`LAYERS`.
 
 from __future__ import annotations
 
-import numpy as np
+import morecantile
 import shapely
+from morecantile import Tile
 from psycopg import AsyncConnection
 
 from data.queries.lookup import NotFound
@@ -23,6 +24,8 @@ from geo.offsets import Datum, convert, transform_geometry
 EXTENT = 4096
 BUFFER = 64
 MAX_ZOOM = 20
+WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
+"""The tile grid every web map uses (EPSG:3857, OGC's WebMercatorQuad)."""
 
 # Per layer: the rows and their public attributes; ``geom`` is EPSG:4490.
 LAYERS: dict[str, str] = {
@@ -131,8 +134,6 @@ _COLUMNS = {
     "roads": "rows.name, rows.level",
 }
 
-WORLD_M = 40075016.68557849
-
 
 class TileOutOfRange(ValueError):
     """z/x/y outside the tile pyramid."""
@@ -167,7 +168,8 @@ async def _render(
     conn: AsyncConnection, rows: str, layer: str, z: int, x: int, y: int, params: dict
 ) -> bytes:
     """Encode ``rows`` (a SQL source of geometries and attributes) as the MVT tile z/x/y."""
-    tile_m = WORLD_M / (1 << z)
+    box = WEB_MERCATOR.xy_bounds(Tile(x, y, z))
+    tile_m = box.right - box.left
     sql = _TILE.format(rows=rows, extent=EXTENT, buffer=BUFFER, columns=_COLUMNS[layer])
     params = params | {
         "z": z,
@@ -205,10 +207,8 @@ FROM unnest(%(wkb)s::bytea[], {arrays}) AS t(wkb, {names})
 
 
 def _lonlat_bounds(z: int, x: int, y: int, margin: float) -> tuple[float, float, float, float]:
-    n = 1 << z
-    lon0, lon1 = x / n * 360 - 180, (x + 1) / n * 360 - 180
-    lat1 = float(np.degrees(np.arctan(np.sinh(np.pi * (1 - 2 * y / n)))))
-    lat0 = float(np.degrees(np.arctan(np.sinh(np.pi * (1 - 2 * (y + 1) / n)))))
+    """The tile's longitude/latitude bounds, widened by ``margin`` of its size on each side."""
+    lon0, lat0, lon1, lat1 = WEB_MERCATOR.bounds(Tile(x, y, z))
     dx, dy = (lon1 - lon0) * margin, (lat1 - lat0) * margin
     return lon0 - dx, lat0 - dy, lon1 + dx, lat1 + dy
 
@@ -260,3 +260,28 @@ async def tile_in_datum(
         names=", ".join(names),
     )
     return await _render(conn, shifted, layer, z, x, y, params)
+
+
+def tilejson(layer: str, url: str, bounds: tuple[float, float, float, float]) -> dict:
+    """A TileJSON 3.0 document for ``layer``'s tiles at ``url`` (with ``{z}/{x}/{y}``): its
+    zooms, the data's bounds and centre (lon/lat), and each vector layer with its fields."""
+    parts = COMPOSITES.get(layer, (layer,))
+    lon0, lat0, lon1, lat1 = bounds
+    return {
+        "tilejson": "3.0.0",
+        "name": layer,
+        "tiles": [url],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "bounds": [lon0, lat0, lon1, lat1],
+        "center": [(lon0 + lon1) / 2, (lat0 + lat1) / 2, 14],
+        "vector_layers": [
+            {
+                "id": part,
+                "fields": {name: "String" for name in _ATTRS[part]},
+                "minzoom": MIN_ZOOM.get(part, 0),
+                "maxzoom": MAX_ZOOM,
+            }
+            for part in parts
+        ],
+    }
