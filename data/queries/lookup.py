@@ -389,6 +389,16 @@ async def signboard_data(conn: AsyncConnection, code: str) -> SignboardData | No
     )
 
 
+async def district_bounds(conn: AsyncConnection) -> tuple[float, float, float, float] | None:
+    """(min lon, min lat, max lon, max lat) of all districts, or None when none is loaded."""
+    cur = await conn.execute(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"
+        " FROM (SELECT ST_Extent(geom) AS e FROM district) d WHERE e IS NOT NULL"
+    )
+    row = await cur.fetchone()
+    return (float(row[0]), float(row[1]), float(row[2]), float(row[3])) if row else None
+
+
 async def built_up_centre(conn: AsyncConnection) -> tuple[float, float] | None:
     """(lon, lat) in EPSG:4490 at the middle of the built-up area: the median of the
     buildings' centres, so that open country at a district's edge does not pull it away."""
