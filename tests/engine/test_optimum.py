@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from geo.divide import connected
+from geo.graph import connected
 from geo.optimum import SPARE_GRIDS, exact_rebalance
 from geo.repair import rebalance_labels
 from tests.engine.test_repair import graph_of
