@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Request, status
+from fastapi import APIRouter, Path, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from api.auth import PrincipalDep, ScopedCommunity
+from api.auth import NotAuthorised, PrincipalDep, ScopedCommunity
 from api.deps import PG_INT_MAX, SessionDep
 from api.routes.requests import CallerDep, now
 from api.templating import templates
@@ -24,7 +24,7 @@ from data.access.households import Query as RecordQuery
 from data.access.households import read_records
 from data.models import AccountRole, Staff
 from data.plans.engine import rebalance_draft
-from data.plans.versions import published_plan, start_draft
+from data.plans.versions import PlanNotFound, published_plan, start_draft
 from data.requests import fieldwork, views
 from data.requests.fieldwork import CARE_TAGS, MoveIn
 
@@ -148,7 +148,7 @@ def grid_page(
 ) -> HTMLResponse:
     """基本情况一键查看 and 网格信息一键更新 for the worker's own grids."""
     if principal.account.role is not AccountRole.grid_worker:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "此页面供网格员使用")
+        raise NotAuthorised("此页面供网格员使用")
     grids = fieldwork.grid_glance(session, who)
     for grid in grids:  # masked, as the household API answers without a reason; audited
         query = RecordQuery(grid["community_code"], grid=grid["code"], limit=200)
@@ -164,7 +164,7 @@ def dashboard_page(
 ) -> HTMLResponse:
     """诉求统计: per street, community and grid, and the heat map (planners only)."""
     if not principal.scope.can_plan:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "诉求统计仅供规划人员查看")
+        raise NotAuthorised("诉求统计仅供规划人员查看")
     at = now(request)
     window = {"since": at - timedelta(days=365), "until": at + timedelta(seconds=1), "now": at}
     tables = {
@@ -183,9 +183,9 @@ def rebalance_page(
     """The band alert's button: open (or reuse) the community's draft, re-balance it, and show
     it on the planner map for review; nothing is published."""
     if not principal.scope.can_plan:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "只有规划人员可以修改网格方案")
+        raise NotAuthorised("只有规划人员可以修改网格方案")
     if published_plan(session, community.code) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "该社区还没有已发布的网格方案")
+        raise PlanNotFound("该社区还没有已发布的网格方案")
     draft = start_draft(session, community.code, principal.scope.actor)
     session.flush()
     rebalance_draft(session, draft, draft.revision, principal.scope.actor)
