@@ -66,6 +66,8 @@ def _values(world: World) -> dict[str, str]:
         "z": "12",
         "x": "3300",
         "y": "1700",
+        "version": "0",
+        "photo_id": "1",
     }
 
 
