@@ -51,8 +51,8 @@ def server(database_url: str):
         pid = next(
             c.pid
             for c in psutil.Process().children(recursive=True)
-            if "uvicorn" in " ".join(c.cmdline())
-            and base.rsplit(":", 1)[1] in " ".join(c.cmdline())
+            # `wangge serve` (python -m api.cli serve) runs uvicorn in its own process
+            if "serve" in c.cmdline() and base.rsplit(":", 1)[1] in c.cmdline()
         )
         yield base, {"Authorization": f"Bearer {token}"}, psutil.Process(pid)
 
