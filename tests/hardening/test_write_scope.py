@@ -19,7 +19,13 @@ from api.routes import auth, planner, public
 from tests.planning.conftest import World
 
 WRITES = ("post", "put", "patch", "delete")
-NOT_SWEPT = ("/api/v1/import/",)  # imports: tests/platforms/test_import.py (helper s1)
+NOT_SWEPT = (
+    "/api/v1/import/",  # imports: tests/planning/test_import_scope.py
+    # The work loop acts on a request's tracking code or a household of the caller's own grid:
+    # tests/work/test_privacy.py and test_fieldwork.py (changes stay in the worker's grid).
+    "/api/v1/requests",
+    "/api/v1/fieldwork/",
+)
 SWEPT = {"plan_id", "building_id", "building_ids", "household_id", "staff_id", "street"}
 EXEMPT = {
     "code": "the community in the path: test_scope_matrix sends B's",
@@ -31,6 +37,9 @@ EXEMPT = {
     "reason": "not an object",
     "role": "not an object",
     "posts": "a list of objects whose ids are swept (staff_id)",
+    "from_version": "version numbers are per community: B's number names A's own version",
+    "best": "not an object",
+    "strict": "not an object",
 }
 
 
