@@ -24,7 +24,7 @@ def test_healthz_says_when_database_is_unreachable() -> None:
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert stats.status_code == 503
-    assert "database" in stats.json()["detail"]
+    assert "数据库" in stats.json()["detail"]  # Chinese only
 
 
 def test_stats_counts_match_the_database(client: TestClient, session: Session) -> None:

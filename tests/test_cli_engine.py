@@ -141,16 +141,18 @@ def test_divide_writes_the_plan_of_least_violation_and_names_it(tmp_path: Path) 
 
 
 def test_divide_time_limit_is_not_an_error(community_files) -> None:
-    """The budget ends the search before it starts: the best plan so far, and it says so."""
+    """A budget that ends the search gives the best plan so far, and says so; never an error.
+    (A quiet machine may finish this small community within the budget: then all in band.)"""
     out = community_files["folder"] / "quick.gpkg"
     args = ["--households-field", "hh", "--time-limit", "0.1", "--out", out]
     result = run("divide", community_files["geojson"], *args)
     assert result.returncode == 0, result.stderr
-    assert "已到 0.1 秒时限" in result.stderr
     grids = gpd.read_file(out, layer="grids")
     assert grids["households"].sum() == community_files["total"]
     outside = (~grids["households"].between(300, 500)).sum()
     assert result.stderr.count("未在时限内找到满足全部规则的划分") == outside
+    if "已到 0.1 秒时限" not in result.stderr:
+        assert outside == 0
 
 
 def test_divide_without_boundary_uses_the_hull(community_files) -> None:
