@@ -10,20 +10,13 @@ from urllib.parse import quote
 import pytest
 
 from api.app import create_app
+from tests.hardening.test_scope_matrix import BODIES as SCOPE_BODIES
 from tests.planning.conftest import World
 
 NUL = "\x00"
 HUGE = "99999999999999999999"
-BODIES = {
-    "rebalance": {"revision": 1},
-    "divide": {"revision": 1},
-    "undo": {"revision": 1},
-    "moves": {"revision": 1, "building_ids": [1], "to_grid": 1},
-    "publish": {"revision": 1, "reason": "x"},
-    "rollback": {"version": 1, "reason": "x"},
-    "staff": {"posts": [{"staff_id": 1, "role": "grid_chief"}]},
-    "token": {"username": "nobody", "password": "x"},
-}
+# The scope matrix's valid bodies, and a login for the token route.
+BODIES = {**SCOPE_BODIES, "token": {"username": "nobody", "password": "x"}}
 REQUIRED = {"revision": "1", "layer": "grids"}
 
 
