@@ -16,6 +16,7 @@ tables as they were.
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import pandas as pd
@@ -135,14 +136,19 @@ def load(conn: psycopg.Connection, district: SampleDistrict) -> dict[str, int]:
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
         again = _drop_deferrable(cur)
-        for table, columns in COLUMNS.items():
-            frame = getattr(district, table)
-            statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-                _target(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-            )
-            with cur.copy(statement) as copy:
-                copy.write(_csv(frame, columns))
-            counts[table] = len(frame)
+        # The next tables' CSV is rendered in a thread while the server ingests this one.
+        with ThreadPoolExecutor(1) as render:
+            rendered = [
+                render.submit(_csv, getattr(district, table), columns)
+                for table, columns in COLUMNS.items()
+            ]
+            for (table, columns), csv in zip(COLUMNS.items(), rendered, strict=True):
+                statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+                    _target(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+                )
+                with cur.copy(statement) as copy:
+                    copy.write(csv.result())
+                counts[table] = len(getattr(district, table))
         for statement in again:
             cur.execute(statement)
         for table in SERIAL_TABLES:
