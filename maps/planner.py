@@ -15,7 +15,7 @@ from typing import Any
 import folium
 
 from maps.assets import local_map
-from maps.detail import LinkPopup, TextTooltip
+from maps.detail import LinkPopup, MetricScale, TextTooltip
 from maps.public import _Page, page_head
 from maps.render import Text, figure_of
 
@@ -163,7 +163,8 @@ def street_map(layers: dict[str, dict[str, Any]], title: str) -> folium.Map:
     ``layers``: ``grids`` (``community``, ``community_name``, ``name``, ``households``,
     ``load``, ``status``) and ``communities`` (``code``, ``name``) as GeoJSON.
     """
-    m = local_map(location=[27.72, 109.19], zoom_start=14, tiles=None, control_scale=True)
+    m = local_map(location=[27.72, 109.19], zoom_start=14, tiles=None)
+    MetricScale().add_to(m)
     m.fit_bounds(_bounds(layers["communities"]))
     page_head(m, f"{title} · 网格规划")
     for feature in layers["grids"]["features"]:
