@@ -84,59 +84,47 @@ def history_factors(rng: np.random.Generator, households: np.ndarray) -> np.ndar
     return rng.uniform(low, high)
 
 
-def _items(c: CommunityInput, factor: pd.Series) -> pd.DataFrame:
+def _items(c: CommunityInput, factor: np.ndarray, parcel_of: np.ndarray) -> dict[str, np.ndarray]:
     """Sweep items: whole compounds, or buildings/units of a compound over 500 at the time.
 
-    Items follow the compounds' order (by parcel), a split compound's buildings in their order
-    and a split building's units in theirs."""
+    ``factor`` is each compound's history factor (compounds in parcel order), ``parcel_of``
+    each building's compound. Returns arrays x, y, hist, parcel (the compound's position),
+    building_id and unit_id (-1 for a whole compound or building), in the compounds' order, a
+    split compound's buildings in theirs and a split building's units in theirs.
+    """
     b = c.buildings
-    hist_b = np.round(b["households"].to_numpy() * factor.loc[b["parcel"]].to_numpy())
+    hist_b = np.round(b["households"].to_numpy() * factor[parcel_of])
     xy = shapely.get_coordinates(shapely.centroid(b.geometry.values))
-    frame = pd.DataFrame(
-        {
-            "parcel": b["parcel"].to_numpy(),
-            "building_id": b["id"].to_numpy(),
-            "hist": hist_b,
-            "x": xy[:, 0],
-            "y": xy[:, 1],
-        }
+    per_parcel = (
+        pd.DataFrame({"parcel": parcel_of, "hist": hist_b, "x": xy[:, 0], "y": xy[:, 1]})
+        .groupby("parcel")
+        .agg(hist=("hist", "sum"), x=("x", "mean"), y=("y", "mean"))
     )
-    per_parcel = frame.groupby("parcel").agg(hist=("hist", "sum"), x=("x", "mean"), y=("y", "mean"))
-    whole = per_parcel[per_parcel["hist"] <= MAX_GRID]
-    split = frame[~frame["parcel"].isin(whole.index)].assign(order=lambda f: np.arange(len(f)))
-    alone = split[split["hist"] <= MAX_GRID]
-    units = c.units.merge(
-        split[split["hist"] > MAX_GRID][["building_id", "parcel", "order"]], on="building_id"
-    )
-    units_hist = np.round(units["households"].to_numpy() * factor.loc[units["parcel"]].to_numpy())
-    none = -1
-    parts = [
-        (whole.index.to_numpy(), none, none, whole["x"], whole["y"], whole["hist"], none),
-        (alone["parcel"], alone["order"], alone["building_id"], alone["x"], alone["y"],
-         alone["hist"], none),
-        (units["parcel"], units["order"], units["building_id"], units["x"], units["y"],
-         units_hist, units["id"]),
-    ]  # fmt: skip
-    items = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "x": np.asarray(x, dtype=float),
-                    "y": np.asarray(y, dtype=float),
-                    "hist": np.asarray(hist, dtype=float),
-                    "parcel": np.asarray(parcel, dtype=np.int64),
-                    "building_id": np.broadcast_to(building, len(x)).astype(np.int64),
-                    "unit_id": np.broadcast_to(unit, len(x)).astype(np.int64),
-                    "order": np.broadcast_to(order, len(x)).astype(np.int64),
-                }
-            )
-            for parcel, order, building, x, y, hist, unit in parts
-        ],
-        ignore_index=True,
-    )
-    # c.units keeps its order within a building through the merge (a left-ordered join).
-    at = np.lexsort((np.arange(len(items)), items["order"].to_numpy(), items["parcel"].to_numpy()))
-    return items.iloc[at].drop(columns="order").reset_index(drop=True)
+    whole = per_parcel["hist"].to_numpy() <= MAX_GRID
+    split = ~whole[parcel_of]
+    alone = np.flatnonzero(split & (hist_b <= MAX_GRID))
+    u = c.units
+    unit_building = pd.Index(b["id"]).get_indexer(u["building_id"])
+    units = np.flatnonzero((unit_building >= 0) & (split & (hist_b > MAX_GRID))[unit_building])
+    unit_parcel = parcel_of[unit_building[units]]
+    compounds = np.flatnonzero(whole)
+    none_c, none_a = np.full(len(compounds), -1), np.full(len(alone), -1)
+    parts = {
+        "x": (per_parcel["x"].to_numpy()[compounds], xy[alone, 0], u["x"].to_numpy()[units]),
+        "y": (per_parcel["y"].to_numpy()[compounds], xy[alone, 1], u["y"].to_numpy()[units]),
+        "hist": (
+            per_parcel["hist"].to_numpy()[compounds],
+            hist_b[alone],
+            np.round(u["households"].to_numpy()[units] * factor[unit_parcel]),
+        ),
+        "parcel": (compounds, parcel_of[alone], unit_parcel),
+        "building_id": (none_c, b["id"].to_numpy()[alone], u["building_id"].to_numpy()[units]),
+        "unit_id": (none_c, none_a, u["id"].to_numpy()[units]),
+        "building": (none_c, alone, unit_building[units]),
+    }
+    items = {k: np.concatenate(v) for k, v in parts.items()}
+    order = np.lexsort((np.arange(len(items["x"])), items.pop("building"), items["parcel"]))
+    return {k: v[order] for k, v in items.items()}
 
 
 def sweep(hist: np.ndarray) -> np.ndarray:
@@ -158,30 +146,38 @@ def sweep(hist: np.ndarray) -> np.ndarray:
 
 def historical_assignment(rng: np.random.Generator, c: CommunityInput) -> pd.DataFrame:
     """Grid label per building (``unit_id`` -1) or per unit of a building split at the time."""
-    size = c.buildings.groupby("parcel")["households"].sum()
-    factor = pd.Series(history_factors(rng, size.to_numpy()), index=size.index)
-    items = _items(c, factor)
-    items = items.iloc[np.argsort(hilbert_index(items[["x", "y"]].to_numpy()), kind="stable")]
-    items = items.assign(grid=sweep(items["hist"].to_numpy()))
-    # Expand compound items to their buildings.
-    whole = items[items["building_id"] < 0][["parcel", "grid"]]
-    by_parcel = c.buildings[["id", "parcel"]].merge(whole, on="parcel")
-    rows = [by_parcel.rename(columns={"id": "building_id"}).assign(unit_id=-1)]
-    rows.append(items[items["building_id"] >= 0][["building_id", "unit_id", "grid"]])
-    out = pd.concat(rows, ignore_index=True)[["building_id", "unit_id", "grid"]]
-    # A building whose units all landed in one grid is assigned whole.
-    split = out[out["unit_id"] >= 0]
-    one = split.groupby("building_id")["grid"].nunique()
-    whole_ids = one.index[one == 1]
-    merged = split[split["building_id"].isin(whole_ids)].drop_duplicates("building_id")
-    out = pd.concat(
-        [
-            out[~out["building_id"].isin(whole_ids) | (out["unit_id"] < 0)],
-            merged.assign(unit_id=-1),
-        ],
-        ignore_index=True,
-    )
-    return out.astype({"building_id": int, "unit_id": int, "grid": int})
+    b = c.buildings
+    ids = b["id"].to_numpy()
+    _, parcel_of = np.unique(b["parcel"].to_numpy(), return_inverse=True)
+    size = np.bincount(parcel_of, weights=b["households"].to_numpy())
+    items = _items(c, history_factors(rng, size), parcel_of)
+    order = np.argsort(hilbert_index(np.column_stack([items["x"], items["y"]])), kind="stable")
+    items = {k: v[order] for k, v in items.items()}
+    label = sweep(items["hist"])
+    # Expand compound items to their buildings (in the buildings' order), then the rest.
+    compound = items["building_id"] < 0
+    grid_of_parcel = np.full(len(size), -1)
+    grid_of_parcel[items["parcel"][compound]] = label[compound]
+    in_whole = grid_of_parcel[parcel_of] >= 0
+    building = np.concatenate([ids[in_whole], items["building_id"][~compound]])
+    unit = np.concatenate([np.full(in_whole.sum(), -1), items["unit_id"][~compound]])
+    grid = np.concatenate([grid_of_parcel[parcel_of][in_whole], label[~compound]])
+    # A building whose units all landed in one grid is assigned whole (at its first unit).
+    by_unit = unit >= 0
+    pairs = np.unique(np.column_stack([building[by_unit], grid[by_unit]]), axis=0)
+    split_ids, grids = np.unique(pairs[:, 0], return_counts=True)
+    whole_ids = split_ids[grids == 1]
+    keep = ~np.isin(building, whole_ids) | ~by_unit
+    joined = np.flatnonzero(by_unit & ~keep)
+    _, first = np.unique(building[joined], return_index=True)
+    joined = joined[np.sort(first)]
+    return pd.DataFrame(
+        {
+            "building_id": np.concatenate([building[keep], building[joined]]),
+            "unit_id": np.concatenate([unit[keep], np.full(len(joined), -1)]),
+            "grid": np.concatenate([grid[keep], grid[joined]]),
+        }
+    ).astype(int)
 
 
 def community_plan(
@@ -213,13 +209,18 @@ def community_plan(
     polys["code"] = grid_codes(c.code, sequence)
     polys["name"] = [f"第{n}网格" for n in sequence]
     names = c.buildings[["id", "compound_name"]].set_index("id")["compound_name"]
+    compounds_of: dict[int, set[str]] = {}
+    for g, n in zip(
+        assign["grid"].tolist(), names.loc[assign["building_id"]].tolist(), strict=True
+    ):
+        if isinstance(n, str):
+            compounds_of.setdefault(g, set()).add(n)
     desc = {}
-    for g, part in assign.groupby("grid"):
-        compounds = sorted({n for n in names.loc[part["building_id"]] if isinstance(n, str)})
-        if compounds:
-            shown = "、".join(compounds[:3])
-            more = f"等{len(compounds)}个小区" if len(compounds) > 3 else ""
-            desc[g] = f"含{shown}{more}"
+    for g, found in compounds_of.items():
+        compounds = sorted(found)
+        shown = "、".join(compounds[:3])
+        more = f"等{len(compounds)}个小区" if len(compounds) > 3 else ""
+        desc[g] = f"含{shown}{more}"
     polys["description"] = [desc.get(g) for g in polys.index]
     polys.index.name = "label"
     return polys, assign
