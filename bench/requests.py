@@ -274,7 +274,7 @@ local counter = 0
 function setup(thread) thread:set("id", counter); counter = counter + 1 end
 function init(args) math.randomseed(1717 + id * 7919) end
 function request()
-  local resident = string.format("10.%d.%d.%d", math.random(0, 255), math.random(0, 255),
+  local resident = string.format("10.%%d.%%d.%%d", math.random(0, 255), math.random(0, 255),
     math.random(1, 254))
   return wrk.format("POST", "/api/v1/requests",
     {["Content-Type"] = "application/x-www-form-urlencoded", ["X-Forwarded-For"] = resident},

@@ -64,14 +64,19 @@ WITH parts ({", ".join(("community_code", "grid_code", "category", _COLUMNS))}) 
   FROM service_request r
   WHERE r.{OPEN_REQUEST} AND r.due_at < :now
     AND r.created_at >= :since AND r.created_at < :until AND {_SCOPE}
+), cells AS (
+  SELECT {{key}} AS area, r.category, {" + ".join(f"sum(r.{c})" for c in STATE_COLUMNS)} AS total,
+    {", ".join(f"sum(r.{c}) AS {c}" for c in (*STATE_COLUMNS, *MEASURES, "overdue"))}
+  FROM parts r
+  GROUP BY 1, 2
 )
-SELECT {{key}} AS area, r.category,
-  {", ".join(f"sum(r.{c})::int AS {c}" for c in STATE_COLUMNS)},
-  {", ".join(f"sum(r.{c})::{'float' if c == 'close_seconds' else 'int'} AS {c}" for c in MEASURES)},
-  sum(r.overdue)::int AS overdue
-FROM parts r
-GROUP BY 1, 2
-HAVING {" OR ".join(f"sum(r.{c}) <> 0" for c in STATE_COLUMNS)}
+SELECT area, jsonb_object_agg(category, total::int) FILTER (WHERE total <> 0) AS by_category,
+  {", ".join(f"sum({c})::int AS {c}" for c in (*STATE_COLUMNS, "overdue"))},
+  {", ".join(f"sum({c})::{'float' if c == 'close_seconds' else 'int'} AS {c}" for c in MEASURES)}
+FROM cells
+GROUP BY area
+HAVING sum(total) <> 0
+ORDER BY area
 """
 
 
@@ -115,37 +120,24 @@ def dashboard(
         "grids": sorted(grid_codes) if grid_codes is not None else None,
         "now": now,
     }
-    areas: dict[str, dict] = {}
-    for row in session.execute(text(_DASHBOARD.format(key=LEVELS[level])), params).mappings():
-        area = areas.setdefault(
-            row["area"],
-            {
-                "area": row["area"],
-                "total": 0,
-                "overdue": 0,
-                **dict.fromkeys(MEASURES, 0),
-                "by_state": {},
-                "by_category": {},
-            },
-        )
-        for key in ("overdue", *MEASURES):
-            area[key] += row[key]
-        total = 0
-        for state, column in zip(REQUEST_STATES, STATE_COLUMNS, strict=True):
-            if n := row[column]:
-                label = STATE_LABELS[State(state)]
-                area["by_state"][label] = area["by_state"].get(label, 0) + n
-                total += n
-        area["total"] += total
-        area["by_category"][row["category"]] = total
     open_labels = {STATE_LABELS[s] for s in OPEN}
     result = []
-    for area in sorted(areas.values(), key=lambda a: a["area"]):
-        closed, rated = area["closed"], area["rated"]
-        seconds = area.pop("close_seconds")
-        area["open"] = sum(n for label, n in area["by_state"].items() if label in open_labels)
-        area["on_time_rate"] = round(area["on_time"] / closed, 3) if closed else None
-        area["mean_hours_to_close"] = round(seconds / closed / 3600, 1) if closed else None
-        area["satisfaction"] = round(area["satisfied"] / rated, 3) if rated else None
+    for row in session.execute(text(_DASHBOARD.format(key=LEVELS[level])), params).mappings():
+        by_state = {
+            STATE_LABELS[State(state)]: row[column]
+            for state, column in zip(REQUEST_STATES, STATE_COLUMNS, strict=True)
+            if row[column]
+        }
+        closed, rated, seconds = row["closed"], row["rated"], row["close_seconds"]
+        area = {"area": row["area"], "total": sum(by_state.values()), "overdue": row["overdue"]}
+        area |= {key: row[key] for key in MEASURES if key != "close_seconds"}
+        area |= {
+            "by_state": by_state,
+            "by_category": row["by_category"],
+            "open": sum(n for label, n in by_state.items() if label in open_labels),
+            "on_time_rate": round(row["on_time"] / closed, 3) if closed else None,
+            "mean_hours_to_close": round(seconds / closed / 3600, 1) if closed else None,
+            "satisfaction": round(row["satisfied"] / rated, 3) if rated else None,
+        }
         result.append(area)
     return result
