@@ -57,6 +57,7 @@ def community_page(
     plan: int | None = None,
 ) -> HTMLResponse:
     """The planner map: the open draft (or the given plan, or the published one)."""
+    current: GridPlan | None
     if plan is not None:
         current = plan_in_community(session, community.code, plan)
     else:
