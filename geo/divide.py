@@ -9,11 +9,12 @@
    is the feasible count closest to the middle of the band. A part of more than
    ``geo.search.CHUNK_ABOVE`` grids is first cut into chunks of about ``CHUNK_GRIDS`` grids by
    METIS (``geo.multilevel``), so that the search's cost stays bounded per chunk and the whole
-   division grows near-linearly with the region. When lumpy atoms defeat the search, it runs
-   again with a widened band and ``geo.repair`` moves atoms until every grid is in band;
-   failing that, the strict search tries every feasible count, and a small part is searched
-   exhaustively. The inputs are validated and the graph built once by ``geo.prepared``; the
-   search is ``geo.search``.
+   division grows near-linearly with the region; a grid a chunk's search leaves out of band
+   is drawn again with the grids around it (``geo.mend``). When lumpy atoms defeat the
+   search, it runs again with a widened band and ``geo.repair`` moves atoms until every grid
+   is in band; failing that, the strict search tries every feasible count, and a small part is
+   searched exhaustively. The inputs are validated and the graph built once by
+   ``geo.prepared``; the search is ``geo.search``.
 4. Where no division keeps every rule (an atom under the floor whose neighbours are all too big
    to share a grid with it, a part whose total fits no whole number of grids, an exhaustive
    search that found none) or the time budget ran out, the part gets the plan of least violation

@@ -10,7 +10,9 @@
 3. The search (``geo.partition``) tries the strict band at the count nearest its middle, then a
    band widened by each of ``RELAXATIONS`` and repaired (``geo.repair``), then every feasible
    count; a small part the randomised searches fail on is searched exhaustively
-   (``geo.exhaustive``), and a chunk is joined with a neighbour and searched again.
+   (``geo.exhaustive``). A chunk gets one strict search and, failing that, METIS's quick plan
+   of least violation; once every chunk is done, ``geo.mend`` draws each grid still out of
+   band again with the grids around it (the same searches on a few grids).
 4. Where all that fails, the part gets the plan of least violation found (fewest households
    outside the band, then fewest grids outside it), and each of its grids carries the reason
    in Chinese (``geo.reasons``); with ``strict`` the planner refuses instead.
@@ -19,7 +21,6 @@
 from __future__ import annotations
 
 import time
-from collections import deque
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from geo.errors import NoValidDivision
 from geo.exhaustive import MAX_NODES, Undecided, exhaustive_partition
 from geo.graph import components, connected
 from geo.labelling import in_band, violation
+from geo.mend import mend
 from geo.multilevel import metis_labels
 from geo.partition import feasible_counts, partition
 from geo.prepared import Prepared
@@ -53,6 +55,8 @@ EXHAUSTIVE_S = 5.0
 SMALL_CHUNK = 0.5
 #: Under a time limit, a chunk's search may take this many times its share of the time left.
 CHUNK_SHARE = 2.0
+#: Connected sets the exhaustive search may try on a group of grids ``mend`` draws again.
+MEND_EXHAUSTIVE = 20_000
 
 
 class Planner:
@@ -68,6 +72,8 @@ class Planner:
         self.labels = np.full(self.graph.n, -1)
         #: Why a grid (by label) may break the band: (kind, text), kind "alone" or "part".
         self.causes: dict[int, tuple[str, str]] = {}
+        #: Labels of the grids of a chunk's quick plan of least violation (``chunk``).
+        self.quick: set[int] = set()
         self.timed_out = False
 
     def out_of_time(self) -> bool:
@@ -94,69 +100,83 @@ class Planner:
                 np.array([atom]),
                 ("alone", f"{table['name'].iat[atom]}（{self.households[atom]:.0f} 户）{why}"),
             )
-        work: deque = deque()
+        work: list[tuple[np.ndarray, str | None, bool]] = []
         for nodes in components(self.graph, alone):
             proof = self.proof(nodes)
             chunks = [nodes] if proof is not None else self.chunks(nodes)
             work += [(chunk, proof, len(chunks) > 1) for chunk in chunks]
-        total, done = len(work), 0
+        total = len(work)
+        chunked = any(item[2] for item in work)
         share = None if self.deadline is None else CHUNK_SHARE * (self.deadline - time.monotonic())
-        while work:
-            nodes, proof, in_chunk = work.popleft()
+        for done, (nodes, proof, in_chunk) in enumerate(work, start=1):
             if proof is not None:
                 self.least(nodes, proof)
             elif in_chunk:
-                merged = self.chunk(nodes, work, share / total if share else None)
-                total -= merged
+                self.chunk(nodes, share / total if share else None)
             else:
                 self.divide(nodes)
-            done += 1
             if progress is not None:
                 progress("划分网格", done, total)
+        if chunked:
+            self.mend()
 
-    def chunk(self, nodes: np.ndarray, work: deque, seconds: float | None) -> int:
-        """Grids of a chunk of a large part within ``seconds``. A chunk the search cannot
-        divide is joined with the smallest waiting chunk next to it, else with the grids
-        already drawn next to it, and searched again; failing that it gets its plan of least
-        violation (the drawn grids are given back). Returns the number of chunks absorbed."""
+    def chunk(self, nodes: np.ndarray, seconds: float | None) -> None:
+        """Grids of a chunk of a large part: the strict search within ``seconds``, else the
+        quick plan of least violation (METIS, then ``geo.repair``), whose grids out of band
+        ``mend`` draws again with the grids around them once every chunk is done."""
+        deadline = self.deadline
         if seconds is not None:
-            self.search_deadline = min(self.deadline, time.monotonic() + seconds)
-        tried: list = []
-        parts = self.search(nodes, tried=tried)
-        absorbed = 0
-        if parts is None and not self.past():
-            before, near = None, self.waiting_next_to(nodes, work)
-            if near is None:
-                before, near = self.labels.copy(), self.drawn_next_to(nodes)
-            else:
-                absorbed = 1
-            if near is not None:
-                merged, tried_merged = np.concatenate([nodes, near]), []
-                parts = self.search(merged, tried=tried_merged)
-                if parts is not None or before is None:
-                    nodes, tried = merged, tried_merged
-                else:
-                    self.labels = before
-        if parts is not None:
-            for part in parts:
-                self.add(part)
-        else:
-            reason = (
-                TIMED_OUT if self.out_of_time() else crowded_reason(self.prepared, nodes, self.band)
-            )
-            self.least(nodes, reason, tried)
-        self.search_deadline = self.deadline
-        return absorbed
+            deadline = min(self.deadline, time.monotonic() + seconds)
+        counts = feasible_counts(self.households[nodes].sum(), self.band)[:1]
+        parts = partition(self.graph, self.households, nodes, self.band, self.rng, counts, deadline)
+        if parts is None:
+            first = int(self.labels.max()) + 1
+            self.search_deadline = time.monotonic()
+            self.least(nodes, crowded_reason(self.prepared, nodes, self.band))
+            self.search_deadline = self.deadline
+            self.quick.update(range(first, int(self.labels.max()) + 1))
+            return
+        for part in parts:
+            self.add(part)
 
-    def drawn_next_to(self, nodes: np.ndarray) -> np.ndarray | None:
-        """The nodes of the grids in band already drawn next to ``nodes``, taken back."""
-        near = self.next_to(nodes)
-        labels = [g for g in np.unique(self.labels[near]) if g >= 0 and g not in self.causes]
-        if not labels:
-            return None
-        taken = np.isin(self.labels, labels)
-        self.labels[taken] = -1
-        return np.flatnonzero(taken)
+    def mend(self) -> None:
+        """Draw each grid of a chunk's quick plan still out of band again with the grids around
+        it (``geo.mend``); a grid still out of band is explained by the grids around it, or by
+        the time budget."""
+        band, labels = self.band, self.labels
+        fixed = frozenset(self.causes) - self.quick
+        labels = mend(self.graph, self.households, labels, band, self.draw, fixed, self.deadline)
+        totals = np.bincount(labels[labels >= 0], weights=self.households[labels >= 0])
+        for g in np.flatnonzero((totals < band[0]) | (totals > band[1])).tolist():
+            nodes = np.flatnonzero(labels == g)
+            if g in fixed or len(nodes) == 0:
+                continue
+            if self.strict:
+                raise NoValidDivision(crowded_reason(self.prepared, nodes, band))
+            around = np.union1d(nodes, self.next_to(nodes))
+            why = TIMED_OUT if self.out_of_time() else crowded_reason(self.prepared, around, band)
+            self.causes[g] = ("part", why)
+        self.labels = labels
+
+    def draw(self, nodes: np.ndarray, counts: list[int]) -> list[np.ndarray] | None:
+        """Connected parts of ``nodes`` in band for one of ``counts``: the randomised search,
+        a small group exhaustively, then the band widened and repaired; or None."""
+        graph, households, band = self.graph, self.households, self.band
+        parts = partition(graph, households, nodes, band, self.rng, counts, self.deadline)
+        if parts is None and len(nodes) <= MAX_NODES:
+            try:
+                parts = exhaustive_partition(
+                    graph, households, nodes, band, MEND_EXHAUSTIVE, self.deadline
+                )
+            except Undecided:
+                parts = None
+        if parts is None:
+            parts = next((p for key, p in self.relaxed(nodes) if key == (0, 0)), None)
+        return parts
+
+    def past(self) -> bool:
+        """Whether the search under way has used up its time."""
+        return self.search_deadline is not None and time.monotonic() > self.search_deadline
 
     def next_to(self, nodes: np.ndarray) -> np.ndarray:
         """Nodes outside ``nodes`` that share an edge with one of them."""
@@ -165,25 +185,6 @@ class Planner:
         border = inside[self.graph.u] != inside[self.graph.v]
         near = np.union1d(self.graph.u[border], self.graph.v[border])
         return near[~inside[near]]
-
-    def past(self) -> bool:
-        """Whether the search under way has used up its time."""
-        return self.search_deadline is not None and time.monotonic() > self.search_deadline
-
-    def waiting_next_to(self, nodes: np.ndarray, work: deque) -> np.ndarray | None:
-        """The nodes of the smallest waiting chunk next to ``nodes``, taken out of ``work``."""
-        near = self.next_to(nodes)
-        options = [
-            (self.households[item[0]].sum(), i)
-            for i, item in enumerate(work)
-            if item[2] and np.isin(near, item[0]).any()
-        ]
-        if not options:
-            return None
-        index = min(options)[1]
-        chosen = work[index][0]
-        del work[index]
-        return chosen
 
     def proof(self, nodes: np.ndarray) -> str | None:
         """Why no division of a connected part exists, or None; raises when ``strict``."""
