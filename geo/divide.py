@@ -50,11 +50,15 @@ TIME_LIMIT_S = 60.0
 
 @dataclass(frozen=True)
 class Flag:
-    """A grid that breaks a rule in a plan of least violation, and why (``message``, zh-CN)."""
+    """A grid that breaks a rule in a plan of least violation, and why (``message``, zh-CN).
+
+    ``rule`` is the rule broken, as ``geo.check`` names it: "band" (the grid's households), or
+    "compound" (a compound split, ``grid`` the first grid holding part of it)."""
 
     grid: int
     households: int
     message: str
+    rule: str = "band"
 
 
 @dataclass(frozen=True)
@@ -134,9 +138,30 @@ def divide(
     planner = Planner(prepared, band, np.random.default_rng(seed), deadline, strict, seed)
     planner.run(progress)
     division = finish(
-        community, prepared, planner.labels, barriers, buildings.crs, band, planner.causes
+        community, planner.prepared, planner.labels, barriers, buildings.crs, band, planner.causes
     )
-    return replace(division, timed_out=planner.timed_out)
+    flags = split_flags(division, planner.splits)
+    return replace(division, exceptions=division.exceptions + flags, timed_out=planner.timed_out)
+
+
+def split_flags(division: Division, splits) -> tuple[Flag, ...]:
+    """A flag for each compound the planner split (``geo.split``): the grids holding its
+    buildings and why no plan keeps it whole."""
+    flags = []
+    for name, households, building_ids, reason in splits:
+        rows = division.assignment[division.assignment["building_id"].isin(building_ids)]
+        grids = sorted(int(g) for g in rows["grid"].unique())
+        if len(grids) < 2:
+            continue
+        where = "、".join(f"网格 {g}" for g in grids)
+        first = grids[0]
+        message = (
+            f"网格 {first}：{name}（{households} 户）拆分到 {len(grids)} 个网格（{where}），"
+            f"因为不拆分时{reason}"
+        )
+        count = int(division.grids.at[first, "households"])
+        flags.append(Flag(first, count, message, "compound"))
+    return tuple(flags)
 
 
 def finish(community, prepared: Prepared, grid_of_atom, barriers, crs, band, causes) -> Division:

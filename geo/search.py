@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -40,6 +41,7 @@ from geo.reasons import (
     stranded_reason,
 )
 from geo.repair import finish_division
+from geo.split import split_compounds
 
 #: Widenings of the band (share of each bound) tried before repair when the strict search fails.
 RELAXATIONS = (0.1, 0.2, 0.35)
@@ -57,6 +59,8 @@ SMALL_CHUNK = 0.5
 CHUNK_SHARE = 2.0
 #: Connected sets the exhaustive search may try on a group of grids ``mend`` draws again.
 MEND_EXHAUSTIVE = 20_000
+#: Compounds of a part with no division tried one at a time for a split (then all at once).
+SPLIT_TRIES = 4
 
 
 class Planner:
@@ -74,6 +78,12 @@ class Planner:
         self.causes: dict[int, tuple[str, str]] = {}
         #: Labels of the grids of a chunk's quick plan of least violation (``chunk``).
         self.quick: set[int] = set()
+        #: Connected parts proved to have no division with their compounds whole, and why.
+        self.proven: list[tuple[np.ndarray, str]] = []
+        #: Compounds split to divide such a part: (name, households, building ids, why).
+        self.splits: list[tuple[str, int, list, str]] = []
+        #: The current node of each node of the graph first prepared (compounds split since).
+        self.node = np.arange(self.graph.n)
         self.timed_out = False
 
     def out_of_time(self) -> bool:
@@ -111,6 +121,7 @@ class Planner:
         for done, (nodes, proof, in_chunk) in enumerate(work, start=1):
             if proof is not None:
                 self.least(nodes, proof)
+                self.proven.append((nodes, proof))
             elif in_chunk:
                 self.chunk(nodes, share / total if share else None)
             else:
@@ -119,6 +130,9 @@ class Planner:
                 progress("划分网格", done, total)
         if chunked:
             self.mend()
+        for nodes, reason in self.proven:
+            if not self.out_of_time():
+                self.split(self.node[nodes], reason)
 
     def chunk(self, nodes: np.ndarray, seconds: float | None) -> None:
         """Grids of a chunk of a large part: the strict search within ``seconds``, else the
@@ -157,6 +171,63 @@ class Planner:
             why = TIMED_OUT if self.out_of_time() else crowded_reason(self.prepared, around, band)
             self.causes[g] = ("part", why)
         self.labels = labels
+
+    def split(self, nodes: np.ndarray, reason: str) -> None:
+        """Divide a part proved to have no division with its compounds whole by splitting one
+        of its compounds along its buildings (each of the heaviest few in turn), else all of
+        them (``geo.split``); kept only where every grid of the part is then in band."""
+        table, pieces = self.prepared.atoms.table, self.prepared.atoms.pieces
+        if not feasible_counts(self.households[nodes].sum(), self.band):
+            return
+        atoms = nodes[nodes < self.graph.atoms]
+        compounds = [
+            int(a)
+            for a in atoms[np.argsort(-self.households[atoms], kind="stable")]
+            if table["kind"].iat[a] == "compound"
+            and pieces.loc[pieces["atom"] == a, "building_id"].nunique() > 1
+        ]
+        choices = [[c] for c in compounds[:SPLIT_TRIES]]
+        if len(compounds) > 1:
+            choices.append(compounds)
+        for choice in choices:
+            prepared, node = split_compounds(self.prepared, choice)
+            graph = prepared.graph
+            inside = np.concatenate([node[nodes], np.arange(self.graph.atoms, graph.atoms)])
+            households = graph.weights(prepared.atoms.table["households"].to_numpy())
+            if not connected(graph, inside):
+                continue
+            parts = partition(graph, households, inside, self.band, self.rng, None, self.deadline)
+            if parts is None and len(inside) <= MAX_NODES:
+                with contextlib.suppress(Undecided):
+                    parts = exhaustive_partition(
+                        graph, households, inside, self.band, deadline=self.deadline
+                    )
+            if parts is None:
+                continue
+            self.splits += [
+                (
+                    str(table["name"].iat[c]),
+                    int(self.households[c]),
+                    pieces.loc[pieces["atom"] == c, "building_id"].unique().tolist(),
+                    reason,
+                )
+                for c in choice
+            ]
+            for g in np.unique(self.labels[nodes]).tolist():
+                self.causes.pop(g, None)
+            labels = np.full(graph.n, -1)
+            labels[node] = self.labels
+            labels[inside] = -1
+            self.prepared, self.graph, self.households, self.labels = (
+                prepared,
+                graph,
+                households,
+                labels,
+            )
+            self.node = node[self.node]
+            for part in parts:
+                self.add(part)
+            return
 
     def draw(self, nodes: np.ndarray, counts: list[int]) -> list[np.ndarray] | None:
         """Connected parts of ``nodes`` in band for one of ``counts``: the randomised search,
@@ -244,7 +315,11 @@ class Planner:
         if parts is None and not self.out_of_time():
             seconds = time.monotonic() + EXHAUSTIVE_S
             deadline = seconds if self.deadline is None else min(self.deadline, seconds)
-            parts, reason = search_exhaustively(self.prepared, households, nodes, band, deadline)
+            parts, reason, proven = search_exhaustively(
+                self.prepared, households, nodes, band, deadline
+            )
+            if proven:
+                self.proven.append((nodes, reason))
         if parts:
             for part in parts:
                 self.add(part)
@@ -339,16 +414,16 @@ def nearest_counts(total: float, band: tuple[int, int]) -> list[int]:
 
 def search_exhaustively(
     prepared: Prepared, households, nodes, band, deadline: float | None = None
-) -> tuple[list[np.ndarray] | None, str]:
-    """The division an exhaustive search finds when the randomised ones found none, or None
-    and why: none exists (a proof), or the part is too big to tell."""
+) -> tuple[list[np.ndarray] | None, str, bool]:
+    """The division an exhaustive search finds when the randomised ones found none, or None,
+    why, and whether that is a proof that none exists (else the part is too big to tell)."""
     if len(nodes) <= MAX_NODES:
         try:
             parts = exhaustive_partition(prepared.graph, households, nodes, band, deadline=deadline)
         except Undecided:
             parts = []
         if parts is None:
-            return None, exhausted_reason(prepared, nodes, band)
+            return None, exhausted_reason(prepared, nodes, band), True
         if parts:
-            return parts, ""
-    return None, crowded_reason(prepared, nodes, band)
+            return parts, "", False
+    return None, crowded_reason(prepared, nodes, band), False
