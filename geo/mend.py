@@ -22,8 +22,8 @@ from geo.partition import feasible_counts
 
 #: Rings of neighbouring grids drawn afresh at most around a grid out of band.
 RINGS = 2
-#: A wider ring is drawn only while the group holds at most this many grids.
-MAX_GROUP = 16
+#: Most grids of a group drawn afresh.
+MAX_GROUP = 12
 
 #: ``draw(nodes, counts)``: connected parts of ``nodes`` in band, as many as one of ``counts``,
 #: or None.
@@ -120,14 +120,19 @@ class _Grids:
 def _redraw(
     grids: _Grids, grid: int, band: tuple[int, int], draw: Draw, fixed: frozenset[int]
 ) -> bool:
-    """Draw ``grid`` and one ring of neighbours more each time afresh (while the group is
-    small), until every grid of the group is in band; whether that happened."""
+    """Draw ``grid`` and one ring of neighbours more each time afresh (of a wider ring, the
+    grids touching most of the group, up to ``MAX_GROUP`` grids), until every grid of the group
+    is in band; whether that happened."""
     region = {grid}
     for _ in range(RINGS):
-        wider = region | {n for g in region for n in grids.neighbours(g)} - fixed
-        if wider == region or (len(region) > 1 and len(wider) > MAX_GROUP):
+        touching: dict[int, int] = {}
+        for g in region:
+            for n in grids.neighbours(g) - region - fixed:
+                touching[n] = touching.get(n, 0) + 1
+        if not touching:
             return False
-        region = wider
+        closest = sorted(touching, key=lambda n: (-touching[n], n))
+        region = region | set(closest[: max(MAX_GROUP - len(region), 0)])
         group = sorted(region)
         nodes = np.concatenate([grids.members[g] for g in group])
         total = grids.households[nodes].sum()

@@ -57,8 +57,8 @@ EXHAUSTIVE_S = 5.0
 SMALL_CHUNK = 0.5
 #: Under a time limit, a chunk's search may take this many times its share of the time left.
 CHUNK_SHARE = 2.0
-#: Connected sets the exhaustive search may try on a group of grids ``mend`` draws again.
-MEND_EXHAUSTIVE = 20_000
+#: Seconds each search may take on one group of grids ``mend`` draws again.
+MEND_S = 0.5
 #: Compounds of a part with no division tried one at a time for a split (then all at once).
 SPLIT_TRIES = 4
 
@@ -230,19 +230,28 @@ class Planner:
             return
 
     def draw(self, nodes: np.ndarray, counts: list[int]) -> list[np.ndarray] | None:
-        """Connected parts of ``nodes`` in band for one of ``counts``: the randomised search,
-        a small group exhaustively, then the band widened and repaired; or None."""
+        """Connected parts of ``nodes`` in band for one of ``counts``, each of three searches
+        within ``MEND_S``: the randomised search, a small group exhaustively (which may prove
+        there are none), then the band widened and repaired; or None."""
         graph, households, band = self.graph, self.households, self.band
-        parts = partition(graph, households, nodes, band, self.rng, counts, self.deadline)
+
+        def soon() -> float:
+            ends = time.monotonic() + MEND_S
+            return ends if self.deadline is None else min(ends, self.deadline)
+
+        parts = partition(graph, households, nodes, band, self.rng, counts, soon())
         if parts is None and len(nodes) <= MAX_NODES:
             try:
-                parts = exhaustive_partition(
-                    graph, households, nodes, band, MEND_EXHAUSTIVE, self.deadline
-                )
+                parts = exhaustive_partition(graph, households, nodes, band, deadline=soon())
+                if parts is None:
+                    return None
             except Undecided:
                 parts = None
         if parts is None:
-            parts = next((p for key, p in self.relaxed(nodes) if key == (0, 0)), None)
+            self.search_deadline = soon()
+            attempts = self.relaxed(nodes, counts=counts)
+            self.search_deadline = self.deadline
+            parts = next((p for key, p in attempts if key == (0, 0)), None)
         return parts
 
     def past(self) -> bool:
@@ -330,10 +339,13 @@ class Planner:
             raise NoValidDivision(reason)
         self.least(nodes, reason, tried)
 
-    def relaxed(self, nodes: np.ndarray, shares=RELAXATIONS) -> list[tuple[tuple, list]]:
+    def relaxed(
+        self, nodes: np.ndarray, shares=RELAXATIONS, counts: list[int] | None = None
+    ) -> list[tuple[tuple, list]]:
         """Partitions under a band widened by each share, as found and repaired to the strict
         band (``geo.repair``: its merges may leave more violation than they started with), as
-        (violation key, parts); stops at the first that keeps the band."""
+        (violation key, parts); stops at the first that keeps the band. ``counts``: the grid
+        counts tried (default: every feasible one)."""
         graph, households, band = self.graph, self.households, self.band
         out = []
         for share in shares:
@@ -341,10 +353,8 @@ class Planner:
                 break
             wide = (band[0] * (1 - share), band[1] * (1 + share))
             total = households[nodes].sum()
-            counts = feasible_counts(total, band) or nearest_counts(total, band)
-            parts = partition(
-                graph, households, nodes, wide, self.rng, counts, self.search_deadline
-            )
+            tried = counts or feasible_counts(total, band) or nearest_counts(total, band)
+            parts = partition(graph, households, nodes, wide, self.rng, tried, self.search_deadline)
             if parts is None:
                 continue
             out.append((self.key(parts), parts))
