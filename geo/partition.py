@@ -36,6 +36,9 @@ TREE_BUDGET = 60
 #: Splits one search may examine (bounds backtracking).
 SPLIT_BUDGET = 40
 IMBALANCE_WEIGHT = 4.0
+#: Share of the band's width kept clear at either end by the average of a part for several
+#: grids, in the splits tried first.
+SAFE_SHARE = 0.25
 
 
 class _Search:
@@ -102,9 +105,15 @@ class _Search:
                 key = (part.tobytes(), k_part)
                 if key in scored:
                     continue
-                imbalance = abs(weight[part].sum() / k_part - total / k) / (total / k)
+                held = weight[part].sum()
+                if not self._packs(weight[part], k_part) or not self._packs(
+                    weight[~part], k - k_part
+                ):
+                    continue
+                imbalance = abs(held / k_part - total / k) / (total / k)
                 score = cost[part[u] != part[v]].sum() + unit * imbalance
-                scored[key] = (score, source, part, k_part)
+                risky = self._risky(held, k_part) or self._risky(total - held, k - k_part)
+                scored[key] = ((risky, score), source, part, k_part)
         ranked = sorted(scored.values(), key=lambda item: item[0])
         # the best of each kind of cut comes early: a cheap boundary is no use if it strands a
         # heavy atom with a neighbour it cannot share a grid with
@@ -117,6 +126,30 @@ class _Search:
             ((nodes[ranked[i][2]], ranked[i][3]), (nodes[~ranked[i][2]], k - ranked[i][3]))
             for i in order
         ]
+
+    def _packs(self, weight: np.ndarray, k_part: int) -> bool:
+        """Whether households ``weight`` (whole numbers) for two grids can be split into two
+        sums in band at all, ignoring where the atoms lie (a subset sum, on the bits of an
+        integer): a part that cannot is dropped, as no connected split of it exists either."""
+        if k_part != 2:
+            return True
+        held = [int(w) for w in weight.tolist() if w > 0]
+        total = sum(held)
+        low = max(int(np.ceil(self.low)), total - int(self.high))
+        high = min(int(self.high), total - int(np.ceil(self.low)))
+        if low > high:
+            return False
+        reach = 1
+        for w in held:
+            reach |= reach << w
+        return (reach >> low) & ((1 << (high - low + 1)) - 1) != 0
+
+    def _risky(self, held: float, k_part: int) -> bool:
+        """Whether a part of ``held`` households for ``k_part`` ≥ 2 grids averages outside the
+        middle of the band (``SAFE_SHARE`` of its width in from either bound): lumpy atoms
+        seldom let such a part split into grids all in band, so these splits come last."""
+        margin = SAFE_SHARE * (self.high - self.low)
+        return k_part > 1 and not self.low + margin <= held / k_part <= self.high - margin
 
     def _window(self, k_part: int, k: int, total: float) -> tuple[float, float]:
         """Households a part for ``k_part`` of ``k`` grids may hold, leaving a feasible rest."""
