@@ -180,7 +180,9 @@ def _exact_columns(args, seed: int, limit: float, moved: int) -> dict:
 
 
 def print_rebalance(table: pd.DataFrame) -> None:
-    """The re-balance table and its summary lines."""
+    """The re-balance table and its summary lines (nothing when no community was re-balanced)."""
+    if table.empty:
+        return
     print("\nre-balance after +15 % households (exact_moved: the exact solver's best plan;")
     print("optimum: proven, or the best bound when not; ratio: fast path moved / optimum)")
     print(table.drop(columns="out_of_band").to_string(index=False))
