@@ -38,7 +38,14 @@ from api.routes import (
 from api.security import BodyLimits, SecurityHeaders
 from api.tilecache import TileCache
 from data.db import make_engine, resolve_url, session_factory
-from data.replicas import ReadRouter, Replica, open_pool, server_name, unusable_reason
+from data.replicas import (
+    ReadRouter,
+    Replica,
+    idle_connection_alive,
+    open_pool,
+    server_name,
+    unusable_reason,
+)
 from data.settings import Settings, libpq_url, refuse_default_secrets, replica_urls
 from maps.assets import STATIC_DIR
 
@@ -96,7 +103,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 "connect_timeout": 5,
                 "application_name": f"wangge limits {os.getpid()}",
             },
-            check=AsyncConnectionPool.check_connection,
+            check=idle_connection_alive,  # no round trip: every limited request uses one
             timeout=LOOKUP_POOL_TIMEOUT_S,
             open=False,
         )

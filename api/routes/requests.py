@@ -23,6 +23,7 @@ from api.deps import SessionDep
 from api.ratelimit import LookupLimit, RateLimited, spend
 from api.templating import templates
 from data.queries import lookup
+from data.requests import dashboard as figures
 from data.requests import humancheck, views, workflow
 from data.requests.machine import RATINGS, OutOfOrder
 from data.requests.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, Photo, PhotoRejected, clean_photo
@@ -210,7 +211,7 @@ def dashboard(
     """Per street office, community or grid in the caller's scope: requests by state and
     category, on-time rate, mean hours to close, satisfaction (no personal fields)."""
     since, until, at = _dashboard_window(days, request)
-    return views.dashboard(
+    return figures.dashboard(
         session,
         who.communities,
         level=level,

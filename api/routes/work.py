@@ -25,6 +25,7 @@ from data.access.households import read_records
 from data.models import AccountRole, Staff
 from data.plans.engine import rebalance_draft
 from data.plans.versions import PlanNotFound, published_plan, start_draft
+from data.requests import dashboard as figures
 from data.requests import fieldwork, views
 from data.requests.fieldwork import CARE_TAGS, MoveIn
 
@@ -168,7 +169,7 @@ def dashboard_page(
     at = now(request)
     window = {"since": at - timedelta(days=365), "until": at + timedelta(seconds=1), "now": at}
     tables = {
-        level: views.dashboard(session, who.communities, level=level, **window)
+        level: figures.dashboard(session, who.communities, level=level, **window)
         for level in ("street", "community", "grid")
     }
     return _page(request, principal, "requests_dashboard.html", tables=tables)

@@ -13,6 +13,7 @@ submissions are the residents' hot write path.
 from __future__ import annotations
 
 import secrets
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -158,7 +159,10 @@ async def submit(
         "sla_h": sla_hours,
         "radius": radius_m,
     }
-    async with conn.transaction():
+    # Without photos the one statement is the whole transaction on an autocommit connection
+    # (the app's pool): no BEGIN and COMMIT round trips on the residents' hot path.
+    one_statement = not photos and conn.autocommit
+    async with nullcontext() if one_statement else conn.transaction():
         cur = await conn.execute(_SUBMIT, params, prepare=True)
         row = await cur.fetchone()
         if row is None:

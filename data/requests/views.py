@@ -1,5 +1,5 @@
-"""Reading requests: the resident's tracking view, the staff's inbox and detail, the
-dashboards, the heat map cells and the export rows.
+"""Reading requests: the resident's tracking view, the staff's inbox and detail, the heat map
+cells and the export rows (the dashboards: :mod:`data.requests.dashboard`).
 
 Personal fields (the resident's phone, the photos) are shown only to those
 :meth:`Caller.reads_personal` allows, masked for everyone else, and every unmasked read is
@@ -21,7 +21,6 @@ from data.requests.machine import ACTION_LABELS, OPEN, RATINGS, STATE_LABELS, Ac
 from data.requests.workflow import Caller, RequestNotFound, load
 
 LEVEL_LABELS = {0: "", 1: "社区督办", 2: "街道督办"}
-OPEN_LABELS = frozenset(STATE_LABELS[s] for s in OPEN)
 
 
 def _steps(session: Session, request_id: int, *, staff: bool) -> list[dict]:
@@ -187,77 +186,6 @@ def inbox(session: Session, caller: Caller, now: datetime, *, limit: int = 200) 
         }
         for r in rows
     ]
-
-
-_DASHBOARD = """
-SELECT {key} AS area, r.state, r.category,
-  count(*)::int AS total,
-  count(*) FILTER (WHERE r.state IN ('pending', 'dispatched', 'accepted', 'in_progress')
-                   AND r.due_at < :now)::int AS overdue,
-  count(r.closed_at)::int AS closed,
-  count(*) FILTER (WHERE r.closed_at <= r.due_at)::int AS on_time,
-  coalesce(sum(extract(epoch FROM r.closed_at - r.created_at)), 0)::float AS close_seconds,
-  count(r.rating)::int AS rated,
-  count(*) FILTER (WHERE r.rating IN ('satisfied', 'basically'))::int AS satisfied
-FROM service_request r
-WHERE (CAST(:codes AS text[]) IS NULL OR r.community_code = ANY(:codes))
-  AND (CAST(:grids AS text[]) IS NULL OR r.grid_code = ANY(:grids))
-  AND r.created_at >= :since AND r.created_at < :until
-GROUP BY 1, 2, 3
-"""
-
-LEVELS = {
-    "street": "left(r.community_code, 9)",
-    "community": "r.community_code",
-    "grid": "coalesce(r.grid_code, r.community_code)",
-}
-SUMS = ("total", "overdue", "closed", "on_time", "close_seconds", "rated", "satisfied")
-
-
-def dashboard(
-    session: Session,
-    communities: frozenset[str] | None,
-    *,
-    level: str,
-    since: datetime,
-    until: datetime,
-    now: datetime,
-    grid_codes: frozenset[str] | None = None,
-) -> list[dict]:
-    """Per street office, community or grid (``level``): requests by state and category,
-    on-time rate, mean hours to close, satisfaction; over requests made in [since, until) in
-    ``communities`` (None: all) and, for a grid worker, ``grid_codes``. One scan of the
-    requests grouped by area, state and category, rolled up here. No personal field is read."""
-    params = {
-        "codes": sorted(communities) if communities is not None else None,
-        "grids": sorted(grid_codes) if grid_codes is not None else None,
-        "since": since,
-        "until": until,
-        "now": now,
-    }
-    areas: dict[str, dict] = {}
-    for row in session.execute(text(_DASHBOARD.format(key=LEVELS[level])), params).mappings():
-        area = areas.setdefault(
-            row["area"],
-            {"area": row["area"], **dict.fromkeys(SUMS, 0), "by_state": {}, "by_category": {}},
-        )
-        for key in SUMS:
-            area[key] += row[key]
-        label = STATE_LABELS[State(row["state"])]
-        area["by_state"][label] = area["by_state"].get(label, 0) + row["total"]
-        area["by_category"][row["category"]] = (
-            area["by_category"].get(row["category"], 0) + row["total"]
-        )
-    result = []
-    for area in sorted(areas.values(), key=lambda a: a["area"]):
-        closed, rated = area["closed"], area["rated"]
-        seconds = area.pop("close_seconds")
-        area["open"] = sum(n for label, n in area["by_state"].items() if label in OPEN_LABELS)
-        area["on_time_rate"] = round(area["on_time"] / closed, 3) if closed else None
-        area["mean_hours_to_close"] = round(seconds / closed / 3600, 1) if closed else None
-        area["satisfaction"] = round(area["satisfied"] / rated, 3) if rated else None
-        result.append(area)
-    return result
 
 
 _HEAT = text(
