@@ -126,6 +126,8 @@ class BodyLimits:
             if message["type"] == "http.request":
                 body = message.get("body", b"")
                 state["bytes"] += len(body)
+                # HTTPException, not a domain error: FastAPI turns any other exception raised
+                # while it reads a body into an English 400 "There was an error parsing the body".
                 if state["bytes"] > limit:
                     raise HTTPException(413, too_large(limit))
                 if is_json and _too_deep(body, state, max_depth):

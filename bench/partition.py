@@ -33,35 +33,25 @@ GerryChain run on the first ``--peer-communities`` communities only (they are sl
 from __future__ import annotations
 
 import argparse
-import contextlib
-import multiprocessing as mp
-import queue
-import threading
 import time
-from collections.abc import Callable
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 import psutil
 import scale
-import shapely
+from common import BAND, atom_frame, bench, one_by_one, run_spopt
 
 from data.sample import generate
-from geo.atoms import assignment_frame, piece_points
+from geo.atoms import assignment_frame
 from geo.district import divide_all
 from geo.divide import divide
 from geo.errors import GridError
 from geo.graph import components
-from geo.polygons import barrier_lines, grid_polygons
-from geo.prepared import prepare
 from geo.rebalance import rebalance
 from geo.tables import Community, community_frames
 
-BAND = (300, 500)
-ON_BARRIER_M = 5.0
 RECOM_STEPS = 30
-RSS_SAMPLE_S = 0.02
 
 
 def load_district(seed: int, communities: int) -> list[Community]:
@@ -75,35 +65,6 @@ def run_wangge(c: Community, seed: int) -> np.ndarray:
     return division.assignment["grid"].to_numpy()
 
 
-def _atom_frame(c: Community):
-    prepared = prepare(c.boundary, c.buildings, c.units, c.barriers, BAND)
-    graph = prepared.graph
-    households = graph.weights(prepared.atoms.table["households"].to_numpy())
-    return prepared, graph, households
-
-
-def run_spopt(c: Community, seed: int) -> np.ndarray:
-    import geopandas as gpd
-    from libpysal.weights import W
-    from spopt.region import MaxPHeuristic
-
-    np.random.seed(seed)  # MaxPHeuristic draws from numpy's global generator
-    prepared, graph, households = _atom_frame(c)
-    neighbours = {i: [] for i in range(graph.n)}
-    for a, b in zip(graph.u.tolist(), graph.v.tolist(), strict=True):
-        neighbours[a].append(b)
-        neighbours[b].append(a)
-    frame = gpd.GeoDataFrame(
-        {"households": households, "h": households},
-        geometry=shapely.points(graph.xy),
-        crs=c.buildings.crs,
-    )
-    model = MaxPHeuristic(frame, W(neighbours, silence_warnings=True), ["h"], "households", 300)
-    model.solve()
-    labels = np.asarray(model.labels_)[: graph.atoms]
-    return assignment_frame(prepared.atoms, labels[: graph.atoms])["grid"].to_numpy()
-
-
 def run_gerrychain(c: Community, seed: int) -> np.ndarray:
     import random
 
@@ -115,7 +76,7 @@ def run_gerrychain(c: Community, seed: int) -> np.ndarray:
     from gerrychain.updaters import Tally
 
     random.seed(seed)
-    prepared, graph, households = _atom_frame(c)
+    prepared, graph, households = atom_frame(c)
     labels = np.zeros(graph.n, dtype=int)
     offset = 0
     for nodes in components(graph):
@@ -149,108 +110,10 @@ def run_gerrychain(c: Community, seed: int) -> np.ndarray:
     return assignment_frame(prepared.atoms, labels[: graph.atoms])["grid"].to_numpy()
 
 
-def measures(c: Community, grid_of_piece: np.ndarray) -> dict:
-    """Share in band, mean Polsby–Popper and share of boundary on roads/rivers."""
-    prepared = prepare(c.boundary, c.buildings, c.units, c.barriers, BAND)
-    points = piece_points(prepared.atoms, c.buildings.crs).assign(grid=grid_of_piece)
-    grids = grid_polygons(c.boundary, points, c.barriers)
-    totals = points.groupby("grid")["households"].sum()
-    area, length = shapely.area(grids.geometry.values), shapely.length(grids.geometry.values)
-    internal = shapely.difference(
-        shapely.union_all(shapely.boundary(grids.geometry.values)), c.boundary.boundary
-    )
-    barriers = shapely.buffer(shapely.union_all(barrier_lines(c.barriers)), ON_BARRIER_M)
-    on = shapely.length(shapely.intersection(internal, barriers))
-    return {
-        "grids": len(grids),
-        "in_band": int(totals.between(*BAND).sum()),
-        "pp": list(4 * np.pi * area / length**2),
-        "internal_m": shapely.length(internal),
-        "on_barrier_m": on,
-    }
-
-
-def _peak_rss(stop: threading.Event, peak: list[int]) -> None:
-    """Largest total RSS of this process and its worker processes, sampled until ``stop``."""
-    process = psutil.Process()
-    while not stop.is_set():
-        rss = process.memory_info().rss
-        for child in process.children(recursive=True):
-            with contextlib.suppress(psutil.NoSuchProcess):
-                rss += child.memory_info().rss
-        peak[0] = max(peak[0], rss)
-        stop.wait(RSS_SAMPLE_S)
-
-
-def one_by_one(method: Callable) -> Callable:
-    """A method over a list of communities from one over a single community."""
-
-    def run(district: list[Community], seed: int):
-        for i, c in enumerate(district):
-            try:
-                yield i, method(c, seed)
-            except (GridError, RuntimeError, ValueError):
-                yield i, None
-
-    return run
-
-
 def run_wangge_parallel(district: list[Community], seed: int):
     """Wangge's whole-district division, one community per core at a time."""
     for i, result in enumerate(divide_all(district, BAND, seed)):
         yield i, None if isinstance(result, GridError) else result.assignment["grid"].to_numpy()
-
-
-def _child(method: Callable, district: list[Community], seed: int, out) -> None:
-    """Run ``method`` on the communities, sending (index, labels or None) then the summary."""
-    stop, peak = threading.Event(), [psutil.Process().memory_info().rss]
-    sampler = threading.Thread(target=_peak_rss, args=(stop, peak), daemon=True)
-    sampler.start()
-    start = time.perf_counter()
-    for item in method(district, seed):
-        out.put(item)
-    stop.set()
-    sampler.join()
-    out.put(("done", time.perf_counter() - start, peak[0]))
-
-
-def bench(name: str, method: Callable, district: list[Community], seed: int, timeout: float):
-    """One method over the communities in a subprocess, bounded by ``timeout`` seconds."""
-    out = mp.get_context("fork").Queue()
-    child = mp.get_context("fork").Process(target=_child, args=(method, district, seed, out))
-    start = time.perf_counter()
-    child.start()
-    labels, summary = {}, None
-    while summary is None:
-        left = timeout - (time.perf_counter() - start)
-        try:
-            item = out.get(timeout=max(left, 0.01))
-        except queue.Empty:
-            break
-        if item[0] == "done":
-            summary = item
-        else:
-            labels[item[0]] = item[1]
-    if summary is None:
-        child.kill()
-    child.join()
-    done = {i: g for i, g in labels.items() if g is not None}
-    stats = [measures(district[i], g) for i, g in sorted(done.items())]
-    grids = sum(s["grids"] for s in stats)
-    return {
-        "method": name,
-        "communities": f"{len(done)}/{len(district)}",
-        "time_s": round(summary[1], 2) if summary else f"timed out after {timeout:.0f} s",
-        "peak_rss_mb": round(summary[2] / 2**20) if summary else None,
-        "failed": len(labels) - len(done),
-        "grids": grids,
-        "in_band": round(sum(s["in_band"] for s in stats) / max(grids, 1), 3),
-        "mean_pp": round(float(np.mean([p for s in stats for p in s["pp"]] or [np.nan])), 3),
-        "on_roads_rivers": round(
-            sum(s["on_barrier_m"] for s in stats) / max(sum(s["internal_m"] for s in stats), 1),
-            3,
-        ),
-    }
 
 
 def grown(c: Community, rng: np.random.Generator, share: float = 0.15):
@@ -317,7 +180,9 @@ def _exact_columns(args, seed: int, limit: float, moved: int) -> dict:
 
 
 def print_rebalance(table: pd.DataFrame) -> None:
-    """The re-balance table and its summary lines."""
+    """The re-balance table and its summary lines (nothing when no community was re-balanced)."""
+    if table.empty:
+        return
     print("\nre-balance after +15 % households (exact_moved: the exact solver's best plan;")
     print("optimum: proven, or the best bound when not; ratio: fast path moved / optimum)")
     print(table.drop(columns="out_of_band").to_string(index=False))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import psutil
 import shapely
-from partition import BAND, _peak_rss, bench, one_by_one, run_spopt
+from common import BAND, bench, one_by_one, peak_rss, run_spopt
 
 from geo.divide import divide
 from geo.tables import Community
@@ -59,7 +59,7 @@ def scale_region(district: list[Community], households: int) -> Community:
 def _divide_region(c: Community, seed: int, time_limit: float, out) -> None:
     """Divide one region, sending (seconds, peak RSS, summary) to ``out``."""
     stop, peak = threading.Event(), [psutil.Process().memory_info().rss]
-    sampler = threading.Thread(target=_peak_rss, args=(stop, peak), daemon=True)
+    sampler = threading.Thread(target=peak_rss, args=(stop, peak), daemon=True)
     sampler.start()
     start = time.perf_counter()
     division = divide(

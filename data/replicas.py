@@ -95,7 +95,8 @@ def unusable_reason(url: str, primary_url: str | None) -> str | None:
     """
     try:
         with psycopg.connect(libpq_url(url), connect_timeout=CONNECT_TIMEOUT_S) as conn:
-            if not conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+            [(recovering,)] = conn.execute("SELECT pg_is_in_recovery()").fetchall()
+            if not recovering:
                 return "it is a primary (not in recovery), not a standby"
             postgis = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
             if postgis.fetchone() is None:
@@ -114,18 +115,18 @@ def unusable_reason(url: str, primary_url: str | None) -> str | None:
 
 
 def _system_id(conn: psycopg.Connection) -> int:
-    return conn.execute("SELECT system_identifier FROM pg_control_system()").fetchone()[0]
+    [(system,)] = conn.execute("SELECT system_identifier FROM pg_control_system()").fetchall()
+    return int(system)
 
 
 def describe_standby(url: str) -> str:
     """One line on a standby: replaying or paused, and how far behind it has received."""
     with psycopg.connect(libpq_url(url), connect_timeout=CONNECT_TIMEOUT_S) as conn:
-        row = conn.execute(
+        [(recovering, paused, replayed, received, since)] = conn.execute(
             "SELECT pg_is_in_recovery(), pg_is_wal_replay_paused(), pg_last_wal_replay_lsn(), "
             "pg_last_wal_receive_lsn(), now() - pg_last_xact_replay_timestamp() "
             "FROM (SELECT 1) one"
-        ).fetchone()
-    recovering, paused, replayed, received, since = row
+        ).fetchall()
     if not recovering:
         return "not in recovery: it is a primary now"
     state = "replay paused" if paused else "replaying"

@@ -9,11 +9,12 @@
    is the feasible count closest to the middle of the band. A part of more than
    ``geo.search.CHUNK_ABOVE`` grids is first cut into chunks of about ``CHUNK_GRIDS`` grids by
    METIS (``geo.multilevel``), so that the search's cost stays bounded per chunk and the whole
-   division grows near-linearly with the region. When lumpy atoms defeat the search, it runs
-   again with a widened band and ``geo.repair`` moves atoms until every grid is in band;
-   failing that, the strict search tries every feasible count, and a small part is searched
-   exhaustively. The inputs are validated and the graph built once by ``geo.prepared``; the
-   search is ``geo.search``.
+   division grows near-linearly with the region; a grid a chunk's search leaves out of band
+   is drawn again with the grids around it (``geo.mend``). When lumpy atoms defeat the
+   search, it runs again with a widened band and ``geo.repair`` moves atoms until every grid
+   is in band; failing that, the strict search tries every feasible count, and a small part is
+   searched exhaustively. The inputs are validated and the graph built once by
+   ``geo.prepared``; the search is ``geo.search``.
 4. Where no division keeps every rule (an atom under the floor whose neighbours are all too big
    to share a grid with it, a part whose total fits no whole number of grids, an exhaustive
    search that found none) or the time budget ran out, the part gets the plan of least violation
@@ -49,11 +50,15 @@ TIME_LIMIT_S = 60.0
 
 @dataclass(frozen=True)
 class Flag:
-    """A grid that breaks a rule in a plan of least violation, and why (``message``, zh-CN)."""
+    """A grid that breaks a rule in a plan of least violation, and why (``message``, zh-CN).
+
+    ``rule`` is the rule broken, as ``geo.check`` names it: "band" (the grid's households), or
+    "compound" (a compound split, ``grid`` the first grid holding part of it)."""
 
     grid: int
     households: int
     message: str
+    rule: str = "band"
 
 
 @dataclass(frozen=True)
@@ -133,9 +138,30 @@ def divide(
     planner = Planner(prepared, band, np.random.default_rng(seed), deadline, strict, seed)
     planner.run(progress)
     division = finish(
-        community, prepared, planner.labels, barriers, buildings.crs, band, planner.causes
+        community, planner.prepared, planner.labels, barriers, buildings.crs, band, planner.causes
     )
-    return replace(division, timed_out=planner.timed_out)
+    flags = split_flags(division, planner.splits)
+    return replace(division, exceptions=division.exceptions + flags, timed_out=planner.timed_out)
+
+
+def split_flags(division: Division, splits) -> tuple[Flag, ...]:
+    """A flag for each compound the planner split (``geo.split``): the grids holding its
+    buildings and why no plan keeps it whole."""
+    flags = []
+    for name, households, building_ids, reason in splits:
+        rows = division.assignment[division.assignment["building_id"].isin(building_ids)]
+        grids = sorted(int(g) for g in rows["grid"].unique())
+        if len(grids) < 2:
+            continue
+        where = "、".join(f"网格 {g}" for g in grids)
+        first = grids[0]
+        message = (
+            f"网格 {first}：{name}（{households} 户）拆分到 {len(grids)} 个网格（{where}），"
+            f"因为不拆分时{reason}"
+        )
+        count = int(division.grids.at[first, "households"])
+        flags.append(Flag(first, count, message, "compound"))
+    return tuple(flags)
 
 
 def finish(community, prepared: Prepared, grid_of_atom, barriers, crs, band, causes) -> Division:

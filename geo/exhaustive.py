@@ -64,8 +64,17 @@ def exhaustive_partition(
     """
     near = [set(n) for n in adjacency(graph.n, graph.u, graph.v)]
     weight = np.asarray(households, dtype=float).tolist()
+    nodes = np.asarray(nodes)
+    atoms = frozenset(n for n in nodes.tolist() if weight[n] > 0)
+    # atoms linked through free faces: a division of the atoms alone is a necessary condition
+    # (and a small search), so its absence proves there is none
+    if (
+        _Search(_through_free(near, weight, nodes), weight, band, budget, deadline).solve(atoms)
+        is None
+    ):
+        return None
     search = _Search(near, weight, band, budget, deadline)
-    parts = search.solve(frozenset(np.asarray(nodes).tolist()))
+    parts = search.solve(frozenset(nodes.tolist()))
     if parts is None:
         return None
     return _attach_free(near, [np.array(sorted(p)) for p in parts], nodes)
@@ -113,6 +122,21 @@ class _Search:
         yield from grow(
             frozenset([start]), self.weight[start], self.near[start] & left, frozenset([start])
         )
+
+
+def _through_free(near: list[set[int]], weight: list[float], nodes: np.ndarray) -> list[set[int]]:
+    """Adjacency of the atoms of ``nodes`` where atoms are also linked when a path through free
+    faces (no households) of ``nodes`` joins them: every grid's atoms are connected in it."""
+    linked = [set() for _ in near]
+    inside = frozenset(nodes.tolist())
+    free = frozenset(n for n in inside if weight[n] == 0)
+    for group in _parts(near, free):
+        around = {a for f in group for a in near[f] & inside if weight[a] > 0}
+        for a in around:
+            linked[a] |= around - {a}
+    for a in inside - free:
+        linked[a] |= {b for b in near[a] & inside if weight[b] > 0}
+    return linked
 
 
 def _parts(near: list[set[int]], nodes: frozenset[int]) -> Iterator[set[int]]:

@@ -11,9 +11,13 @@ The model, over the nodes of the atom graph (atoms and free faces, ``geo.graph``
   slack that the objective weighs above every move, so the model answers even where the band
   cannot be met (then it finds the least violation first).
 * Whole atoms: a compound, building or unit entrance is one node, so it moves whole.
-* Contiguity: a single-commodity flow per grid over the *fragments* of the nodes (``Links``:
-  a grid is one polygon only when its fragments are connected). The grid's root sends one unit
-  to every other fragment it holds, along edges between its own fragments.
+* Contiguity over the *fragments* of the nodes (``Links``: a grid is one polygon only when its
+  fragments are connected), in two stages. First as lazy cuts (``_Cuts``): the model without
+  contiguity is solved, each grid found in pieces cut off (two of its nodes share a grid only
+  if a fragment around one's piece does too), and solved again; each optimum bounds every plan
+  in one piece, and one in one piece is the optimum. When the cuts stop raising the bound, a
+  single-commodity flow per grid takes over (the grid's root sends one unit to every other
+  fragment it holds), with the cuts and the bound found kept.
 * Objective: Σ households moved, a node's households counted against the grid each of its
   pieces was in (``held``).
 
@@ -48,6 +52,12 @@ from geo.labelling import Links, plan_violation
 
 #: New grids the model may open when no known plan bounds the optimum.
 SPARE_GRIDS = 2
+#: Share of the time limit for the model without contiguity and its cuts (``_Solve.cut``).
+CUT_SHARE = 0.5
+#: Rounds of cuts without a better bound after which the flow model takes over.
+STALL_ROUNDS = 3
+#: Cuts per part cut off from its grid: one for each of its heaviest nodes.
+CUTS_PER_PART = 5
 
 
 @dataclass(frozen=True)
@@ -196,43 +206,132 @@ def exact_rebalance(
     moved = sum(int(cost[i, k]) * var for (i, k), var in x.items() if cost[i, k] > 0)
     if upper is not None:
         model.add(moved <= int(upper))
-    model.minimize(penalty * sum(slack) + moved)
-
-    fragments = _fragments(graph, links)
-    hinted = None
-    if hint is not None:
-        hinted = _holding_parts(fragments, weight, _renamed(np.asarray(hint), old, grids))
+    objective = penalty * sum(slack) + moved
+    model.minimize(objective)
     for first, second in itertools.pairwise(used_of[len(old) :]):
         model.add_implication(second, first)  # new grids are alike: use them in order
-    for k, used in enumerate(used_of):
-        _contiguity(model, fragments, allowed[:, k], x, k, used, hinted, grids)
-    if hinted is not None:
-        for (i, k), var in x.items():
-            model.add_hint(var, bool(hinted[i] == grids[k]))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = seed
-    solver.parameters.max_time_in_seconds = max(time_limit, 0.01)
-    status = solver.solve(model)
-    seconds = time.perf_counter() - start
-    best = None if upper is None else np.asarray(hint)
-    proven = False
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        found = np.full(n, -1)
-        for (i, k), var in x.items():
-            if solver.boolean_value(var):
-                found[i] = grids[k]
-        best = _place_empty(graph, weight, _holding_parts(fragments, weight, found))
+
+    fragments = _fragments(graph, links)
+    best = None
+    if hint is not None:
+        best = _holding_parts(fragments, weight, _renamed(np.asarray(hint), old, grids))
+    cuts = _Cuts(model, x, grids, allowed, fragments, weight)
+    deadline = start + max(time_limit, 0.01)
+    solve = _Solve(model, x, grids, n, workers, seed)
+    # the model without contiguity, cut by each grid found in pieces: its optimum bounds
+    found, bound, proven = solve.cut(cuts, objective, best, upper, start + CUT_SHARE * time_limit)
+    best = best if found is None else found
+    if not proven and deadline - time.perf_counter() > 0.01:
+        # then contiguity as flows (with the cuts found), for a plan in one piece and a proof
+        for k, used in enumerate(used_of):
+            _contiguity(model, fragments, allowed[:, k], x, k, used, best, grids)
+        model.add(objective >= int(np.ceil(bound - 1e-6)))
+        found, status = solve.once(best, deadline - time.perf_counter())
+        best = best if found is None else found
         proven = status == cp_model.OPTIMAL
+        bound = max(bound, solve.solver.best_objective_bound if found is not None else 0.0)
+    seconds = time.perf_counter() - start
     if best is None:
         return Optimum(None, float("inf"), -1, float("nan"), False, seconds)
+    best = _place_empty(graph, weight, _holding_parts(fragments, weight, best))
     violation = plan_violation(weight, best, band)
     moved_best = moved_households(weight, held, best)
     if violation:
         return Optimum(best, moved_best, violation, float("nan"), False, seconds)
-    bound = solver.best_objective_bound if status != cp_model.UNKNOWN else 0.0
     bound = moved_best if proven else min(float(np.ceil(bound - 1e-6)), moved_best)
     return Optimum(best, moved_best, 0, bound, proven, seconds)
+
+
+class _Solve:
+    """CP-SAT runs of one model, each warm started from the best labelling so far."""
+
+    def __init__(self, model, x, grids: list[int], n: int, workers: int, seed: int):
+        self.model, self.x, self.grids, self.n = model, x, grids, n
+        self.value = float("inf")  # objective of the best plan in one piece found
+        self.solver = cp_model.CpSolver()
+        self.solver.parameters.num_workers = workers
+        self.solver.parameters.random_seed = seed
+
+    def once(self, hint: np.ndarray | None, seconds: float):
+        """(labelling found or None, status) within ``seconds``, hinted by ``hint``."""
+        if hint is not None:
+            for (i, k), var in self.x.items():
+                self.model.add_hint(var, bool(hint[i] == self.grids[k]))
+        self.solver.parameters.max_time_in_seconds = max(seconds, 0.01)
+        status = self.solver.solve(self.model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None, status
+        found = np.full(self.n, -1)
+        for (i, k), var in self.x.items():
+            if self.solver.boolean_value(var):
+                found[i] = self.grids[k]
+        return found, status
+
+    def cut(self, cuts: _Cuts, objective, best, upper, until: float):
+        """Solve without contiguity, cut off the grids found in pieces, again, until a plan in
+        one piece is optimal, the time ``until`` is reached, or ``STALL_ROUNDS`` rounds bring no
+        better bound. Returns (plan in one piece found or None, lower bound, proven)."""
+        bound, last, found, flat = 0.0, -1, None, 0
+        while (left := until - time.perf_counter()) > 0.01 and flat < STALL_ROUNDS:
+            self.model.clear_hints()
+            labels, status = self.once(best if found is None else found, left)
+            if labels is None:
+                break
+            bound = max(bound, self.solver.best_objective_bound)
+            if status == cp_model.OPTIMAL:  # every plan in one piece moves at least this
+                value = round(self.solver.objective_value)
+                flat = flat + 1 if value <= last else 0
+                last = value
+                self.model.add(objective >= value)
+                if upper is not None and value >= upper:
+                    return found, bound, True  # the known plan is optimal
+            if not cuts.add(labels):
+                if self.solver.objective_value < self.value:
+                    found, self.value = labels, self.solver.objective_value
+                if status == cp_model.OPTIMAL:
+                    return found, bound, True
+                break
+        self.model.clear_hints()
+        return found, bound, False
+
+
+class _Cuts:
+    """Cuts that keep each grid in one piece: when grid ``k`` holds a part ``S`` apart from
+    its other households (say node ``b``), node ``a`` of ``S`` and ``b`` lie in ``k`` together
+    only if a fragment next to ``S`` does too: x[a, k] + x[b, k] - 1 <= Σ x[N(S), k]."""
+
+    def __init__(self, model, x, grids, allowed, fragments: _Fragments, weight: np.ndarray):
+        self.model, self.x, self.grids, self.allowed = model, x, grids, allowed
+        self.fragments, self.weight = fragments, weight
+        self.next: list[list[int]] = [[] for _ in fragments.owner]
+        for a, b in zip(fragments.u.tolist(), fragments.v.tolist(), strict=True):
+            self.next[a].append(b)
+            self.next[b].append(a)
+
+    def add(self, labels: np.ndarray) -> int:
+        """Add the cuts of every grid of ``labels`` in pieces; how many."""
+        owner, weight = self.fragments.owner, self.weight
+        label = labels[owner]
+        part = _parts(self.fragments, labels)
+        count = 0
+        for k, g in enumerate(self.grids):
+            holding = np.flatnonzero((label == g) & (weight[owner] > 0))
+            pieces = pd.Series(weight[owner[holding]], index=part[holding]).groupby(level=0).sum()
+            if len(pieces) <= 1:
+                continue
+            order = pieces.sort_values(ascending=False, kind="stable").index.tolist()
+            for p in order:
+                inside = set(np.flatnonzero(part == p).tolist())
+                near = {int(owner[j]) for f in inside for j in self.next[f] if j not in inside}
+                separator = sum(self.x[j, k] for j in sorted(near) if self.allowed[j, k])
+                other = owner[holding[part[holding] == (order[1] if p == order[0] else order[0])]]
+                b = int(other[np.argmax(weight[other])])
+                heads = np.unique(owner[holding[part[holding] == p]])
+                for a in heads[np.argsort(-weight[heads], kind="stable")][:CUTS_PER_PART]:
+                    pair = self.x[a, k] if a == b else self.x[a, k] + self.x[b, k] - 1
+                    self.model.add(pair <= separator)
+                    count += 1
+        return count
 
 
 def _renamed(hint: np.ndarray, old: list[int], grids: list[int]) -> np.ndarray:

@@ -36,6 +36,9 @@ TREE_BUDGET = 60
 #: Splits one search may examine (bounds backtracking).
 SPLIT_BUDGET = 40
 IMBALANCE_WEIGHT = 4.0
+#: Share of the band's width kept clear at either end by the average of a part for several
+#: grids, in the splits tried first.
+SAFE_SHARE = 0.25
 
 
 class _Search:
@@ -102,9 +105,15 @@ class _Search:
                 key = (part.tobytes(), k_part)
                 if key in scored:
                     continue
-                imbalance = abs(weight[part].sum() / k_part - total / k) / (total / k)
+                held = weight[part].sum()
+                if not self._packs(weight[part], k_part) or not self._packs(
+                    weight[~part], k - k_part
+                ):
+                    continue
+                imbalance = abs(held / k_part - total / k) / (total / k)
                 score = cost[part[u] != part[v]].sum() + unit * imbalance
-                scored[key] = (score, source, part, k_part)
+                risky = self._risky(held, k_part) or self._risky(total - held, k - k_part)
+                scored[key] = ((risky, score), source, part, k_part)
         ranked = sorted(scored.values(), key=lambda item: item[0])
         # the best of each kind of cut comes early: a cheap boundary is no use if it strands a
         # heavy atom with a neighbour it cannot share a grid with
@@ -117,6 +126,30 @@ class _Search:
             ((nodes[ranked[i][2]], ranked[i][3]), (nodes[~ranked[i][2]], k - ranked[i][3]))
             for i in order
         ]
+
+    def _packs(self, weight: np.ndarray, k_part: int) -> bool:
+        """Whether households ``weight`` (whole numbers) for two grids can be split into two
+        sums in band at all, ignoring where the atoms lie (a subset sum, on the bits of an
+        integer): a part that cannot is dropped, as no connected split of it exists either."""
+        if k_part != 2:
+            return True
+        held = [int(w) for w in weight.tolist() if w > 0]
+        total = sum(held)
+        low = max(int(np.ceil(self.low)), total - int(self.high))
+        high = min(int(self.high), total - int(np.ceil(self.low)))
+        if low > high:
+            return False
+        reach = 1
+        for w in held:
+            reach |= reach << w
+        return (reach >> low) & ((1 << (high - low + 1)) - 1) != 0
+
+    def _risky(self, held: float, k_part: int) -> bool:
+        """Whether a part of ``held`` households for ``k_part`` ≥ 2 grids averages outside the
+        middle of the band (``SAFE_SHARE`` of its width in from either bound): lumpy atoms
+        seldom let such a part split into grids all in band, so these splits come last."""
+        margin = SAFE_SHARE * (self.high - self.low)
+        return k_part > 1 and not self.low + margin <= held / k_part <= self.high - margin
 
     def _window(self, k_part: int, k: int, total: float) -> tuple[float, float]:
         """Households a part for ``k_part`` of ``k`` grids may hold, leaving a feasible rest."""
@@ -140,10 +173,12 @@ class _Search:
             ).tolist()
         heavy = np.argsort(-weight, kind="stable")[:HEAVY_SEEDS].tolist()
         x, y, w = xy[:, 0].tolist(), xy[:, 1].tolist(), weight.tolist()
-        for seed in seeds + heavy:
-            for k_part in sorted({1, k // 2, k - k // 2}):
-                low, high = self._window(k_part, k, total)
-                mask = _grow(near, x, y, w, seed, low, high)
+        k_parts = sorted({1, k // 2, k - k // 2})
+        windows = [self._window(k_part, k, total) for k_part in k_parts]
+        # a seed met twice grows the same parts again: the first kind named wins
+        for seed in dict.fromkeys(seeds + heavy):
+            masks = _grow(near, x, y, w, seed, windows)
+            for k_part, mask in zip(k_parts, masks, strict=True):
                 if mask is not None and _connected(near, ~mask):
                     yield mask, k_part, "heavy" if seed in heavy else "grow"
 
@@ -156,11 +191,12 @@ class _Search:
         order, parent = depth_first_order(tree, root, directed=False, return_predecessors=True)
         if len(order) < n:
             return
-        sums = weight.copy()
-        size = np.ones(n, dtype=int)
-        for node in order[:0:-1]:
-            sums[parent[node]] += sums[node]
-            size[parent[node]] += size[node]
+        # subtree households and sizes, leaves up (lists: this loop runs per node)
+        sums_list, size_list, up = weight.tolist(), [1] * n, parent.tolist()
+        for node in order[:0:-1].tolist():
+            sums_list[up[node]] += sums_list[node]
+            size_list[up[node]] += size_list[node]
+        sums, size = np.array(sums_list), np.array(size_list)
         position = np.empty(n, dtype=int)
         position[order] = np.arange(n)
         windows = [(kp, *self._window(kp, k, total)) for kp in sorted({1, k // 2, k - k // 2})]
@@ -187,10 +223,18 @@ def adjacency(n: int, u: np.ndarray, v: np.ndarray) -> list[list[int]]:
     return near
 
 
-def _grow(near, x, y, w, seed: int, low: float, high: float) -> np.ndarray | None:
-    """Grow a connected part from ``seed`` until it holds ``low``–``high`` households, each
-    time taking the neighbouring atom nearest the part's centre that does not overshoot
-    (coordinates ``x``, ``y`` and households ``w`` as lists: this loop runs per atom added)."""
+def _grow(near, x, y, w, seed: int, windows: list[tuple[float, float]]) -> list:
+    """For each window (low, high): a connected part grown from ``seed`` until it holds
+    ``low``–``high`` households, each time taking the neighbouring atom nearest the part's
+    centre that does not overshoot, or None (coordinates ``x``, ``y`` and households ``w`` as
+    lists: this loop runs per atom added).
+
+    The windows share one growth while it takes the same atoms: the nearest atom that fits the
+    widest window left is also the nearest for a narrower one, unless it overshoots that one,
+    which is then grown again on its own."""
+    out: list = [None] * len(windows)
+    active = list(range(len(windows)))
+    alone: list[int] = []
     inside = np.zeros(len(w), dtype=bool)
     frontier: set[int] = set()
     total = mass = mx = my = 0.0
@@ -203,13 +247,21 @@ def _grow(near, x, y, w, seed: int, low: float, high: float) -> np.ndarray | Non
         mx += (w[pick] + 1e-9) * x[pick]
         my += (w[pick] + 1e-9) * y[pick]
         frontier.update(n for n in near[pick] if not inside[n])
-        if total >= low:
-            return inside if total <= high else None
-        room, cx, cy = high - total, mx / mass, my / mass
+        for j in [j for j in active if total >= windows[j][0]]:
+            out[j] = inside.copy() if total <= windows[j][1] else None
+            active.remove(j)
+        if not active:
+            break
+        room, cx, cy = max(windows[j][1] for j in active) - total, mx / mass, my / mass
         fits = [((x[n] - cx) ** 2 + (y[n] - cy) ** 2, n) for n in frontier if w[n] <= room]
         if not fits:
-            return None
+            break
         pick = min(fits)[1]
+        alone += [j for j in active if w[pick] > windows[j][1] - total]
+        active = [j for j in active if j not in alone]
+    for j in alone:
+        out[j] = _grow(near, x, y, w, seed, [windows[j]])[0]
+    return out
 
 
 def _connected(near: list[list[int]], mask: np.ndarray) -> bool:

@@ -10,7 +10,9 @@
 3. The search (``geo.partition``) tries the strict band at the count nearest its middle, then a
    band widened by each of ``RELAXATIONS`` and repaired (``geo.repair``), then every feasible
    count; a small part the randomised searches fail on is searched exhaustively
-   (``geo.exhaustive``), and a chunk is joined with a neighbour and searched again.
+   (``geo.exhaustive``). A chunk gets one strict search and, failing that, METIS's quick plan
+   of least violation; once every chunk is done, ``geo.mend`` draws each grid still out of
+   band again with the grids around it (the same searches on a few grids).
 4. Where all that fails, the part gets the plan of least violation found (fewest households
    outside the band, then fewest grids outside it), and each of its grids carries the reason
    in Chinese (``geo.reasons``); with ``strict`` the planner refuses instead.
@@ -18,8 +20,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections import deque
 
 import numpy as np
 
@@ -27,6 +29,7 @@ from geo.errors import NoValidDivision
 from geo.exhaustive import MAX_NODES, Undecided, exhaustive_partition
 from geo.graph import components, connected
 from geo.labelling import in_band, violation
+from geo.mend import mend
 from geo.multilevel import metis_labels
 from geo.partition import feasible_counts, partition
 from geo.prepared import Prepared
@@ -38,6 +41,7 @@ from geo.reasons import (
     stranded_reason,
 )
 from geo.repair import finish_division
+from geo.split import split_compounds
 
 #: Widenings of the band (share of each bound) tried before repair when the strict search fails.
 RELAXATIONS = (0.1, 0.2, 0.35)
@@ -53,6 +57,10 @@ EXHAUSTIVE_S = 5.0
 SMALL_CHUNK = 0.5
 #: Under a time limit, a chunk's search may take this many times its share of the time left.
 CHUNK_SHARE = 2.0
+#: Seconds each search may take on one group of grids ``mend`` draws again.
+MEND_S = 0.5
+#: Compounds of a part with no division tried one at a time for a split (then all at once).
+SPLIT_TRIES = 4
 
 
 class Planner:
@@ -68,6 +76,14 @@ class Planner:
         self.labels = np.full(self.graph.n, -1)
         #: Why a grid (by label) may break the band: (kind, text), kind "alone" or "part".
         self.causes: dict[int, tuple[str, str]] = {}
+        #: Labels of the grids of a chunk's quick plan of least violation (``chunk``).
+        self.quick: set[int] = set()
+        #: Connected parts proved to have no division with their compounds whole, and why.
+        self.proven: list[tuple[np.ndarray, str]] = []
+        #: Compounds split to divide such a part: (name, households, building ids, why).
+        self.splits: list[tuple[str, int, list, str]] = []
+        #: The current node of each node of the graph first prepared (compounds split since).
+        self.node = np.arange(self.graph.n)
         self.timed_out = False
 
     def out_of_time(self) -> bool:
@@ -94,69 +110,153 @@ class Planner:
                 np.array([atom]),
                 ("alone", f"{table['name'].iat[atom]}（{self.households[atom]:.0f} 户）{why}"),
             )
-        work: deque = deque()
+        work: list[tuple[np.ndarray, str | None, bool]] = []
         for nodes in components(self.graph, alone):
             proof = self.proof(nodes)
             chunks = [nodes] if proof is not None else self.chunks(nodes)
             work += [(chunk, proof, len(chunks) > 1) for chunk in chunks]
-        total, done = len(work), 0
+        total = len(work)
+        chunked = any(item[2] for item in work)
         share = None if self.deadline is None else CHUNK_SHARE * (self.deadline - time.monotonic())
-        while work:
-            nodes, proof, in_chunk = work.popleft()
+        for done, (nodes, proof, in_chunk) in enumerate(work, start=1):
             if proof is not None:
                 self.least(nodes, proof)
+                self.proven.append((nodes, proof))
             elif in_chunk:
-                merged = self.chunk(nodes, work, share / total if share else None)
-                total -= merged
+                self.chunk(nodes, share / total if share else None)
             else:
                 self.divide(nodes)
-            done += 1
             if progress is not None:
                 progress("划分网格", done, total)
+        if chunked:
+            self.mend()
+        for nodes, reason in self.proven:
+            if not self.out_of_time():
+                self.split(self.node[nodes], reason)
 
-    def chunk(self, nodes: np.ndarray, work: deque, seconds: float | None) -> int:
-        """Grids of a chunk of a large part within ``seconds``. A chunk the search cannot
-        divide is joined with the smallest waiting chunk next to it, else with the grids
-        already drawn next to it, and searched again; failing that it gets its plan of least
-        violation (the drawn grids are given back). Returns the number of chunks absorbed."""
+    def chunk(self, nodes: np.ndarray, seconds: float | None) -> None:
+        """Grids of a chunk of a large part: the strict search within ``seconds``, else the
+        quick plan of least violation (METIS, then ``geo.repair``), whose grids out of band
+        ``mend`` draws again with the grids around them once every chunk is done."""
+        deadline = self.deadline
         if seconds is not None:
-            self.search_deadline = min(self.deadline, time.monotonic() + seconds)
-        tried: list = []
-        parts = self.search(nodes, tried=tried)
-        absorbed = 0
-        if parts is None and not self.past():
-            before, near = None, self.waiting_next_to(nodes, work)
-            if near is None:
-                before, near = self.labels.copy(), self.drawn_next_to(nodes)
-            else:
-                absorbed = 1
-            if near is not None:
-                merged, tried_merged = np.concatenate([nodes, near]), []
-                parts = self.search(merged, tried=tried_merged)
-                if parts is not None or before is None:
-                    nodes, tried = merged, tried_merged
-                else:
-                    self.labels = before
-        if parts is not None:
+            deadline = min(self.deadline, time.monotonic() + seconds)
+        counts = feasible_counts(self.households[nodes].sum(), self.band)[:1]
+        parts = partition(self.graph, self.households, nodes, self.band, self.rng, counts, deadline)
+        if parts is None:
+            first = int(self.labels.max()) + 1
+            self.search_deadline = time.monotonic()
+            self.least(nodes, crowded_reason(self.prepared, nodes, self.band))
+            self.search_deadline = self.deadline
+            self.quick.update(range(first, int(self.labels.max()) + 1))
+            return
+        for part in parts:
+            self.add(part)
+
+    def mend(self) -> None:
+        """Draw each grid of a chunk's quick plan still out of band again with the grids around
+        it (``geo.mend``); a grid still out of band is explained by the grids around it, or by
+        the time budget."""
+        band, labels = self.band, self.labels
+        fixed = frozenset(self.causes) - self.quick
+        labels = mend(self.graph, self.households, labels, band, self.draw, fixed, self.deadline)
+        totals = np.bincount(labels[labels >= 0], weights=self.households[labels >= 0])
+        for g in np.flatnonzero((totals < band[0]) | (totals > band[1])).tolist():
+            nodes = np.flatnonzero(labels == g)
+            if g in fixed or len(nodes) == 0:
+                continue
+            if self.strict:
+                raise NoValidDivision(crowded_reason(self.prepared, nodes, band))
+            around = np.union1d(nodes, self.next_to(nodes))
+            why = TIMED_OUT if self.out_of_time() else crowded_reason(self.prepared, around, band)
+            self.causes[g] = ("part", why)
+        self.labels = labels
+
+    def split(self, nodes: np.ndarray, reason: str) -> None:
+        """Divide a part proved to have no division with its compounds whole by splitting one
+        of its compounds along its buildings (each of the heaviest few in turn), else all of
+        them (``geo.split``); kept only where every grid of the part is then in band."""
+        table, pieces = self.prepared.atoms.table, self.prepared.atoms.pieces
+        if not feasible_counts(self.households[nodes].sum(), self.band):
+            return
+        atoms = nodes[nodes < self.graph.atoms]
+        compounds = [
+            int(a)
+            for a in atoms[np.argsort(-self.households[atoms], kind="stable")]
+            if table["kind"].iat[a] == "compound"
+            and pieces.loc[pieces["atom"] == a, "building_id"].nunique() > 1
+        ]
+        choices = [[c] for c in compounds[:SPLIT_TRIES]]
+        if len(compounds) > 1:
+            choices.append(compounds)
+        for choice in choices:
+            prepared, node = split_compounds(self.prepared, choice)
+            graph = prepared.graph
+            inside = np.concatenate([node[nodes], np.arange(self.graph.atoms, graph.atoms)])
+            households = graph.weights(prepared.atoms.table["households"].to_numpy())
+            if not connected(graph, inside):
+                continue
+            parts = partition(graph, households, inside, self.band, self.rng, None, self.deadline)
+            if parts is None and len(inside) <= MAX_NODES:
+                with contextlib.suppress(Undecided):
+                    parts = exhaustive_partition(
+                        graph, households, inside, self.band, deadline=self.deadline
+                    )
+            if parts is None:
+                continue
+            self.splits += [
+                (
+                    str(table["name"].iat[c]),
+                    int(self.households[c]),
+                    pieces.loc[pieces["atom"] == c, "building_id"].unique().tolist(),
+                    reason,
+                )
+                for c in choice
+            ]
+            for g in np.unique(self.labels[nodes]).tolist():
+                self.causes.pop(g, None)
+            labels = np.full(graph.n, -1)
+            labels[node] = self.labels
+            labels[inside] = -1
+            self.prepared, self.graph, self.households, self.labels = (
+                prepared,
+                graph,
+                households,
+                labels,
+            )
+            self.node = node[self.node]
             for part in parts:
                 self.add(part)
-        else:
-            reason = (
-                TIMED_OUT if self.out_of_time() else crowded_reason(self.prepared, nodes, self.band)
-            )
-            self.least(nodes, reason, tried)
-        self.search_deadline = self.deadline
-        return absorbed
+            return
 
-    def drawn_next_to(self, nodes: np.ndarray) -> np.ndarray | None:
-        """The nodes of the grids in band already drawn next to ``nodes``, taken back."""
-        near = self.next_to(nodes)
-        labels = [g for g in np.unique(self.labels[near]) if g >= 0 and g not in self.causes]
-        if not labels:
-            return None
-        taken = np.isin(self.labels, labels)
-        self.labels[taken] = -1
-        return np.flatnonzero(taken)
+    def draw(self, nodes: np.ndarray, counts: list[int]) -> list[np.ndarray] | None:
+        """Connected parts of ``nodes`` in band for one of ``counts``, each of three searches
+        within ``MEND_S``: the randomised search, a small group exhaustively (which may prove
+        there are none), then the band widened and repaired; or None."""
+        graph, households, band = self.graph, self.households, self.band
+
+        def soon() -> float:
+            ends = time.monotonic() + MEND_S
+            return ends if self.deadline is None else min(ends, self.deadline)
+
+        parts = partition(graph, households, nodes, band, self.rng, counts, soon())
+        if parts is None and len(nodes) <= MAX_NODES:
+            try:
+                parts = exhaustive_partition(graph, households, nodes, band, deadline=soon())
+                if parts is None:
+                    return None
+            except Undecided:
+                parts = None
+        if parts is None:
+            self.search_deadline = soon()
+            attempts = self.relaxed(nodes, counts=counts)
+            self.search_deadline = self.deadline
+            parts = next((p for key, p in attempts if key == (0, 0)), None)
+        return parts
+
+    def past(self) -> bool:
+        """Whether the search under way has used up its time."""
+        return self.search_deadline is not None and time.monotonic() > self.search_deadline
 
     def next_to(self, nodes: np.ndarray) -> np.ndarray:
         """Nodes outside ``nodes`` that share an edge with one of them."""
@@ -165,25 +265,6 @@ class Planner:
         border = inside[self.graph.u] != inside[self.graph.v]
         near = np.union1d(self.graph.u[border], self.graph.v[border])
         return near[~inside[near]]
-
-    def past(self) -> bool:
-        """Whether the search under way has used up its time."""
-        return self.search_deadline is not None and time.monotonic() > self.search_deadline
-
-    def waiting_next_to(self, nodes: np.ndarray, work: deque) -> np.ndarray | None:
-        """The nodes of the smallest waiting chunk next to ``nodes``, taken out of ``work``."""
-        near = self.next_to(nodes)
-        options = [
-            (self.households[item[0]].sum(), i)
-            for i, item in enumerate(work)
-            if item[2] and np.isin(near, item[0]).any()
-        ]
-        if not options:
-            return None
-        index = min(options)[1]
-        chosen = work[index][0]
-        del work[index]
-        return chosen
 
     def proof(self, nodes: np.ndarray) -> str | None:
         """Why no division of a connected part exists, or None; raises when ``strict``."""
@@ -243,7 +324,11 @@ class Planner:
         if parts is None and not self.out_of_time():
             seconds = time.monotonic() + EXHAUSTIVE_S
             deadline = seconds if self.deadline is None else min(self.deadline, seconds)
-            parts, reason = search_exhaustively(self.prepared, households, nodes, band, deadline)
+            parts, reason, proven = search_exhaustively(
+                self.prepared, households, nodes, band, deadline
+            )
+            if proven:
+                self.proven.append((nodes, reason))
         if parts:
             for part in parts:
                 self.add(part)
@@ -254,10 +339,13 @@ class Planner:
             raise NoValidDivision(reason)
         self.least(nodes, reason, tried)
 
-    def relaxed(self, nodes: np.ndarray, shares=RELAXATIONS) -> list[tuple[tuple, list]]:
+    def relaxed(
+        self, nodes: np.ndarray, shares=RELAXATIONS, counts: list[int] | None = None
+    ) -> list[tuple[tuple, list]]:
         """Partitions under a band widened by each share, as found and repaired to the strict
         band (``geo.repair``: its merges may leave more violation than they started with), as
-        (violation key, parts); stops at the first that keeps the band."""
+        (violation key, parts); stops at the first that keeps the band. ``counts``: the grid
+        counts tried (default: every feasible one)."""
         graph, households, band = self.graph, self.households, self.band
         out = []
         for share in shares:
@@ -265,10 +353,8 @@ class Planner:
                 break
             wide = (band[0] * (1 - share), band[1] * (1 + share))
             total = households[nodes].sum()
-            counts = feasible_counts(total, band) or nearest_counts(total, band)
-            parts = partition(
-                graph, households, nodes, wide, self.rng, counts, self.search_deadline
-            )
+            tried = counts or feasible_counts(total, band) or nearest_counts(total, band)
+            parts = partition(graph, households, nodes, wide, self.rng, tried, self.search_deadline)
             if parts is None:
                 continue
             out.append((self.key(parts), parts))
@@ -338,16 +424,16 @@ def nearest_counts(total: float, band: tuple[int, int]) -> list[int]:
 
 def search_exhaustively(
     prepared: Prepared, households, nodes, band, deadline: float | None = None
-) -> tuple[list[np.ndarray] | None, str]:
-    """The division an exhaustive search finds when the randomised ones found none, or None
-    and why: none exists (a proof), or the part is too big to tell."""
+) -> tuple[list[np.ndarray] | None, str, bool]:
+    """The division an exhaustive search finds when the randomised ones found none, or None,
+    why, and whether that is a proof that none exists (else the part is too big to tell)."""
     if len(nodes) <= MAX_NODES:
         try:
             parts = exhaustive_partition(prepared.graph, households, nodes, band, deadline=deadline)
         except Undecided:
             parts = []
         if parts is None:
-            return None, exhausted_reason(prepared, nodes, band)
+            return None, exhausted_reason(prepared, nodes, band), True
         if parts:
-            return parts, ""
-    return None, crowded_reason(prepared, nodes, band)
+            return parts, "", False
+    return None, crowded_reason(prepared, nodes, band), False

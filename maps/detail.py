@@ -62,3 +62,23 @@ class LinkPopup(MacroElement):
         super().__init__()
         self._name = "LinkPopup"
         self.prefix, self.code, self.label, self.suffix = prefix, code, label, suffix
+
+
+class MetricScale(MacroElement):
+    """A metric scale bar (metres and kilometres only) and an attribution without a flag, as
+    ``basemap.js`` and ``planner.js`` give the other maps: folium's ``control_scale`` also
+    shows feet and miles."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {% set map = this._parent.get_name() %}
+        L.control.scale({imperial: false, position: "bottomleft"}).addTo({{ map }});
+        {{ map }}.attributionControl.setPrefix("Leaflet");
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"

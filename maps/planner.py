@@ -16,9 +16,9 @@ from typing import Any
 import folium
 
 from maps.assets import local_map
-from maps.detail import LinkPopup, TextTooltip
+from maps.detail import LinkPopup, MetricScale, TextTooltip
 from maps.public import _Page, page_head
-from maps.render import Text
+from maps.render import Text, figure_of
 
 LOAD_COLOURS = {"under": "#f1c40f", "in_band": "#27ae60", "over": "#e74c3c"}
 LOAD_ZH = {"under": "不足", "in_band": "达标", "over": "超出"}
@@ -74,12 +74,14 @@ def _layer(
     """Add a GeoJSON layer (skipped when empty) with a style and a field → label tooltip."""
     if not collection["features"]:
         return None
-    return folium.GeoJson(
+    layer = folium.GeoJson(
         collection,
         name=name,
         style_function=style if callable(style) else lambda f: style,
         tooltip=TextTooltip(list(tooltip), aliases=list(tooltip.values())) if tooltip else None,
-    ).add_to(m)
+    )
+    layer.add_to(m)
+    return layer
 
 
 def _bounds(collection: dict[str, Any]) -> list[list[float]]:
@@ -128,12 +130,13 @@ def planner_map(
     _layer(m, layers["roads"], "道路", _road_style, {"name": "道路"})
     for feature in layers["grids"]["features"]:
         props = feature["properties"]
-        props["load_zh"] = LOAD_ZH[loads.get(props["number"], "in_band")]
+        props["load"] = loads.get(props["number"], "in_band")
+        props["load_zh"] = LOAD_ZH[props["load"]]
     grids = _layer(
         m,
         layers["grids"],
         "网格（按户数着色）",
-        lambda f: {**GRID_STYLE, "fillColor": LOAD_COLOURS[loads.get(f["properties"]["number"])]},
+        lambda f: {**GRID_STYLE, "fillColor": LOAD_COLOURS[f["properties"]["load"]]},
         {"name": "网格", "code": "编码", "households": "户数", "load_zh": "状态"},
     )
     _layer(m, layers["published"], "已发布边界", PUBLISHED_STYLE)
@@ -188,7 +191,8 @@ def street_map(layers: dict[str, dict[str, Any]], title: str) -> folium.Map:
     ``layers``: ``grids`` (``community``, ``community_name``, ``name``, ``households``,
     ``load``, ``status``) and ``communities`` (``code``, ``name``) as GeoJSON.
     """
-    m = local_map(location=[27.72, 109.19], zoom_start=14, tiles=None, control_scale=True)
+    m = local_map(location=[27.72, 109.19], zoom_start=14, tiles=None)
+    MetricScale().add_to(m)
     m.fit_bounds(_bounds(layers["communities"]))
     page_head(m, f"{title} · 网格规划")
     for feature in layers["grids"]["features"]:
@@ -221,7 +225,7 @@ def street_map(layers: dict[str, dict[str, Any]], title: str) -> folium.Map:
         f"{html.escape(f['properties']['name'])}</a></li>"
         for f in layers["communities"]["features"]
     )
-    m.get_root().html.add_child(
+    figure_of(m).html.add_child(
         Text(
             '<nav id="wg-communities" style="position:absolute;z-index:1000;top:10px;left:60px;'
             'background:#fff;padding:6px 12px;border-radius:6px;font-size:14px">'

@@ -23,7 +23,7 @@ from jinja2.utils import htmlsafe_json_dumps
 
 from geo.offsets import Datum, convert
 from maps.assets import local_map, vector_grid
-from maps.render import Text
+from maps.render import Text, figure_of
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -189,7 +189,7 @@ class _Page(MacroElement):
 
 def page_head(m: folium.Map, title: str) -> None:
     """The page's title (escaped), the phone viewport and the favicon."""
-    root = m.get_root()
+    root = figure_of(m)
     root.header.add_child(Text(f"<title>{html.escape(title)}</title>"), name="title")
     root.header.add_child(
         Text('<meta name="viewport" content="width=device-width, initial-scale=1">'),
@@ -206,8 +206,8 @@ def grid_title(grid: dict) -> str:
 
 def _furniture(base: Basemap | None) -> dict:
     """What ``basemap.js`` needs: whether to draw Wangge's own basemap, and its URLs."""
-    own = base is not None and base.vector
-    return {"own": own, "tiles": base.url if own else None, "labels": LABELS_URL}
+    tiles = base.url if base is not None and base.vector else None
+    return {"own": tiles is not None, "tiles": tiles, "labels": LABELS_URL}
 
 
 def resident_map(

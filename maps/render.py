@@ -43,6 +43,14 @@ def _render_once(self: MacroElement, **kwargs) -> None:
         element.render(**kwargs)
 
 
+def figure_of(m: Element) -> Figure:
+    """The page (``Figure``) that map ``m`` is drawn on, whose header, html and script parts
+    the page modules add to."""
+    root = m.get_root()
+    assert isinstance(root, Figure), "a folium map always sits in a Figure"
+    return root
+
+
 def install() -> None:
     """Render every folium element once (idempotent; called by ``maps.assets.local_map``)."""
     MacroElement.render = _render_once  # type: ignore[method-assign]

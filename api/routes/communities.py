@@ -14,11 +14,11 @@ from data.queries.dashboard import community_rows, street_totals
 router = APIRouter(tags=["communities"])
 
 
-class CommunityRow(BaseModel):
+class Tally(BaseModel):
+    """What a community and a street total alike: grids, households and their staffing."""
+
     code: str
     name: str
-    street_code: str
-    street_name: str
     grids: int
     households: int
     grids_without_full_time_worker: int
@@ -26,22 +26,18 @@ class CommunityRow(BaseModel):
     grids_over: int
     workers: int
     full_time_coverage: float | None
+
+
+class CommunityRow(Tally):
+    street_code: str
+    street_name: str
     households_per_worker: float | None
     published_version: int | None
     has_draft: bool
 
 
-class StreetTotals(BaseModel):
-    code: str
-    name: str
+class StreetTotals(Tally):
     communities: int
-    grids: int
-    households: int
-    grids_without_full_time_worker: int
-    grids_under: int
-    grids_over: int
-    workers: int
-    full_time_coverage: float | None
 
 
 class Dashboard(BaseModel):

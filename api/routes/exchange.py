@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
+from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
 from api.auth import (
@@ -25,6 +26,7 @@ from api.uploads import saved_upload
 from data.exchange.export import export
 from data.exchange.layers import LAYERS, Access
 from data.imports import (
+    Imported,
     InputLimits,
     import_buildings,
     import_compounds,
@@ -99,6 +101,24 @@ def export_layer(
     )
 
 
+class ImportSummary(BaseModel):
+    """What an import wrote, in a line a planner reads, and the warnings to read with it."""
+
+    summary: str
+    inserted: int
+    updated: int
+    notes: list[str]
+
+    @classmethod
+    def of(cls, result: Imported) -> ImportSummary:
+        return cls(
+            summary=result.summary(),
+            inserted=result.inserted,
+            updated=result.updated,
+            notes=result.notes,
+        )
+
+
 @router.post("/import/households")
 def import_household_table(
     engine: EngineDep,
@@ -107,7 +127,7 @@ def import_household_table(
     file: Annotated[UploadFile, File(description="一张表: .xlsx or .csv")],
     community: Annotated[str | None, Form()] = None,
     mapping: Annotated[str, Form(description="one 表头=field per line")] = "",
-) -> dict:
+) -> ImportSummary:
     """Add the households of a 一张表, all or none; 422 with the report on any problem."""
     with tempfile.TemporaryDirectory() as tmp:
         path = saved_upload(file, Path(tmp), settings.max_upload_bytes)
@@ -120,7 +140,7 @@ def import_household_table(
                 mapping=parse_mapping(mapping.splitlines()),
                 limits=InputLimits.of(settings),
             )
-    return {"summary": result.summary(), "inserted": result.inserted, "notes": result.notes}
+    return ImportSummary.of(result)
 
 
 @router.post("/import/{kind}")
@@ -133,7 +153,7 @@ def import_layer(
     community: Annotated[str | None, Form()] = None,
     crs: Annotated[str | None, Form(description="gcj02, bd09 or an EPSG code")] = None,
     mapping: Annotated[str, Form(description="one 表头=field per line")] = "",
-) -> dict:
+) -> ImportSummary:
     """Add or update buildings or compounds, all or none; 422 with the report on any problem."""
     run = import_buildings if kind == "buildings" else import_compounds
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,9 +167,4 @@ def import_layer(
                 mapping=parse_mapping(mapping.splitlines()),
                 limits=InputLimits.of(settings),
             )
-    return {
-        "summary": result.summary(),
-        "inserted": result.inserted,
-        "updated": result.updated,
-        "notes": result.notes,
-    }
+    return ImportSummary.of(result)

@@ -8,6 +8,7 @@ against them.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -96,7 +97,7 @@ class NotFoundDetail(BaseModel):
     )
 
 
-RESPONSES = {
+RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": LookupResult},
     400: {"description": "bad input, with a message"},
     404: {"model": NotFoundDetail},
@@ -167,10 +168,10 @@ async def lookup_grid(request: Request) -> Response:
         raise lookup.BadLookup("请给出地址 q，或经纬度 lon 与 lat")
     x, y = from_datum(lon, lat, datum)
     async with reads.connection() as conn:
-        card = await lookup.card_at_point(conn, x, y, geometry=geometry)
-        if card is None:
+        at_point = await lookup.card_at_point(conn, x, y, geometry=geometry)
+        if at_point is None:
             raise lookup.NotCovered(await lookup.nearest_community(conn, x, y))
-    return _respond(card, datum, geometry)
+    return _respond(at_point, datum, geometry)
 
 
 @router.get("/lookup/grids/{code}", responses=RESPONSES, response_class=Response)

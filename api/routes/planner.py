@@ -63,6 +63,7 @@ def community_page(
 ) -> HTMLResponse:
     """The planner map: the open draft (or the given plan, or the published one); for
     planners also the heat layer of the community's requests over the last year."""
+    current: GridPlan | None
     if plan is not None:
         current = plan_in_community(session, community.code, plan)
     else:

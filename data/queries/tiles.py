@@ -76,8 +76,8 @@ FROM grid_plan WHERE published_at IS NOT NULL
 
 async def latest_version(conn: AsyncConnection) -> int:
     """The version of the public layers now: the instant of the latest publication (0: none)."""
-    row = await (await conn.execute(LATEST_VERSION)).fetchone()
-    return int(row[0])
+    [(version,)] = await (await conn.execute(LATEST_VERSION)).fetchall()
+    return int(version)
 
 
 async def is_version(conn: AsyncConnection, version: int) -> bool:

@@ -227,11 +227,15 @@ def generate(
         }
     )
     grid_rows, member_rows, plan_rows = [], [], []
+    # Row positions of each community's buildings and units, found once.
+    buildings_of = building.groupby("community_code").indices
+    community_of_unit = building["community_code"].to_numpy()[stock.unit_building]
+    units_of = pd.DataFrame({"code": community_of_unit}).groupby("code").indices
     for c in np.argsort(comm_code):
         code = comm_code[c]
-        b = building[building["community_code"] == code]
-        if b.empty:
+        if code not in buildings_of:
             raise RuntimeError(f"社区 {code} 没有楼栋")  # the balancing never leaves one empty
+        b = building.iloc[buildings_of[code]]
         cinput = CommunityInput(
             code,
             comm_geom[c],
@@ -245,7 +249,7 @@ def generate(
                 geometry=b.geometry.values,
                 crs=METRIC_CRS,
             ),
-            unit_frame[unit_frame["building_id"].isin(b["id"])],
+            unit_frame.iloc[units_of.get(code, [])],
         )
         near = barriers.iloc[barriers.sindex.query(comm_geom[c], predicate="intersects")]
         polys, assign = community_plan(rng_plan, cinput, near)

@@ -8,7 +8,6 @@ and the ISO 7064 MOD 11-2 check character; ``stdnum.cn.ric`` accepts every one.
 from __future__ import annotations
 
 import numpy as np
-from stdnum.cn import ric
 
 #: Bijiang's address code through time: 铜仁县 until 1987, 铜仁市 until 2011, then 碧江区.
 AREA_CODES = ((1987, "522221"), (2011, "522201"), (10_000, "520602"))
@@ -80,8 +79,16 @@ def id_numbers(
     first17 = np.char.add(
         np.char.add(area_codes(birth, area), ymd), np.char.zfill(seq.astype(str), 3)
     )
-    # calc_check_digit reads the first 17 of 18 characters
-    return [number + ric.calc_check_digit(number + "?") for number in first17.tolist()]
+    return np.char.add(first17, check_digits(first17)).tolist()
+
+
+def check_digits(first17: np.ndarray) -> np.ndarray:
+    """The GB 11643 check digit of each 17-digit string (``stdnum.cn.ric``'s, vectorised):
+    (1 − 2 · the digits read in base 13) mod 11, 10 written X."""
+    digits = first17.astype("<U17").view(np.uint32).reshape(-1, 17).astype(np.int64) - ord("0")
+    weights = 2 ** np.arange(16, -1, -1) % 11  # 13 ≡ 2 (mod 11)
+    checksum = (1 - 2 * (digits @ weights)) % 11
+    return np.array(list("0123456789X"))[checksum]
 
 
 def mobile_numbers(rng: np.random.Generator, n: int) -> list[str]:

@@ -79,19 +79,17 @@ def addresses(roads: gpd.GeoDataFrame, built: gpd.GeoDataFrame, parcel_geom: np.
     start, odd on the left and even on the right, in the order of the points' projections.
     """
     street = roads[~roads["bridge"].to_numpy()].reset_index(drop=True)
-    keys: list[tuple[str, int]] = []
-    points = []
     houses = built["kind"].to_numpy() == "house"
-    for pid in np.unique(built["parcel"].to_numpy()[~houses]):
-        keys.append(("parcel", int(pid)))
-        points.append(parcel_geom[pid].representative_point())
-    for pid in np.unique(built["parcel"].to_numpy()[houses]):
-        keys.append(("parcel", int(pid)))
-        points.append(parcel_geom[pid].representative_point())
-    for i in np.flatnonzero(houses):
-        keys.append(("building", int(i)))
-        points.append(built.geometry.values[i].centroid)
-    pts = np.array(points, dtype=object)
+    parcel = built["parcel"].to_numpy()
+    pids = np.concatenate([np.unique(parcel[~houses]), np.unique(parcel[houses])])
+    own = np.flatnonzero(houses)
+    keys = [("parcel", int(p)) for p in pids] + [("building", int(i)) for i in own]
+    pts = np.concatenate(
+        [
+            shapely.point_on_surface(np.asarray(parcel_geom)[pids]),
+            shapely.centroid(built.geometry.values.to_numpy()[own]),
+        ]
+    )
     lines = street.geometry.values
     _, nearest = shapely.STRtree(lines).query_nearest(pts, all_matches=False)
     road_name = street["name"].to_numpy()[nearest]

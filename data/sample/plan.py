@@ -85,7 +85,10 @@ def history_factors(rng: np.random.Generator, households: np.ndarray) -> np.ndar
 
 
 def _items(c: CommunityInput, factor: pd.Series) -> pd.DataFrame:
-    """Sweep items: whole compounds, or buildings/units of a compound over 500 at the time."""
+    """Sweep items: whole compounds, or buildings/units of a compound over 500 at the time.
+
+    Items follow the compounds' order (by parcel), a split compound's buildings in their order
+    and a split building's units in theirs."""
     b = c.buildings
     hist_b = np.round(b["households"].to_numpy() * factor.loc[b["parcel"]].to_numpy())
     xy = shapely.get_coordinates(shapely.centroid(b.geometry.values))
@@ -99,47 +102,41 @@ def _items(c: CommunityInput, factor: pd.Series) -> pd.DataFrame:
         }
     )
     per_parcel = frame.groupby("parcel").agg(hist=("hist", "sum"), x=("x", "mean"), y=("y", "mean"))
-    items = []
-    for pid, row in per_parcel.iterrows():
-        if row["hist"] <= MAX_GRID:
-            items.append(
+    whole = per_parcel[per_parcel["hist"] <= MAX_GRID]
+    split = frame[~frame["parcel"].isin(whole.index)].assign(order=lambda f: np.arange(len(f)))
+    alone = split[split["hist"] <= MAX_GRID]
+    units = c.units.merge(
+        split[split["hist"] > MAX_GRID][["building_id", "parcel", "order"]], on="building_id"
+    )
+    units_hist = np.round(units["households"].to_numpy() * factor.loc[units["parcel"]].to_numpy())
+    none = -1
+    parts = [
+        (whole.index.to_numpy(), none, none, whole["x"], whole["y"], whole["hist"], none),
+        (alone["parcel"], alone["order"], alone["building_id"], alone["x"], alone["y"],
+         alone["hist"], none),
+        (units["parcel"], units["order"], units["building_id"], units["x"], units["y"],
+         units_hist, units["id"]),
+    ]  # fmt: skip
+    items = pd.concat(
+        [
+            pd.DataFrame(
                 {
-                    "x": row["x"],
-                    "y": row["y"],
-                    "hist": row["hist"],
-                    "parcel": pid,
-                    "building_id": -1,
-                    "unit_id": -1,
+                    "x": np.asarray(x, dtype=float),
+                    "y": np.asarray(y, dtype=float),
+                    "hist": np.asarray(hist, dtype=float),
+                    "parcel": np.asarray(parcel, dtype=np.int64),
+                    "building_id": np.broadcast_to(building, len(x)).astype(np.int64),
+                    "unit_id": np.broadcast_to(unit, len(x)).astype(np.int64),
+                    "order": np.broadcast_to(order, len(x)).astype(np.int64),
                 }
             )
-            continue
-        for r in frame[frame["parcel"] == pid].itertuples():
-            if r.hist <= MAX_GRID:
-                items.append(
-                    {
-                        "x": r.x,
-                        "y": r.y,
-                        "hist": r.hist,
-                        "parcel": pid,
-                        "building_id": r.building_id,
-                        "unit_id": -1,
-                    }
-                )
-                continue
-            units = c.units[c.units["building_id"] == r.building_id]
-            f = factor.loc[pid]
-            for u in units.itertuples():
-                items.append(
-                    {
-                        "x": u.x,
-                        "y": u.y,
-                        "hist": round(u.households * f),
-                        "parcel": pid,
-                        "building_id": r.building_id,
-                        "unit_id": u.id,
-                    }
-                )
-    return pd.DataFrame(items)
+            for parcel, order, building, x, y, hist, unit in parts
+        ],
+        ignore_index=True,
+    )
+    # c.units keeps its order within a building through the merge (a left-ordered join).
+    at = np.lexsort((np.arange(len(items)), items["order"].to_numpy(), items["parcel"].to_numpy()))
+    return items.iloc[at].drop(columns="order").reset_index(drop=True)
 
 
 def sweep(hist: np.ndarray) -> np.ndarray:

@@ -116,17 +116,17 @@ def liaison_groups(households: pd.DataFrame) -> np.ndarray:
             households["grid_id"].to_numpy(),
         )
     )
-    g = households.iloc[order]
-    key = g["grid_id"].astype(str) + ":" + g["group_key"].astype(str)
-    first = np.r_[True, key.to_numpy()[1:] != key.to_numpy()[:-1]]
+    grid = households["grid_id"].to_numpy()[order]
+    key = households["group_key"].to_numpy()[order]
+    first = np.r_[True, (grid[1:] != grid[:-1]) | (key[1:] != key[:-1])]
     block = np.cumsum(first) - 1
     size = np.bincount(block)
     start = np.cumsum(size) - size
-    rank = np.arange(len(g)) - start[block]
+    rank = np.arange(len(order)) - start[block]
     chunks = np.maximum(1, np.round(size / LIAISON_GROUP)).astype(int)
     sub = rank * chunks[block] // size[block]
     chunk_start = np.cumsum(chunks) - chunks
-    out = np.empty(len(g), dtype=int)
+    out = np.empty(len(order), dtype=int)
     out[order] = chunk_start[block] + sub
     return out
 
@@ -154,19 +154,28 @@ def add_liaison_leaders(
     roster.next_id += n_groups
     grid_ids = leaders["grid_id"].to_numpy()
     party = rng.random(n_groups) < 0.6
-    for sid, gid, row, p in zip(staff_ids, grid_ids, leaders.itertuples(), party, strict=True):
+    rows = zip(
+        staff_ids.tolist(),
+        grid_ids.tolist(),
+        community_of_grid.loc[grid_ids].tolist(),
+        leaders["head_name"].tolist(),
+        leaders["head_phone"].tolist(),
+        party.tolist(),
+        strict=True,
+    )
+    for sid, gid, community, name, phone, p in rows:
         roster.staff.append(
             {
-                "id": int(sid),
-                "community_code": community_of_grid[gid],
-                "name": row.head_name,
+                "id": sid,
+                "community_code": community,
+                "name": name,
                 "role": "liaison_leader",
-                "work_phone": row.head_phone,
-                "party_member": bool(p),
+                "work_phone": phone,
+                "party_member": p,
                 "organisation": None,
             }
         )
-        roster.posts.append((int(gid), int(sid), "liaison_leader"))
+        roster.posts.append((gid, sid, "liaison_leader"))
     return pd.DataFrame({"household_id": households["id"].to_numpy(), "staff_id": staff_ids[group]})
 
 

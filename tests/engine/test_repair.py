@@ -56,7 +56,7 @@ def test_a_grid_no_chain_fixes_is_redrawn_with_its_neighbours():
     # Community 520602004005 of the sample after +15 % households: three grids over 500 (536,
     # 553, 559), every grid of two or three buildings of 130-290 households. Chains and swaps
     # leave one grid at 516 (no neighbour can take any of its buildings); redrawing the grids
-    # around it into one more grid brings every grid into band.
+    # around it (into as many grids, or one more) brings every grid into band.
     case = json.loads((Path(__file__).parent / "data" / "lumpy_rebalance.json").read_text())
     households = np.array(case["households"], dtype=float)
     labels = np.array(case["labels"])
@@ -65,6 +65,6 @@ def test_a_grid_no_chain_fixes_is_redrawn_with_its_neighbours():
     fixed = rebalance_labels(graph, households, labels, BAND, np.random.default_rng(0))
     totals = {g: households[fixed == g].sum() for g in np.unique(fixed[fixed >= 0])}
     assert all(BAND[0] <= t <= BAND[1] for t in totals.values()), totals
-    assert len(totals) == len(np.unique(labels[labels >= 0])) + 1
+    assert len(totals) - len(np.unique(labels[labels >= 0])) in (0, 1)
     for g in totals:
         assert connected(graph, np.flatnonzero(fixed == g)), g

@@ -97,3 +97,21 @@ def test_each_role_lands_where_it_works_with_its_links(world: World, chromium, s
             w.page.wait_for_selector("#wg-staff")
             assert w.page.locator("#wg-staff-links").count() == 0, "no staff links for residents"
             w.assert_clean()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_street_map_has_a_metric_scale_and_no_flag(world: World, chromium, size):
+    [(street,)] = world.sql("SELECT street_code FROM community WHERE code = :c", c=world.home)
+    with serving(world.url) as base, watched(chromium, size) as w:
+        _login(w.page, base, "street")
+        w.page.goto(f"{base}/plan/street/{street}")
+        w.page.wait_for_function(  # the bar is labelled once the map has its final view
+            "document.querySelector('.leaflet-control-scale-line')?.textContent.endsWith('m')"
+        )
+        texts = w.page.locator(".leaflet-control-scale-line").all_inner_texts()
+        assert len(texts) == 1, f"one metric bar, no feet or miles: {texts}"
+        attribution = w.page.locator(".leaflet-control-attribution")
+        assert attribution.locator("svg").count() == 0, "no flag in the attribution"
+        assert w.page.locator("path.leaflet-interactive").count() > 0, "the grids are drawn"
+        w.shot("street-map")
+        w.assert_clean()
