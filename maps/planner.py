@@ -1,6 +1,7 @@
 """The planner map of a community's plan: grids coloured by load, numbered, with tallies in
 tooltips; buildings, compounds, roads and rivers as layers; a draft's grids drawn against the
-published boundaries; and the side panel whose buttons call the plan API.
+published boundaries; the residents' requests as a heat layer (planners only); and the side
+panel whose buttons call the plan API.
 
 Built from plain GeoJSON and tallies (``data.queries.planmap``, ``data.plans.engine``); all assets
 local.
@@ -22,6 +23,28 @@ from maps.render import Text, figure_of
 LOAD_COLOURS = {"under": "#f1c40f", "in_band": "#27ae60", "over": "#e74c3c"}
 LOAD_ZH = {"under": "不足", "in_band": "达标", "over": "超出"}
 MOVED_COLOUR = "#e67e22"
+HEAT_NAME = "诉求热力（近一年）"
+HEAT_COLOURS = ((0.66, "#c0392b"), (0.33, "#e67e22"), (0.0, "#f1c40f"))
+
+
+def _heat_layer(m: folium.Map, cells: list[tuple[float, float, int]]) -> None:
+    """Requests counted per ~200 m cell (lon, lat in EPSG:4490, count) as circles that grow and
+    redden with the count; off until the planner turns it on. Counts only, no request's text."""
+    layer = folium.FeatureGroup(name=HEAT_NAME, show=False).add_to(m)
+    top = max((n for _, _, n in cells), default=1)
+    for lon, lat, n in cells:
+        t = n / top
+        colour = next(c for floor, c in HEAT_COLOURS if t > floor or floor == 0.0)
+        folium.CircleMarker(
+            [lat, lon],
+            radius=4 + 14 * t**0.5,
+            stroke=False,
+            fill=True,
+            fill_color=colour,
+            fill_opacity=0.55,
+            tooltip=f"{n} 件",
+            class_name="wg-heat",
+        ).add_to(layer)
 
 
 def _moved(feature: dict[str, Any]) -> bool:
@@ -81,6 +104,7 @@ def planner_map(
     layers: dict[str, dict[str, Any]],
     loads: dict[int, str],
     panel: dict[str, Any],
+    heat: list[tuple[float, float, int]] | None = None,
 ) -> folium.Map:
     """The planner map.
 
@@ -94,6 +118,8 @@ def planner_map(
         Grid number → "under", "in_band" or "over".
     panel
         Values for the side panel (plan, tallies, violations, csrf token, API base).
+    heat
+        The community's requests per cell (lon, lat, count) for planners; None: no such layer.
     """
     m = local_map(location=[27.72, 109.19], zoom_start=15, tiles=None)
     m.fit_bounds(_bounds(layers["community"]))
@@ -146,6 +172,8 @@ def planner_map(
         name="社区边界",
         style_function=lambda f: {"color": "#c0392b", "weight": 3, "fill": False},
     ).add_to(m)
+    if heat is not None:
+        _heat_layer(m, heat)
     folium.LayerControl(collapsed=True).add_to(m)
     _Page(
         "planner.html",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session
 from api.auth import NotAuthorised, OutOfScope, PrincipalDep, ScopedCommunity
 from api.deps import NonceDep, SessionDep
 from api.routes.plans import plan_detail
+from api.routes.requests import now
 from api.templating import map_page, templates
 from data.models import AccountRole, GridPlan, PlanStatus, StreetOffice
 from data.plans.engine import diff_against_published
@@ -24,6 +27,7 @@ from data.plans.versions import (
 from data.queries.dashboard import community_rows
 from data.queries.planmap import plan_layers, street_layers
 from data.requests.fieldwork import band_alerts
+from data.requests.views import heat_cells
 from geo.check import RULES
 from maps.planner import planner_map, street_map
 
@@ -50,13 +54,15 @@ def communities_page(
 
 @router.get("/plan/{code}", response_class=HTMLResponse)
 def community_page(
+    request: Request,
     nonce: NonceDep,
     community: ScopedCommunity,
     principal: PrincipalDep,
     session: SessionDep,
     plan: int | None = None,
 ) -> HTMLResponse:
-    """The planner map: the open draft (or the given plan, or the published one)."""
+    """The planner map: the open draft (or the given plan, or the published one); for
+    planners also the heat layer of the community's requests over the last year."""
     current: GridPlan | None
     if plan is not None:
         current = plan_in_community(session, community.code, plan)
@@ -85,7 +91,12 @@ def community_page(
         "has_draft": open_draft(session, community.code) is not None,
         **_staffing(session, current, [g.number for g in detail.grids]),
     }
-    return map_page(planner_map(plan_layers(session, current), loads, panel), nonce)
+    heat = (
+        heat_cells(session, frozenset({community.code}), now(request) - timedelta(days=365))
+        if principal.scope.can_plan
+        else None
+    )
+    return map_page(planner_map(plan_layers(session, current), loads, panel, heat), nonce)
 
 
 def _staffing(session: Session, plan: GridPlan, numbers: list[int]) -> dict:

@@ -155,7 +155,10 @@ _INBOX_COMMUNITY = (
     _INBOX_COLUMNS
     + "  AND r.community_code = ANY(:communities) AND (r.assignee_kind <> 'staff' OR r.level > 0)"
 )
-_INBOX_ORDER = "\nORDER BY overdue DESC, due_at, id LIMIT :limit"
+# Overdue first, then the nearest time limit: that is the time limit's own order (every
+# overdue request's limit is before every other's), which the open-request indexes hold, so a
+# worker's inbox is read in order and stops at the limit.
+_INBOX_ORDER = "\nORDER BY due_at, id LIMIT :limit"
 
 
 def inbox(session: Session, caller: Caller, now: datetime, *, limit: int = 200) -> list[dict]:

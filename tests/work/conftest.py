@@ -139,6 +139,23 @@ def make_work(url: str, settings: Settings) -> Work:
     )
 
 
+QUIET_ENV = {
+    "WANGGE_LOOKUP_RATE_PER_MINUTE": "0",
+    "WANGGE_REPORT_RATE_PER_MINUTE": "0",
+    "WANGGE_ESCALATE_EVERY_SECONDS": "0",
+}
+"""The served app's environment of :func:`quiet_settings` (the browser tests)."""
+
+
+def log_in(page, url: str, username: str) -> None:
+    """Open ``url`` in a browser page, log in on the form it leads to, and land back on it."""
+    page.goto(url)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url)
+
+
 def quiet_settings(**overrides) -> Settings:
     """No rate limits and no background escalation (tests drive the clock)."""
     values = {

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import serving, wait_until
-from tests.work.conftest import PASSWORD, answer, make_work, quiet_settings
+from tests.work.conftest import QUIET_ENV, answer, log_in, make_work, quiet_settings
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -56,12 +56,7 @@ def _tap(page, lon: float, lat: float) -> None:
 def test_resident_reports_worker_closes_resident_rates(isolated_url: str, chromium, tmp_path):
     work = make_work(isolated_url, quiet_settings())
     problems: list[str] = []
-    env = {
-        "WANGGE_LOOKUP_RATE_PER_MINUTE": "0",
-        "WANGGE_REPORT_RATE_PER_MINUTE": "0",
-        "WANGGE_ESCALATE_EVERY_SECONDS": "0",
-    }
-    with serving(work.url, **env) as base:
+    with serving(work.url, **QUIET_ENV) as base:
         resident = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
         page = resident.new_page()
         _watch(page, problems)
@@ -88,11 +83,7 @@ def test_resident_reports_worker_closes_resident_rates(isolated_url: str, chromi
         worker = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
         wpage = worker.new_page()
         _watch(wpage, problems)
-        wpage.goto(f"{base}/work")
-        wpage.fill("input[name=username]", "worker_a")
-        wpage.fill("input[name=password]", PASSWORD)
-        wpage.click("button[type=submit]")
-        wpage.wait_for_url(f"{base}/work")
+        log_in(wpage, f"{base}/work", "worker_a")
         item = wpage.locator(f"li.w-item[data-code='{code}']")
         assert item.count() == 1
         assert "13800009999" not in wpage.content()  # the inbox shows no phone

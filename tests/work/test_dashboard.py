@@ -3,6 +3,7 @@ category, on-time rate, mean time to close and satisfaction; the heat map for pl
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,9 +14,11 @@ from data.db import make_engine
 from data.requests.dashboard import ROLLUP_ZONE, ROW_VALUES, STATE_COLUMNS, window_parts
 from data.requests.workflow import escalate_overdue
 from data.settings import Settings
+from maps.planner import HEAT_NAME
 from tests.work.conftest import Work
 
 SLA = Settings().request_sla_hours
+HEAT_LABEL = json.dumps(HEAT_NAME)  # as the map's layer control names it
 
 T0 = datetime.now(UTC) - timedelta(days=10)
 
@@ -66,6 +69,16 @@ def test_the_heat_map_is_for_planners_only(work: Work) -> None:
     assert work.clients["anonymous"].get("/api/v1/requests/heat").status_code == 401
     public = work.clients["anonymous"].get("/map").text
     assert "requests/heat" not in public and "heat.js" not in public
+    assert HEAT_LABEL not in public and "wg-heat" not in public
+
+
+def test_the_planners_map_has_the_heat_layer_a_workers_view_has_not(work: Work) -> None:
+    work.report(work.in_a)
+    planner = work.clients["dispatcher"].get(f"/plan/{work.community}")
+    assert planner.status_code == 200
+    assert HEAT_LABEL in planner.text and planner.text.count("wg-heat") == 1
+    worker = work.clients["worker_a"].get(f"/plan/{work.community}")
+    assert HEAT_LABEL not in worker.text and "wg-heat" not in worker.text
 
 
 ROLLUP_FROM_ROWS = f"""
