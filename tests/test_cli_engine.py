@@ -194,7 +194,7 @@ def test_check_and_rebalance_a_community_in_the_database(isolated_url: str) -> N
     assert '"ok": false' in checked.stdout
     rebalanced = run("rebalance", community, "--actor", "测试", env=env)
     assert rebalanced.returncode == 0, rebalanced.stderr
-    assert "households change grid worker" in rebalanced.stderr
+    assert "户换了网格员" in rebalanced.stderr
     with psycopg.connect(libpq_url(isolated_url)) as conn:
         draft = conn.execute(
             "SELECT updated_by FROM grid_plan WHERE status = 'draft' AND community_code = %s",
@@ -205,9 +205,9 @@ def test_check_and_rebalance_a_community_in_the_database(isolated_url: str) -> N
     assert audit == (1,)
     best = run("rebalance", community, "--best", env=env)  # the draft is in band: moves none
     assert best.returncode == 0, best.stderr
-    assert "0 households change grid worker" in best.stderr
+    assert "、0 户换了网格员" in best.stderr
     unknown = run("check", "520602999999", env=env)
-    assert unknown.returncode == 2 and "no published plan" in unknown.stderr
+    assert unknown.returncode == 2 and "没有已发布的方案" in unknown.stderr
 
 
 @pytest.mark.parametrize(

@@ -30,9 +30,9 @@ def _band(value: str) -> tuple[int, int]:
     try:
         low, high = (int(v) for v in value.split("-"))
     except ValueError as exc:
-        raise UserError(f"--band must look like 300-500, not {value!r}") from exc
+        raise UserError(f"--band 应写成 300-500 的形式，而不是 {value!r}") from exc
     if not 0 < low < high:
-        raise UserError(f"--band {value}: the floor must be positive and below the ceiling")
+        raise UserError(f"--band {value}：下限须为正数且小于上限")
     return low, high
 
 
@@ -95,14 +95,14 @@ def register(app: typer.Typer) -> None:
         low, high = _band(band)
         in_band = result.grids["households"].between(low, high).sum()
         console.print(
-            f"{len(result.grids)} grids ({in_band} in {low}–{high}) from "
-            f"{len(result.buildings)} buildings read as {result.source_crs}, measured in "
-            f"{result.metric_crs}; wrote {out} in {OUTPUT_CRS}"
+            f"{len(result.grids)} 个网格（{in_band} 个在 {low}–{high} 户之间），"
+            f"来自 {len(result.buildings)} 栋楼；按 {result.source_crs} 读取，"
+            f"在 {result.metric_crs} 中量算；已写出 {out}（{OUTPUT_CRS}）"
         )
         if result.timed_out:
             console.print(f"已到 {time_limit:g} 秒时限，写出的是目前找到的最好划分。")
         if result.exceptions:
-            console.print(f"{len(result.exceptions)} 个网格不合规（已尽量减少）：")
+            console.print(f"{len(result.exceptions)} 项例外（已尽量减少）：")
             for flag in result.exceptions:
                 console.print(f"- {flag.message}", markup=False, soft_wrap=True)
         elif result.timed_out:
@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
         with session_factory(engine)() as session:
             plan = published_plan(session, community)
             if plan is None:
-                raise UserError(f"community {community} has no published plan")
+                raise UserError(f"社区 {community} 没有已发布的方案")
             report = view_plan(session, plan).check()
         print(
             json.dumps(report.to_dict(), ensure_ascii=False, indent=1)
@@ -152,10 +152,10 @@ def register(app: typer.Typer) -> None:
         per_grid = moves.groupby(["from_grid", "to_grid"])["households"].agg(["count", "sum"])
         for (source, target), row in per_grid.iterrows():
             console.print(
-                f"第{source}网格 → 第{target}网格: {row['count']} 栋/单元, {row['sum']} 户"
+                f"第{source}网格 → 第{target}网格：{row['count']} 栋/单元，{row['sum']} 户"
             )
         console.print(
-            f"draft version {version}: {len(moves)} buildings/units, "
-            f"{int(moves['households'].sum())} households change grid worker"
+            f"草稿第 {version} 版：{len(moves)} 栋楼/单元、"
+            f"{int(moves['households'].sum())} 户换了网格员"
         )
         print(report.to_text_zh())

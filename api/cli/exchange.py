@@ -80,12 +80,12 @@ def export_command(
         reason=reason,
     )
     console.print(
-        f"wrote {result.path}: "
-        + ", ".join(f"{name} {n} features" for name, n in result.counts.items())
+        f"已写出 {result.path}："
+        + "，".join(f"{name} {n} 个要素" for name, n in result.counts.items())
     )
     console.print(
-        f"CRS: {result.target.label}"
-        + (f"; encoding {result.encoding}" if result.format.name in ("shp", "csv") else "")
+        f"坐标系：{result.target.label}"
+        + (f"；编码 {result.encoding}" if result.format.name in ("shp", "csv") else "")
     )
 
 
