@@ -167,9 +167,11 @@ def dashboard_page(
     if not principal.scope.can_plan:
         raise NotAuthorised("诉求统计仅供规划人员查看")
     at = now(request)
-    window = {"since": at - timedelta(days=365), "until": at + timedelta(seconds=1), "now": at}
+    since, until = at - timedelta(days=365), at + timedelta(seconds=1)
     tables = {
-        level: figures.dashboard(session, who.communities, level=level, **window)
+        level: figures.dashboard(
+            session, who.communities, level=level, since=since, until=until, now=at
+        )
         for level in ("street", "community", "grid")
     }
     return _page(request, principal, "requests_dashboard.html", tables=tables)

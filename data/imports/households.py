@@ -14,8 +14,10 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
+import psycopg
 from sqlalchemy import Connection, text
 
 from data.imports.columns import (
@@ -246,8 +248,10 @@ def _copy(conn: Connection, out: pd.DataFrame) -> None:
     fields += ["id_number", "members"]
     buf = io.StringIO()
     out[fields].to_csv(buf, index=False, header=False, na_rep="\\N")
+    # the pooled connection of a live SQLAlchemy Connection is psycopg's, never None
+    driver = cast(psycopg.Connection, conn.connection.driver_connection)
     with (
-        conn.connection.driver_connection.cursor() as cur,
+        driver.cursor() as cur,
         cur.copy(
             f"COPY household ({', '.join(fields)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
         ) as copy,

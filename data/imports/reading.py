@@ -142,10 +142,11 @@ def read_vector(
 def _read_one(data: Path, label: str) -> gpd.GeoDataFrame:
     encoding = None
     if data.suffix.lower() == ".shp":
-        missing = [ext for ext in (".shx", ".dbf") if _sibling(data, ext) is None]
-        if missing:
+        shx, dbf = _sibling(data, ".shx"), _sibling(data, ".dbf")
+        if shx is None or dbf is None:
+            missing = [ext for ext, path in ((".shx", shx), (".dbf", dbf)) if path is None]
             refuse(label, "missing_sidecar", f"Shapefile 缺少 {' 和 '.join(missing)} 文件")
-        encoding = dbf_encoding(_sibling(data, ".dbf"), _sibling(data, ".cpg"), label)
+        encoding = dbf_encoding(dbf, _sibling(data, ".cpg"), label)
     try:
         gdf = pyogrio.read_dataframe(data, encoding=encoding)
     except Exception as exc:  # GDAL's reasons are varied; all mean "unreadable"

@@ -64,21 +64,29 @@ _GRID_OF = text(
 )
 
 
-def _tally(session: Session, building_id: int, unit_id: int | None) -> Tally | None:
+def _grid_of(session: Session, building_id: int, unit_id: int | None) -> Tally | None:
+    """The published grid of a building (or unit) with its tally; None outside every grid."""
     row = session.execute(_GRID_OF, {"building": building_id, "unit": unit_id}).first()
     return Tally(*row) if row else None
 
 
+def _tally(session: Session, building_id: int, unit_id: int | None) -> Tally:
+    """The tally after a change on a building already found in the caller's grid."""
+    tally = _grid_of(session, building_id, unit_id)
+    if tally is None:  # the plan was unpublished in between: nothing of the change stays
+        raise OutsideDuty(f"楼栋 {building_id} 已不在任何已发布的网格内")
+    return tally
+
+
 def _in_duty(session: Session, caller: Caller, building_id: int, unit_id: int | None) -> Tally:
-    tally = _tally(session, building_id, unit_id)
-    allowed = tally is not None and (
+    tally = _grid_of(session, building_id, unit_id)
+    if tally is None or not (
         (caller.role is AccountRole.grid_worker and tally.grid_code in (caller.grid_codes or ()))
         or (
             caller.role is AccountRole.community_planner
             and tally.community_code in (caller.communities or ())
         )
-    )
-    if not allowed:
+    ):
         raise OutsideDuty(f"楼栋 {building_id} 不在您负责的网格内")
     return tally
 

@@ -46,7 +46,7 @@ def clean_photo(raw: bytes, name: str, *, max_bytes: int = MAX_PHOTO_BYTES) -> P
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(raw))
+            image: Image.Image = Image.open(io.BytesIO(raw))
             if image.format not in ("JPEG", "PNG"):
                 raise PhotoRejected(f"照片“{name}”不是 JPEG 或 PNG 图片")
             if image.width * image.height > MAX_PIXELS:

@@ -13,6 +13,7 @@ submissions are the residents' hot write path.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -133,7 +134,7 @@ async def point_of_address(conn: AsyncConnection, query: AddressQuery) -> tuple[
     if found is None:
         raise BadRequest(f"未找到地址“{query.text}”，请在地图上点选位置")
     cur = await conn.execute(_ADDRESS_POINT, (found[0],))
-    x, y = await cur.fetchone()
+    [(x, y)] = await cur.fetchall()
     return float(x), float(y)
 
 
@@ -144,7 +145,7 @@ async def submit(
     now: datetime,
     sla_hours: float,
     radius_m: float,
-    photos: list[Photo] = (),
+    photos: Sequence[Photo] = (),
 ) -> Submitted:
     """Route and store a checked report (and its photos) in one transaction."""
     code = new_code()

@@ -11,6 +11,7 @@ transaction (the caller commits). ``now`` is an argument so that tests control t
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -231,7 +232,7 @@ def add_note(
     *,
     now: datetime,
     public: bool = True,
-    photos: list[Photo] = (),
+    photos: Sequence[Photo] = (),
 ) -> ServiceRequest:
     """办理进展: a note (shown to the resident when ``public``) and photos."""
     note = note.strip()
@@ -277,7 +278,7 @@ def close(
     *,
     now: datetime,
     internal: str | None = None,
-    photos: list[Photo] = (),
+    photos: Sequence[Photo] = (),
 ) -> ServiceRequest:
     """办结 with the result the resident reads (and an internal note the resident does not)."""
     result = result.strip()

@@ -158,7 +158,8 @@ def generate(
     parcel_kind = city.parcels["kind"].to_numpy()
     parcel_comm = label[city.parcels["block"].to_numpy()]
     addr_road, addr_door = naming.addresses(roads, built, parcel_geom)
-    compound_rows, hamlet_name = [], {}
+    compound_rows: list[tuple] = []
+    hamlet_name: dict[int, str] = {}
     pool = nm.NamePool()
     compound_id_of: dict[int, int] = {}
     for pid in parcel_ids:
@@ -226,7 +227,9 @@ def generate(
             "y": unit_xy[:, 1],
         }
     )
-    grid_rows, member_rows, plan_rows = [], [], []
+    grid_rows: list[dict] = []
+    member_rows: list[pd.DataFrame] = []
+    plan_rows: list[dict] = []
     # Row positions of each community's buildings and units, found once.
     buildings_of = building.groupby("community_code").indices
     community_of_unit = building["community_code"].to_numpy()[stock.unit_building]
@@ -408,7 +411,10 @@ def _buildings(built, stock, label, comm_code, compound_id_of, hamlet_name, addr
     first = np.r_[True, parcel[order][1:] != parcel[order][:-1]]
     start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
     rank[order] = np.arange(n) - start + 1
-    names, road, door, compound_id = [], [], [], []
+    names: list[str] = []
+    road: list[str] = []
+    door: list[str] = []
+    compound_id: list[int | None] = []
     for i in range(n):
         pid = int(parcel[i])
         if kind[i] == "house":

@@ -109,7 +109,7 @@ def _check_crs(district: SampleDistrict) -> None:
             raise ValueError(f"{name}: geometries must be EPSG:{STORAGE_SRID}, got {crs}")
 
 
-def _drop_deferrable(cur: psycopg.Cursor) -> list[sql.Composable]:
+def _drop_deferrable(cur: psycopg.Cursor) -> list[sql.SQL]:
     """Drop the loaded tables' foreign keys and secondary indexes; return the statements that
     make them again, indexes first (names and definitions from the catalog, so unchanged)."""
     params = {"tables": [f"{SCHEMA[t]}.{t}" if t in SCHEMA else t for t in COLUMNS]}
@@ -149,8 +149,8 @@ def load(conn: psycopg.Connection, district: SampleDistrict) -> dict[str, int]:
                 with cur.copy(statement) as copy:
                     copy.write(csv.result())
                 counts[table] = len(getattr(district, table))
-        for statement in again:
-            cur.execute(statement)
+        for definition in again:
+            cur.execute(definition)
         for table in SERIAL_TABLES:
             cur.execute(
                 sql.SQL(

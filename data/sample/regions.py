@@ -26,12 +26,12 @@ def balanced_kmeans(
         return np.arange(n) % max(k, 1) if n <= k else np.zeros(n, dtype=int)
     w = weight.astype(float) + 1e-3 * max(weight.max(), 1.0)
     first = rng.choice(n, p=w / w.sum())
-    centres = [xy[first]]
+    seeds = [xy[first]]
     for _ in range(1, k):  # k-means++ seeding, weighted
-        d2 = ((xy[:, None, :] - np.array(centres)[None]) ** 2).sum(-1).min(1)
+        d2 = ((xy[:, None, :] - np.array(seeds)[None]) ** 2).sum(-1).min(1)
         p = w * d2
-        centres.append(xy[rng.choice(n, p=p / p.sum())])
-    centres = np.array(centres)
+        seeds.append(xy[rng.choice(n, p=p / p.sum())])
+    centres = np.array(seeds)
     add = np.zeros(k)
     scale = float(((xy - xy.mean(0)) ** 2).sum(1).mean())
     labels = np.zeros(n, dtype=int)
