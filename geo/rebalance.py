@@ -20,12 +20,14 @@ yardstick: slower, and its bound holds for any plan).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import partial
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
@@ -150,13 +152,12 @@ def rebalance(
     before = pd.Series(weight).groupby(old_piece).sum()
     bound = lower_bound(before.to_numpy(), band)
     links = _links(prepared)
+    held = _held_households(share)
     fixed = rebalance_labels(
         prepared.graph, nodes, labels, band, np.random.default_rng(seed), links
     )
     optimum = None
     if method in ("exact", "optimum"):
-        held = share.groupby(["atom", "grid"], as_index=False)["households"].sum()
-        held = held.rename(columns={"atom": "node"})
         solve = partial(exact_rebalance, prepared.graph, nodes, labels, band, held=held, seed=seed)
         solve = partial(solve, links=links)
         # moves to neighbouring grids first: a small model that often improves on the fast
@@ -168,6 +169,7 @@ def rebalance(
             fixed = _better(nodes, held, band, fixed, optimum)
     elif method != "fast":
         raise ValueError(f"unknown re-balancing method {method!r}")
+    fixed = _keep_labels(fixed, held)
     new, grids = polygons_of(community, prepared, fixed, barriers, buildings.crs)
     after = pd.Series(weight).groupby(new["grid"].to_numpy()).sum()
     grids.insert(0, "households", after.reindex(grids.index, fill_value=0).to_numpy())
@@ -184,6 +186,38 @@ def rebalance(
         atom_bound(nodes, labels, band),
         optimum,
     )
+
+
+def _held_households(share: pd.DataFrame) -> pd.DataFrame:
+    """Households per (``node``, ``grid``) of the old plan, from the pieces' atom, grid and
+    households."""
+    held = share.groupby(["atom", "grid"], as_index=False)["households"].sum()
+    return held.rename(columns={"atom": "node"})
+
+
+def _keep_labels(labels: np.ndarray, held: pd.DataFrame) -> np.ndarray:
+    """``labels`` renamed so that the grids keep the most households under their old label (an
+    assignment problem between new and old grids); a grid matched to none gets the next unused
+    label. The searches name a new grid wherever it arises, and a grid whose label changes
+    changes the grid worker of every household in it."""
+    used = np.unique(labels[labels >= 0])
+    old = np.unique(held["grid"].to_numpy())
+    table = np.zeros((len(used), len(old)))
+    np.add.at(
+        table,
+        (
+            np.searchsorted(used, labels[held["node"].to_numpy()]),
+            np.searchsorted(old, held["grid"].to_numpy()),
+        ),
+        held["households"].to_numpy(),
+    )
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    name = dict(zip(used[rows].tolist(), old[cols].tolist(), strict=True))
+    fresh = itertools.count(int(max(old.max(), used.max())) + 1)
+    mapping = np.array([name[g] if g in name else next(fresh) for g in used.tolist()])
+    out = labels.copy()
+    out[labels >= 0] = mapping[np.searchsorted(used, labels[labels >= 0])]
+    return out
 
 
 def _better(households, held, band, labels: np.ndarray, optimum: Optimum) -> np.ndarray:
