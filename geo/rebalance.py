@@ -33,12 +33,16 @@ from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
 from geo.atoms import grid_of_pieces
-from geo.labelling import Links, lower_bound, plan_violation
+from geo.divide import Division, Flag, split_flags
+from geo.exhaustive import homeless
+from geo.labelling import Links, in_band, lower_bound, plan_violation
 from geo.moves import atom_bound
 from geo.optimum import Optimum, exact_rebalance, moved_households
 from geo.polygons import face_owners
 from geo.prepared import Prepared, polygons_of, prepare
+from geo.reasons import flag_message, homeless_reason, stuck_reason
 from geo.repair import rebalance_labels
+from geo.split import split_compounds
 
 #: Share of the time limit the exact methods give the model of moves to neighbouring grids.
 NEARBY_SHARE = {"exact": 1.0, "optimum": 0.25}
@@ -69,6 +73,9 @@ class Rebalance:
     optimum
         The exact solver's answer with ``method="exact"`` (``geo.optimum.Optimum``: whether
         the plan is the proven optimum, else the best bound), or None.
+    exceptions
+        Every grid left out of band, with the reason in Chinese (``geo.divide.Flag``);
+        ``proven`` where no plan can bring it into band.
     """
 
     assignment: pd.DataFrame
@@ -78,6 +85,7 @@ class Rebalance:
     lower_bound: int
     atom_bound: int
     optimum: Optimum | None = None
+    exceptions: tuple[Flag, ...] = ()
 
     @property
     def moved_households(self) -> int:
@@ -124,12 +132,75 @@ def rebalance(
     Returns
     -------
     Rebalance
-        Violations that no move could remove stay visible in ``grids["households"]``.
+        Violations that no move could remove stay visible in ``grids["households"]`` and are
+        named in ``exceptions``.
     """
     prepared = prepare(community, buildings, units, barriers, band)
+    old_piece = grid_of_pieces(prepared.atoms, assignment).astype(int)
+    plan = whole = _plan(prepared, old_piece, band, seed, method, time_limit)
+    split = _split_before(prepared, old_piece)
+    if split and whole.violation > 0:
+        # a compound the old plan split (it was over the ceiling) stays split where joining
+        # it leaves grids out of band
+        relaxed = _plan(
+            split_compounds(prepared, split)[0], old_piece, band, seed, method, time_limit
+        )
+        if relaxed.violation < whole.violation:
+            plan = relaxed
+    prepared, fixed = plan.prepared, plan.labels
+    weight = prepared.atoms.pieces["households"].to_numpy()
+    new, grids = polygons_of(community, prepared, fixed, barriers, buildings.crs)
+    after = pd.Series(weight).groupby(new["grid"].to_numpy()).sum()
+    grids.insert(0, "households", after.reindex(grids.index, fill_value=0).to_numpy())
+    changed = new["grid"].to_numpy() != old_piece
+    moves = new.loc[changed, ["building_id", "unit_id"]].assign(
+        households=weight[changed], from_grid=old_piece[changed], to_grid=new["grid"][changed]
+    )
+    before = pd.Series(weight).groupby(old_piece).sum()
+    exceptions = _exceptions(plan, band)
+    if plan is not whole:
+        reason = "；".join(flag.message for flag in _exceptions(whole, band))
+        table, pieces = whole.prepared.atoms.table, whole.prepared.atoms.pieces
+        splits = [
+            (
+                table["name"].iat[atom],
+                int(table["households"].iat[atom]),
+                pieces.loc[pieces["atom"] == atom, "building_id"].unique(),
+                reason,
+            )
+            for atom in split
+        ]
+        exceptions += split_flags(Division(new, grids), splits)
+    return Rebalance(
+        new,
+        grids,
+        moves.reset_index(drop=True),
+        _per_grid(before, after, moves),
+        lower_bound(before.to_numpy(), band),
+        atom_bound(plan.nodes, plan.start, band),
+        plan.optimum,
+        exceptions,
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A re-balanced labelling of the nodes of ``prepared`` (``start``: the old plan's)."""
+
+    prepared: Prepared
+    nodes: np.ndarray
+    start: np.ndarray
+    labels: np.ndarray
+    violation: int
+    optimum: Optimum | None
+
+
+def _plan(
+    prepared: Prepared, old_piece: np.ndarray, band, seed: int, method: str, time_limit: float
+) -> _Plan:
+    """The old plan (``old_piece``: grid of each piece) on the nodes of ``prepared``, each atom
+    in the grid holding most of its households, re-balanced by ``method``."""
     atoms = prepared.atoms
-    old_piece = grid_of_pieces(atoms, assignment).astype(int)
-    households = atoms.table["households"].to_numpy()
     weight = atoms.pieces["households"].to_numpy()
     share = pd.DataFrame({"atom": atoms.pieces["atom"], "grid": old_piece, "households": weight})
     major = (
@@ -138,7 +209,7 @@ def rebalance(
         .sort_values(["atom", "households", "grid"], ascending=[True, False, True])
         .drop_duplicates("atom")
     )
-    nodes = prepared.graph.weights(households)
+    nodes = prepared.graph.weights(atoms.table["households"].to_numpy())
     labels = _one_piece_each(
         prepared.graph,
         nodes,
@@ -149,8 +220,6 @@ def rebalance(
             ]
         ),
     )
-    before = pd.Series(weight).groupby(old_piece).sum()
-    bound = lower_bound(before.to_numpy(), band)
     links = _links(prepared)
     held = _held_households(share)
     fixed = rebalance_labels(
@@ -170,22 +239,16 @@ def rebalance(
     elif method != "fast":
         raise ValueError(f"unknown re-balancing method {method!r}")
     fixed = _keep_labels(fixed, held)
-    new, grids = polygons_of(community, prepared, fixed, barriers, buildings.crs)
-    after = pd.Series(weight).groupby(new["grid"].to_numpy()).sum()
-    grids.insert(0, "households", after.reindex(grids.index, fill_value=0).to_numpy())
-    changed = new["grid"].to_numpy() != old_piece
-    moves = new.loc[changed, ["building_id", "unit_id"]].assign(
-        households=weight[changed], from_grid=old_piece[changed], to_grid=new["grid"][changed]
-    )
-    return Rebalance(
-        new,
-        grids,
-        moves.reset_index(drop=True),
-        _per_grid(before, after, moves),
-        bound,
-        atom_bound(nodes, labels, band),
-        optimum,
-    )
+    return _Plan(prepared, nodes, labels, fixed, plan_violation(nodes, fixed, band), optimum)
+
+
+def _split_before(prepared: Prepared, old_piece: np.ndarray) -> list[int]:
+    """Compound atoms whose buildings lay in several grids under the old plan (a compound
+    over the ceiling then, at or under it now)."""
+    pieces = prepared.atoms.pieces
+    kind = prepared.atoms.table["kind"].to_numpy()
+    grids = pd.Series(old_piece).groupby(pieces["atom"].to_numpy()).nunique()
+    return [int(a) for a in grids.index[grids.to_numpy() > 1] if kind[a] == "compound"]
 
 
 def _held_households(share: pd.DataFrame) -> pd.DataFrame:
@@ -218,6 +281,28 @@ def _keep_labels(labels: np.ndarray, held: pd.DataFrame) -> np.ndarray:
     out = labels.copy()
     out[labels >= 0] = mapping[np.searchsorted(used, labels[labels >= 0])]
     return out
+
+
+def _exceptions(plan: _Plan, band) -> tuple[Flag, ...]:
+    """A flag for each grid of ``plan`` out of band: ``proven`` with the atom no grid in band
+    can hold (``geo.exhaustive.homeless``), else saying that the searches found no moves."""
+    prepared = plan.prepared
+    atoms = plan.labels[: prepared.graph.atoms]
+    totals = pd.Series(plan.nodes[: prepared.graph.atoms]).groupby(atoms).sum()
+    flags = []
+    for grid, count in totals.items():
+        if grid < 0 or in_band(count, band):
+            continue
+        own = np.flatnonzero(atoms == grid)
+        atom = homeless(prepared.graph, plan.nodes, own, band)
+        text = (
+            stuck_reason(prepared, own, band)
+            if atom is None
+            else homeless_reason(prepared, atom, band)
+        )
+        message = flag_message(int(grid), int(count), band, "part", text)
+        flags.append(Flag(int(grid), int(count), message, proven=atom is not None))
+    return tuple(flags)
 
 
 def _better(households, held, band, labels: np.ndarray, optimum: Optimum) -> np.ndarray:
