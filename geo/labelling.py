@@ -193,6 +193,16 @@ class Labelling:
         members = self.members[grid]
         if len(members) <= len(atoms & members) + len(gone & members):
             return False
+        if gone:
+            return self._keeps(atoms, grid, gone)
+        # the searches test the same atoms of an unchanged grid again and again
+        key = ("keeps", frozenset(atoms), grid, self.hash[grid])
+        if key not in self.memo:
+            self.memo[key] = self._keeps(atoms, grid, gone)
+        return bool(self.memo[key])
+
+    def _keeps(self, atoms: set[int], grid: int, gone: frozenset[int] | set[int]) -> bool:
+        members = self.members[grid]
         owner = self.owner
 
         def inside(fragment: int) -> bool:

@@ -280,20 +280,20 @@ class MoveSearch(Labelling):
     def _bundles(self, source: int, target: int, need: float, skip: set[int]):
         """Atoms of ``source`` next to ``target`` that ``source`` can give without falling
         apart: each single atom, and a bundle grown from the border until it holds ``need``
-        (each time the atom nearest the households still missing)."""
-        border = sorted(
-            atom
-            for atom in self.members[source] - skip
-            if any(self.labels[n] == target for n in self.neighbours[atom])
-        )
-        for atom in border:
-            if self.keeps_connected_without({atom}, source):
-                yield (atom,)
-        if need <= 0:
-            return
-        bundle = self._grow(source, border, need, skip)
-        if bundle is not None:
-            yield bundle
+        (each time the atom nearest the households still missing). Remembered per pair of
+        grids, as the greedy search asks again for the grids it could not fix."""
+        stay = frozenset(self.members[source] & skip)
+        key = ("bundles", source, target, self.hash[source], self.hash[target], stay, need)
+        if key not in self.memo:
+            border = sorted(
+                atom
+                for atom in self.members[source] - stay
+                if any(self.labels[n] == target for n in self.neighbours[atom])
+            )
+            found = [(atom,) for atom in border if self.keeps_connected_without({atom}, source)]
+            bundle = None if need <= 0 else self._grow(source, border, need, stay)
+            self.memo[key] = found if bundle is None else [*found, bundle]
+        return self.memo[key]
 
     def _absorbs(self, grid: int, carried: float, over: bool) -> bool:
         """Whether ``grid`` can take (``over``) or give ``carried`` households and not be worse."""
