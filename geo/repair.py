@@ -365,6 +365,43 @@ class Repair(MoveSearch):
                 self.adopt(best)
                 return
 
+    def found(self, grid: int) -> bool:
+        """Open a new grid from the edge of an over-full ``grid``: a border atom or bundle of
+        it moves to the new grid, then the cheapest chains fill the new grid and what is left
+        of ``grid`` (``shortest_chain``). Of the openings tried, the one moving the fewest
+        households that leaves every grid it touched in band and no other grid worse; False
+        when none does. For grids of a few large compounds, which no chain can shrink."""
+        low, high = self.band
+        if self.totals[grid] <= high:
+            return False
+        start = self.labels.copy()
+        base = {g: violation(t, self.band) for g, t in self.totals.items()}
+        fresh = max(self.totals) + 1
+        best: tuple[float, np.ndarray] | None = None
+        for atoms in self._offers(grid, fresh, [self.totals[grid] - high, low], set()):
+            self.apply([(atoms, grid, fresh)])
+            for g in (fresh, grid):
+                while violation(self.totals.get(g, 0.0), self.band) > 0:
+                    if not self.shortest_chain(g):
+                        break
+            worse = any(
+                violation(t, self.band) > (0.0 if g in (grid, fresh) else base.get(g, 0.0))
+                for g, t in self.totals.items()
+            )
+            cost = float(self.weight[self.labels != start].sum())
+            if not worse and (best is None or cost < best[0]):
+                best = (cost, self.labels.copy())
+            self.restore(start)
+        if best is None:
+            return False
+        self.restore(best[1])
+        return True
+
+    def restore(self, labels: np.ndarray) -> None:
+        """Move every node whose label differs from ``labels`` back to it."""
+        for node in np.flatnonzero(self.labels != labels).tolist():
+            self.move(node, int(labels[node]))
+
     def revert(self) -> None:
         """Move atoms back to the grid they started in wherever no grid ends further out of band
         and both grids stay in one piece: the searches above fix one grid at a time, and a later
@@ -492,7 +529,7 @@ def rebalance_labels(
         search.one_piece(grid)
     for _ in range(MAX_ROUNDS):
         bad = search.bad()
-        if not bad or not any(search.fix([g]) for g in bad):
+        if not bad or not any(search.fix([g]) or search.found(g) for g in bad):
             break
     search.greedy(REBALANCING)
     for grid in search.bad():
