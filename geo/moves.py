@@ -208,8 +208,10 @@ class MoveSearch(Labelling):
             for atom in lumps:
                 if found == LUMPS:
                     break
-                if self.keeps_connected_without({atom}, source) and self.joins({atom}, target):
-                    offers[(atom,)] = None
+                # an atom that holds the rest of its grid together goes with what hangs on it
+                lump = {atom} | (self.cut_off(atom, source) - skip)
+                if self.keeps_connected_without(lump, source) and self.joins(lump, target):
+                    offers[tuple(sorted(lump))] = None
                     found += 1
             bundle = self._grow(source, border, need, skip)
             if bundle and self.joins(set(bundle), target):
