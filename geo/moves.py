@@ -220,19 +220,29 @@ class MoveSearch(Labelling):
 
     def _grow(self, source: int, border: list[int], need: float, skip: set[int]):
         """Atoms of ``source`` grown from ``border`` (each time the atom nearest the households
-        still missing) until they hold ``need``, ``source`` staying in one piece; or None."""
+        still missing) until they hold ``need``, ``source`` staying in one piece; or None.
+
+        Grown first without looking at ``source`` and tested once at the end: such a bundle
+        may hold an atom that cuts another off only until that one is picked too, which a test
+        of each pick refuses. Only when the end test fails is each pick tested."""
+        bundle = self._grown(source, border, need, skip, checked=False)
+        if bundle is not None and self.keeps_connected_without(set(bundle), source):
+            return bundle
+        return self._grown(source, border, need, skip, checked=True)
+
+    def _grown(self, source: int, border: list[int], need: float, skip: set[int], checked: bool):
         bundle: set[int] = set()
         total = 0.0
         frontier = set(border)
         # on a grid in one piece, each pick need only keep the rest (one piece so far) whole
-        whole = self.in_one_piece(source)
+        whole = checked and self.in_one_piece(source)
         while total < need and frontier:
             left = need - total
             pick = min(
-                sorted(frontier), key=lambda a: (self.weight[a] > left, abs(left - self.weight[a]))
+                frontier, key=lambda a: (self.weight[a] > left, abs(left - self.weight[a]), a)
             )
             frontier.discard(pick)
-            if not (
+            if checked and not (
                 self.keeps_connected_without({pick}, source, bundle)
                 if whole
                 else self.keeps_connected_without(bundle | {pick}, source)
