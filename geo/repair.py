@@ -43,6 +43,7 @@ take no part (other connected parts of the community).
 
 from __future__ import annotations
 
+import copy
 import itertools
 from dataclasses import dataclass
 
@@ -378,7 +379,16 @@ class Repair(MoveSearch):
         base = {g: violation(t, self.band) for g, t in self.totals.items()}
         fresh = max(self.totals) + 1
         best: tuple[float, np.ndarray] | None = None
-        for atoms in self._offers(grid, fresh, [self.totals[grid] - high, low], set()):
+        offers = list(self._offers(grid, fresh, [self.totals[grid] - high, low], set()))
+        if self.totals[grid] >= 2 * low:
+            # a grid big enough for two may simply be halved: the smaller half moves
+            nodes = np.array(sorted(self.members[grid]))
+            halves = partition(self.graph, self.weight, nodes, self.band, self.rng, counts=[2])
+            if halves is not None and self.pieces(set(halves[0].tolist())) == 1:
+                smaller = min(halves, key=lambda half: (float(self.weight[half].sum()), half[0]))
+                if self.pieces(set(smaller.tolist())) == 1:
+                    offers.append(tuple(smaller.tolist()))
+        for atoms in offers:
             self.apply([(atoms, grid, fresh)])
             for g in (fresh, grid):
                 while violation(self.totals.get(g, 0.0), self.band) > 0:
@@ -396,6 +406,16 @@ class Repair(MoveSearch):
             return False
         self.restore(best[1])
         return True
+
+    def split(self, grid: int) -> bool:
+        """Split an over-full ``grid`` (alone or with neighbours) into one more grid, the
+        split moving the fewest households (``restructure``); whether it did. Before the greedy
+        search, whose single moves would pass its households on from grid to grid."""
+        if self.totals[grid] <= self.band[1]:
+            return False
+        before = self.labels.copy()
+        self.restructure(grid, cheapest=True)
+        return bool((self.labels != before).any())
 
     def restore(self, labels: np.ndarray) -> None:
         """Move every node whose label differs from ``labels`` back to it."""
@@ -516,24 +536,49 @@ def rebalance_labels(
 ) -> np.ndarray:
     """Bring a plan people live with into band moving as few households as the search finds:
     grids in several pieces are joined or split; the best-first search (``MoveSearch.fix``)
-    fixes the grids out of band one at a time, the worst first; the greedy search
-    (``REBALANCING``) takes what it leaves; a grid still out of band is redrawn with the grids
-    around it. Violations may remain.
+    fixes the grids out of band one at a time, the worst first; where it finds no moves an
+    over-full grid opens a new grid from its edge (``Repair.found``), else is split with its
+    neighbours (``Repair.split``); the greedy search (``REBALANCING``) takes what they leave; a
+    grid still out of band is redrawn with the grids around it; last, needless moves are moved
+    back (``Repair.revert``). A split early can make the grids after it dearer to fix than the
+    greedy search would, so when one was made the repair also runs without splits, and the plan
+    with fewer households out of band, then fewer moved, is kept. Violations may remain.
 
     Parameters are those of ``finish_division``, and ``links``: the fragments of the nodes
     (``geo.labelling.Links``), so that a grid counts as one piece only when its cells are;
     None: the graph's nodes.
     """
-    search = Repair(graph, households, labels, band, rng, links)
+    spare = copy.deepcopy(rng)
+    search, split = _repair(Repair(graph, households, labels, band, rng, links), True)
+    if not split:
+        return search.labels
+    other, _ = _repair(Repair(graph, households, labels, band, spare, links), False)
+    return min(search, other, key=_cost).labels
+
+
+def _repair(search: Repair, splits: bool) -> tuple[Repair, bool]:
+    """The steps of ``rebalance_labels`` on ``search``, with or without ``Repair.split``, and
+    whether a grid was split."""
     for grid in sorted(search.members):
         search.one_piece(grid)
+    split = False
     for _ in range(MAX_ROUNDS):
         bad = search.bad()
-        if not bad or not any(search.fix([g]) or search.found(g) for g in bad):
+        if not bad:
             break
+        if not any(search.fix([g]) or search.found(g) for g in bad):
+            if not (splits and any(search.split(g) for g in bad)):
+                break
+            split = True
     search.greedy(REBALANCING)
     for grid in search.bad():
-        if violation(search.totals.get(grid, 0.0), band) > 0:
+        if violation(search.totals.get(grid, 0.0), search.band) > 0:
             search.redraw(grid)
     search.revert()
-    return search.labels
+    return search, split
+
+
+def _cost(search: Repair) -> tuple[float, float]:
+    """Households out of band, then households moved."""
+    out = sum(violation(t, search.band) for t in search.totals.values())
+    return out, float(search.weight[search.labels != search.origin].sum())
