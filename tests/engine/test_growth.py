@@ -1,5 +1,6 @@
-"""Re-balancing after growth: a grid that no plan brings into band is a proven exception, and a
-compound the old plan split for such a grid stays split."""
+"""Re-balancing after growth: the fast path moves few households and leaves the grids it need not
+touch alone; a grid that no plan brings into band is a proven exception, and a compound the old
+plan split for such a grid stays split."""
 
 import geopandas as gpd
 import numpy as np
@@ -7,8 +8,11 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
+from geo.divide import divide
 from geo.exhaustive import homeless
 from geo.rebalance import rebalance
+from tests.engine.synthetic import synthetic_community
+from tests.engine.test_rebalance import grown
 from tests.engine.test_repair import graph_of
 
 BAND = (300, 500)
@@ -74,3 +78,24 @@ def test_a_compound_that_fits_whole_is_joined(households, totals):
     assert grids[2] == grids[3]
     assert sorted(result.grids["households"]) == totals
     assert not result.exceptions
+
+
+@pytest.fixture(scope="module")
+def divided():
+    c = synthetic_community(2, blocks=(4, 3), households=2400)
+    return c, divide(c.boundary, c.buildings, c.units, c.barriers, BAND)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_the_fast_path_moves_few_and_leaves_untouched_grids_alone(divided, seed):
+    c, division = divided
+    buildings, units = grown(c, 0.15, seed)
+    result = rebalance(c.boundary, buildings, units, c.barriers, division.assignment)
+    assert result.grids["households"].between(*BAND).all()
+    assert not result.exceptions
+    assert result.atom_bound <= result.moved_households <= 3 * result.atom_bound
+    touched = set(result.moves["from_grid"]) | set(result.moves["to_grid"])
+    old = division.assignment.set_index("building_id")["grid"]
+    new = result.assignment.set_index("building_id")["grid"].reindex(old.index)
+    untouched = ~old.isin(touched)
+    assert untouched.any() and (old[untouched] == new[untouched]).all()
