@@ -61,6 +61,8 @@ MAX_ROUNDS = 400
 #: the connected sets the exhaustive search may try on each.
 REDRAW_RINGS = 2
 REDRAW_BUDGET = 20_000
+#: Most grids out of band that a re-balancing first tries to fix together (``MoveSearch.fix``).
+JOINT = 3
 
 
 @dataclass(frozen=True)
@@ -566,7 +568,9 @@ def _repair(search: Repair, splits: bool) -> tuple[Repair, bool]:
         bad = search.bad()
         if not bad:
             break
-        if not any(search.fix([g]) or search.found(g) for g in bad):
+        if not (1 < len(bad) <= JOINT and search.fix(bad)) and not any(
+            search.fix([g]) or search.found(g) for g in bad
+        ):
             if not (splits and any(search.split(g) for g in bad)):
                 break
             split = True
