@@ -260,24 +260,22 @@ class Repair(MoveSearch):
 
     def restructure(self, grid: int, cheapest: bool) -> None:
         """Split an over-full grid (with one or two neighbours when too small to halve) into
-        one more grid, the ``cheapest`` split tried or the first found; or dissolve an
-        under-full one into its neighbours."""
-        low, high = self.band
-        if self.totals[grid] > high:
-            groups = [[grid]] if self.totals[grid] >= 2 * low else []
+        more grids, the ``cheapest`` split tried or the first found; or dissolve an under-full
+        one into its neighbours. A split adds one grid, or as few as the households need (a
+        grid grown past twice the ceiling)."""
+        if self.totals[grid] > self.band[1]:
             near = sorted(self.grid_neighbours(grid), key=lambda g: (-self.totals[g], g))
-            groups += [[grid, other] for other in near]
+            groups = [[grid], *([grid, other] for other in near)]
             groups += [[grid, *pair] for pair in itertools.combinations(near, 2)]
-            groups = [
-                group
-                for group in groups
-                if sum(self.totals[g] for g in group) >= (len(group) + 1) * low
-            ]
             best = None
             for group in groups:
+                total = sum(self.totals[g] for g in group)
+                more = [k for k in feasible_counts(total, self.band) if k > len(group)]
+                if not more:
+                    continue
                 nodes = np.array(sorted(set().union(*(self.members[g] for g in group))))
                 parts = partition(
-                    self.graph, self.weight, nodes, self.band, self.rng, counts=[len(group) + 1]
+                    self.graph, self.weight, nodes, self.band, self.rng, counts=[min(more)]
                 )
                 drawn = self.drawing(parts, group, nodes)
                 if drawn is None:
