@@ -53,7 +53,7 @@ from scipy.optimize import linear_sum_assignment
 from geo.exhaustive import MAX_NODES, Undecided, exhaustive_partition
 from geo.graph import AtomGraph
 from geo.labelling import Links, violation
-from geo.moves import MoveSearch
+from geo.moves import MoveSearch, atom_bound
 from geo.partition import feasible_counts, partition
 
 MAX_ROUNDS = 400
@@ -63,6 +63,8 @@ REDRAW_RINGS = 2
 REDRAW_BUDGET = 20_000
 #: Most grids out of band that a re-balancing first tries to fix together (``MoveSearch.fix``).
 JOINT = 3
+#: A re-balancing moving at most this multiple of the whole-atom bound is not searched further.
+NEAR_BOUND = 1.1
 
 
 @dataclass(frozen=True)
@@ -407,6 +409,42 @@ class Repair(MoveSearch):
         self.restore(best[1])
         return True
 
+    def fix_or_dissolve(self, grid: int) -> bool:
+        """``fix([grid])``; an under-full grid holding no more than it lacks is first
+        dissolved, as no filling moves fewer households; one that no move fills, last."""
+        total = self.totals[grid]
+        first = total < self.band[0] and total <= self.band[0] - total
+        return (first and self.dissolve(grid)) or self.fix([grid]) or self.dissolve(grid)
+
+    def dissolve(self, grid: int) -> bool:
+        """Give every atom of an under-full ``grid`` to a neighbouring grid with room (the
+        emptiest one that takes it in one piece), those next to other grids first; undone and
+        False unless all go. Moves the grid's households, which beats filling it when they are
+        fewer than it lacks."""
+        low, high = self.band
+        if self.totals[grid] >= low:
+            return False
+        start = self.labels.copy()
+        pending = sorted(self.members[grid])
+        while pending:
+            left = []
+            for atom in pending:
+                w = self.weight[atom]
+                fits = sorted(
+                    (self.totals[g], g)
+                    for g in {self.labels[n] for n in self.neighbours[atom]} - {grid, -1}
+                    if self.totals[g] + w <= high and (w == 0 or self.joins({atom}, g))
+                )
+                if fits:  # what is left of ``grid`` may fall apart: it goes entirely
+                    self.move(atom, fits[0][1])
+                else:
+                    left.append(atom)
+            if len(left) == len(pending):
+                self.restore(start)
+                return False
+            pending = left
+        return True
+
     def split(self, grid: int) -> bool:
         """Split an over-full ``grid`` (alone or with neighbours) into one more grid, the
         split moving the fewest households (``restructure``); whether it did. Before the greedy
@@ -541,8 +579,9 @@ def rebalance_labels(
     neighbours (``Repair.split``); the greedy search (``REBALANCING``) takes what they leave; a
     grid still out of band is redrawn with the grids around it; last, needless moves are moved
     back (``Repair.revert``). A split early can make the grids after it dearer to fix than the
-    greedy search would, so when one was made the repair also runs without splits, and the plan
-    with fewer households out of band, then fewer moved, is kept. Violations may remain.
+    greedy search would, so when one was made the repair also runs without splits (unless the
+    plan is in band within ``NEAR_BOUND`` of ``geo.moves.atom_bound``), and the plan with fewer
+    households out of band, then fewer moved, is kept. Violations may remain.
 
     Parameters are those of ``finish_division``, and ``links``: the fragments of the nodes
     (``geo.labelling.Links``), so that a grid counts as one piece only when its cells are;
@@ -550,7 +589,8 @@ def rebalance_labels(
     """
     spare = copy.deepcopy(rng)
     search, split = _repair(Repair(graph, households, labels, band, rng, links), True)
-    if not split:
+    out, moved = _cost(search)
+    if not split or (out == 0 and moved <= NEAR_BOUND * atom_bound(households, labels, band)):
         return search.labels
     other, _ = _repair(Repair(graph, households, labels, band, spare, links), False)
     return min(search, other, key=_cost).labels
@@ -567,7 +607,7 @@ def _repair(search: Repair, splits: bool) -> tuple[Repair, bool]:
         if not bad:
             break
         if not (1 < len(bad) <= JOINT and search.fix(bad)) and not any(
-            search.fix([g]) or search.found(g) for g in bad
+            search.fix_or_dissolve(g) or search.found(g) for g in bad
         ):
             if not (splits and any(search.split(g) for g in bad)):
                 break
