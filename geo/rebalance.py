@@ -1,13 +1,21 @@
 """Re-balance an existing plan after household counts change.
 
 The atoms are rebuilt from the new counts; each atom starts in the grid of its pieces under the
-old assignment (the grid holding most of its households when the old plan split it). The greedy
-repair of ``geo.repair`` then moves as few households as it can until every grid is in band.
-Grids that lose or gain nothing keep their labels, hence their codes, numbers and staff; a grid
-split in two keeps its label for one half and the other half gets the next unused label. A grid
-of the old plan that lies in several unconnected parts (across a river without a bridge, say)
-keeps its label on its largest part; the other parts start as new grids, so that every grid comes
-out in one piece.
+old assignment (the grid holding most of its households when the old plan split it). The repair
+of ``geo.repair`` then moves as few households as it can until every grid is in band. The new
+grids are matched to the old ones so as to keep the most households under their old label (an
+assignment problem): grids that lose or gain nothing keep their labels, hence their codes,
+numbers and staff; a grid split in two keeps its label for its larger share and the other part
+gets the next unused label. A grid of the old plan that lies in several unconnected parts (across
+a river without a bridge, say) keeps its label on its largest part; the other parts start as new
+grids, so that every grid comes out in one piece.
+
+A compound the old plan split (it was over the ceiling, or ``geo.divide`` split it because no
+plan keeps it whole) is joined now that it fits a grid, unless joining it leaves more households
+out of band than keeping it split: then it stays split, flagged like ``geo.divide``'s splits.
+Every grid left out of band is named in ``Rebalance.exceptions`` with its reason in Chinese;
+``proven`` where an atom of it has no connected set in band around it (``geo.exhaustive``), so
+that no plan can bring it into band.
 Grid labels must be integers (``geo.divide`` numbers grids 1..n).
 
 ``method="exact"`` then hands the fast path's plan to ``geo.optimum`` as a warm start: CP-SAT

@@ -7,6 +7,7 @@ Two algorithms share one set of parts::
     MoveSearch         geo.moves       cheapest sequences of moves: fix (best-first, A*),
         ^                              shortest_chain (Dijkstra over adjacent grids)
     Repair             this module     single, chain, push, one_piece, restructure, redraw,
+        |                              found, dissolve, split, revert,
         |                              and greedy(order): the loop over them
         |
         +-- finish_division(...)   geo.divide: a fresh division that fell short
@@ -14,9 +15,12 @@ Two algorithms share one set of parts::
         |
         +-- rebalance_labels(...)  geo.rebalance: a plan people live with
                 one_piece per grid               grids in several pieces joined or split
-                fix([grid]) per grid, worst first
+                fix(grids) when two or three are out of band, then per grid, worst first;
+                  a small under-full grid dissolved first, an over-full one no move fixes
+                  opens a new grid from its edge (found), else is split with neighbours
                 greedy(REBALANCING)              two-grid chains last, cheapest split
                 redraw(grid) per grid still out of band
+                revert                           needless moves moved back
 
 ``geo.optimum`` solves the re-balancing exactly (CP-SAT), the yardstick for ``rebalance_labels``.
 
