@@ -53,12 +53,15 @@ class Flag:
     """A grid that breaks a rule in a plan of least violation, and why (``message``, zh-CN).
 
     ``rule`` is the rule broken, as ``geo.check`` names it: "band" (the grid's households), or
-    "compound" (a compound split, ``grid`` the first grid holding part of it)."""
+    "compound" (a compound split, ``grid`` the first grid holding part of it). ``proven``: no
+    plan keeps the rule there (the message is a proof, not a search that gave up); set by
+    ``geo.rebalance``."""
 
     grid: int
     households: int
     message: str
     rule: str = "band"
+    proven: bool = False
 
 
 @dataclass(frozen=True)

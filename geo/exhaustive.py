@@ -24,6 +24,8 @@ from geo.partition import adjacency, feasible_counts
 STEP_BUDGET = 200_000
 #: Largest part (atoms and free faces) the search is tried on.
 MAX_NODES = 120
+#: Connected sets ``homeless`` enumerates around one atom before it gives up.
+HOMELESS_BUDGET = 5_000
 #: Steps between two looks at the clock.
 CLOCK_EVERY = 1024
 
@@ -169,3 +171,38 @@ def _attach_free(near, parts: list[np.ndarray], nodes: np.ndarray) -> list[np.nd
     for n, k in label.items():
         grouped[k].append(n)
     return [np.array(sorted(g)) for g in grouped]
+
+
+def homeless(
+    graph: AtomGraph,
+    households: np.ndarray,
+    atoms: np.ndarray,
+    band: tuple[int, int],
+    budget: int = HOMELESS_BUDGET,
+) -> int | None:
+    """The first of ``atoms`` that no connected set of the graph in ``band`` can hold, or None.
+
+    Such an atom is a proof that every plan has a grid out of band: say three buildings of a
+    compound over the ceiling in a row, the end one reached only through the middle one, the two
+    of them under the floor and the three over the ceiling. An atom over the ceiling is one; for
+    the others every connected set around them fitting the band is enumerated (atoms linked
+    through free faces, which only adds sets), and an atom whose enumeration the ``budget`` cuts
+    short counts as housed.
+    """
+    high = band[1]
+    near = [set(n) for n in adjacency(graph.n, graph.u, graph.v)]
+    weight = np.asarray(households, dtype=float).tolist()
+    linked = _through_free(near, weight, np.arange(graph.n))
+    everything = frozenset(n for n in range(graph.n) if weight[n] > 0)
+    for atom in np.asarray(atoms).tolist():
+        if weight[atom] > high:
+            return atom
+        if weight[atom] <= 0:
+            continue
+        sets = _Search(linked, weight, band, budget, None)._grids(atom, everything)
+        try:
+            if next(sets, None) is None:
+                return atom
+        except Undecided:
+            continue
+    return None

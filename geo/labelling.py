@@ -177,6 +177,27 @@ class Labelling:
                 return True
         return held
 
+    def cut_off(self, atom: int, grid: int) -> set[int]:
+        """Nodes of ``grid`` that taking ``atom`` out cuts off from the part of ``grid`` with the
+        most households (the small buildings behind a compound, say); empty when none."""
+        members = self.members[grid]
+        owner = self.owner
+
+        def inside(fragment: int) -> bool:
+            return owner[fragment] in members and owner[fragment] != atom
+
+        seen: set[int] = set()
+        parts = []
+        for f in sorted(f for n in members - {atom} for f in self.fragments[n]):
+            if f not in seen:
+                before = set(seen)
+                self._part_holds(f, inside, seen)
+                parts.append({owner[k] for k in seen - before})
+        if len(parts) <= 1:
+            return set()
+        parts.sort(key=lambda part: (-float(self.weight[sorted(part)].sum()), min(part)))
+        return set().union(*parts[1:]) - parts[0]
+
     def keeps_connected(self, atom: int, grid: int) -> bool:
         """Whether ``grid`` keeps atoms and is in no more parts without ``atom``."""
         return self.keeps_connected_without({atom}, grid)
@@ -193,6 +214,16 @@ class Labelling:
         members = self.members[grid]
         if len(members) <= len(atoms & members) + len(gone & members):
             return False
+        if gone:
+            return self._keeps(atoms, grid, gone)
+        # the searches test the same atoms of an unchanged grid again and again
+        key = ("keeps", frozenset(atoms), grid, self.hash[grid])
+        if key not in self.memo:
+            self.memo[key] = self._keeps(atoms, grid, gone)
+        return bool(self.memo[key])
+
+    def _keeps(self, atoms: set[int], grid: int, gone: frozenset[int] | set[int]) -> bool:
+        members = self.members[grid]
         owner = self.owner
 
         def inside(fragment: int) -> bool:

@@ -208,8 +208,10 @@ class MoveSearch(Labelling):
             for atom in lumps:
                 if found == LUMPS:
                     break
-                if self.keeps_connected_without({atom}, source) and self.joins({atom}, target):
-                    offers[(atom,)] = None
+                # an atom that holds the rest of its grid together goes with what hangs on it
+                lump = {atom} | (self.cut_off(atom, source) - skip)
+                if self.keeps_connected_without(lump, source) and self.joins(lump, target):
+                    offers[tuple(sorted(lump))] = None
                     found += 1
             bundle = self._grow(source, border, need, skip)
             if bundle and self.joins(set(bundle), target):
@@ -218,19 +220,29 @@ class MoveSearch(Labelling):
 
     def _grow(self, source: int, border: list[int], need: float, skip: set[int]):
         """Atoms of ``source`` grown from ``border`` (each time the atom nearest the households
-        still missing) until they hold ``need``, ``source`` staying in one piece; or None."""
+        still missing) until they hold ``need``, ``source`` staying in one piece; or None.
+
+        Grown first without looking at ``source`` and tested once at the end: such a bundle
+        may hold an atom that cuts another off only until that one is picked too, which a test
+        of each pick refuses. Only when the end test fails is each pick tested."""
+        bundle = self._grown(source, border, need, skip, checked=False)
+        if bundle is not None and self.keeps_connected_without(set(bundle), source):
+            return bundle
+        return self._grown(source, border, need, skip, checked=True)
+
+    def _grown(self, source: int, border: list[int], need: float, skip: set[int], checked: bool):
         bundle: set[int] = set()
         total = 0.0
         frontier = set(border)
         # on a grid in one piece, each pick need only keep the rest (one piece so far) whole
-        whole = self.in_one_piece(source)
+        whole = checked and self.in_one_piece(source)
         while total < need and frontier:
             left = need - total
             pick = min(
-                sorted(frontier), key=lambda a: (self.weight[a] > left, abs(left - self.weight[a]))
+                frontier, key=lambda a: (self.weight[a] > left, abs(left - self.weight[a]), a)
             )
             frontier.discard(pick)
-            if not (
+            if checked and not (
                 self.keeps_connected_without({pick}, source, bundle)
                 if whole
                 else self.keeps_connected_without(bundle | {pick}, source)
@@ -280,20 +292,20 @@ class MoveSearch(Labelling):
     def _bundles(self, source: int, target: int, need: float, skip: set[int]):
         """Atoms of ``source`` next to ``target`` that ``source`` can give without falling
         apart: each single atom, and a bundle grown from the border until it holds ``need``
-        (each time the atom nearest the households still missing)."""
-        border = sorted(
-            atom
-            for atom in self.members[source] - skip
-            if any(self.labels[n] == target for n in self.neighbours[atom])
-        )
-        for atom in border:
-            if self.keeps_connected_without({atom}, source):
-                yield (atom,)
-        if need <= 0:
-            return
-        bundle = self._grow(source, border, need, skip)
-        if bundle is not None:
-            yield bundle
+        (each time the atom nearest the households still missing). Remembered per pair of
+        grids, as the greedy search asks again for the grids it could not fix."""
+        stay = frozenset(self.members[source] & skip)
+        key = ("bundles", source, target, self.hash[source], self.hash[target], stay, need)
+        if key not in self.memo:
+            border = sorted(
+                atom
+                for atom in self.members[source] - stay
+                if any(self.labels[n] == target for n in self.neighbours[atom])
+            )
+            found = [(atom,) for atom in border if self.keeps_connected_without({atom}, source)]
+            bundle = None if need <= 0 else self._grow(source, border, need, stay)
+            self.memo[key] = found if bundle is None else [*found, bundle]
+        return self.memo[key]
 
     def _absorbs(self, grid: int, carried: float, over: bool) -> bool:
         """Whether ``grid`` can take (``over``) or give ``carried`` households and not be worse."""

@@ -75,6 +75,27 @@ def exhausted_reason(prepared: Prepared, nodes: np.ndarray, band: tuple[int, int
     )
 
 
+def homeless_reason(prepared: Prepared, atom: int, band: tuple[int, int]) -> str:
+    """Why a grid holding ``atom`` cannot keep the band in any plan (``geo.exhaustive.homeless``),
+    in Chinese."""
+    low, high = band
+    table = prepared.atoms.table
+    name, households = table["name"].iat[atom], int(table["households"].iat[atom])
+    if households > high:
+        return f"{name}（{households} 户）单独超过 {high} 户，且无法再拆分"
+    return (
+        f"{name}（{households} 户）无论与哪些相邻楼栋组成连片网格，"
+        f"户数都无法在 {low}–{high} 户之间（已穷举）"
+    )
+
+
+def stuck_reason(prepared: Prepared, nodes: np.ndarray, band: tuple[int, int]) -> str:
+    """Why a re-balancing left a grid out of band that some plan might bring into it, in
+    Chinese: the searches found no moves."""
+    low, high = band
+    return f"{describe(prepared, nodes)}未能通过调整楼栋回到每格 {low}–{high} 户（未证明无解）"
+
+
 def flag_message(grid: int, households: int, band, kind: str, text: str) -> str:
     """A grid out of band explained: "网格 3：楼栋 329（502 户）无单元数据，单独成格，超上限 2 户"
     for an atom alone, "网格 5（280 户）不足下限 20 户：<why>" otherwise."""

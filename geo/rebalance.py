@@ -1,13 +1,21 @@
 """Re-balance an existing plan after household counts change.
 
 The atoms are rebuilt from the new counts; each atom starts in the grid of its pieces under the
-old assignment (the grid holding most of its households when the old plan split it). The greedy
-repair of ``geo.repair`` then moves as few households as it can until every grid is in band.
-Grids that lose or gain nothing keep their labels, hence their codes, numbers and staff; a grid
-split in two keeps its label for one half and the other half gets the next unused label. A grid
-of the old plan that lies in several unconnected parts (across a river without a bridge, say)
-keeps its label on its largest part; the other parts start as new grids, so that every grid comes
-out in one piece.
+old assignment (the grid holding most of its households when the old plan split it). The repair
+of ``geo.repair`` then moves as few households as it can until every grid is in band. The new
+grids are matched to the old ones so as to keep the most households under their old label (an
+assignment problem): grids that lose or gain nothing keep their labels, hence their codes,
+numbers and staff; a grid split in two keeps its label for its larger share and the other part
+gets the next unused label. A grid of the old plan that lies in several unconnected parts (across
+a river without a bridge, say) keeps its label on its largest part; the other parts start as new
+grids, so that every grid comes out in one piece.
+
+A compound the old plan split (it was over the ceiling, or ``geo.divide`` split it because no
+plan keeps it whole) is joined now that it fits a grid, unless joining it leaves more households
+out of band than keeping it split: then it stays split, flagged like ``geo.divide``'s splits.
+Every grid left out of band is named in ``Rebalance.exceptions`` with its reason in Chinese;
+``proven`` where an atom of it has no connected set in band around it (``geo.exhaustive``), so
+that no plan can bring it into band.
 Grid labels must be integers (``geo.divide`` numbers grids 1..n).
 
 ``method="exact"`` then hands the fast path's plan to ``geo.optimum`` as a warm start: CP-SAT
@@ -20,23 +28,29 @@ yardstick: slower, and its bound holds for any plan).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import partial
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
 from geo.atoms import grid_of_pieces
-from geo.labelling import Links, lower_bound, plan_violation
+from geo.divide import Division, Flag, split_flags
+from geo.exhaustive import homeless
+from geo.labelling import Links, in_band, lower_bound, plan_violation
 from geo.moves import atom_bound
 from geo.optimum import Optimum, exact_rebalance, moved_households
 from geo.polygons import face_owners
 from geo.prepared import Prepared, polygons_of, prepare
+from geo.reasons import flag_message, homeless_reason, stuck_reason
 from geo.repair import rebalance_labels
+from geo.split import split_compounds
 
 #: Share of the time limit the exact methods give the model of moves to neighbouring grids.
 NEARBY_SHARE = {"exact": 1.0, "optimum": 0.25}
@@ -67,6 +81,9 @@ class Rebalance:
     optimum
         The exact solver's answer with ``method="exact"`` (``geo.optimum.Optimum``: whether
         the plan is the proven optimum, else the best bound), or None.
+    exceptions
+        Every grid left out of band, with the reason in Chinese (``geo.divide.Flag``);
+        ``proven`` where no plan can bring it into band.
     """
 
     assignment: pd.DataFrame
@@ -76,6 +93,7 @@ class Rebalance:
     lower_bound: int
     atom_bound: int
     optimum: Optimum | None = None
+    exceptions: tuple[Flag, ...] = ()
 
     @property
     def moved_households(self) -> int:
@@ -122,12 +140,75 @@ def rebalance(
     Returns
     -------
     Rebalance
-        Violations that no move could remove stay visible in ``grids["households"]``.
+        Violations that no move could remove stay visible in ``grids["households"]`` and are
+        named in ``exceptions``.
     """
     prepared = prepare(community, buildings, units, barriers, band)
+    old_piece = grid_of_pieces(prepared.atoms, assignment).astype(int)
+    plan = whole = _plan(prepared, old_piece, band, seed, method, time_limit)
+    split = _split_before(prepared, old_piece)
+    if split and whole.violation > 0:
+        # a compound the old plan split (it was over the ceiling) stays split where joining
+        # it leaves grids out of band
+        relaxed = _plan(
+            split_compounds(prepared, split)[0], old_piece, band, seed, method, time_limit
+        )
+        if relaxed.violation < whole.violation:
+            plan = relaxed
+    prepared, fixed = plan.prepared, plan.labels
+    weight = prepared.atoms.pieces["households"].to_numpy()
+    new, grids = polygons_of(community, prepared, fixed, barriers, buildings.crs)
+    after = pd.Series(weight).groupby(new["grid"].to_numpy()).sum()
+    grids.insert(0, "households", after.reindex(grids.index, fill_value=0).to_numpy())
+    changed = new["grid"].to_numpy() != old_piece
+    moves = new.loc[changed, ["building_id", "unit_id"]].assign(
+        households=weight[changed], from_grid=old_piece[changed], to_grid=new["grid"][changed]
+    )
+    before = pd.Series(weight).groupby(old_piece).sum()
+    exceptions = _exceptions(plan, band)
+    if plan is not whole:
+        reason = "；".join(flag.message for flag in _exceptions(whole, band))
+        table, pieces = whole.prepared.atoms.table, whole.prepared.atoms.pieces
+        splits = [
+            (
+                table["name"].iat[atom],
+                int(table["households"].iat[atom]),
+                pieces.loc[pieces["atom"] == atom, "building_id"].unique(),
+                reason,
+            )
+            for atom in split
+        ]
+        exceptions += split_flags(Division(new, grids), splits)
+    return Rebalance(
+        new,
+        grids,
+        moves.reset_index(drop=True),
+        _per_grid(before, after, moves),
+        lower_bound(before.to_numpy(), band),
+        atom_bound(plan.nodes, plan.start, band),
+        plan.optimum,
+        exceptions,
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A re-balanced labelling of the nodes of ``prepared`` (``start``: the old plan's)."""
+
+    prepared: Prepared
+    nodes: np.ndarray
+    start: np.ndarray
+    labels: np.ndarray
+    violation: int
+    optimum: Optimum | None
+
+
+def _plan(
+    prepared: Prepared, old_piece: np.ndarray, band, seed: int, method: str, time_limit: float
+) -> _Plan:
+    """The old plan (``old_piece``: grid of each piece) on the nodes of ``prepared``, each atom
+    in the grid holding most of its households, re-balanced by ``method``."""
     atoms = prepared.atoms
-    old_piece = grid_of_pieces(atoms, assignment).astype(int)
-    households = atoms.table["households"].to_numpy()
     weight = atoms.pieces["households"].to_numpy()
     share = pd.DataFrame({"atom": atoms.pieces["atom"], "grid": old_piece, "households": weight})
     major = (
@@ -136,7 +217,7 @@ def rebalance(
         .sort_values(["atom", "households", "grid"], ascending=[True, False, True])
         .drop_duplicates("atom")
     )
-    nodes = prepared.graph.weights(households)
+    nodes = prepared.graph.weights(atoms.table["households"].to_numpy())
     labels = _one_piece_each(
         prepared.graph,
         nodes,
@@ -147,16 +228,13 @@ def rebalance(
             ]
         ),
     )
-    before = pd.Series(weight).groupby(old_piece).sum()
-    bound = lower_bound(before.to_numpy(), band)
     links = _links(prepared)
+    held = _held_households(share)
     fixed = rebalance_labels(
         prepared.graph, nodes, labels, band, np.random.default_rng(seed), links
     )
     optimum = None
     if method in ("exact", "optimum"):
-        held = share.groupby(["atom", "grid"], as_index=False)["households"].sum()
-        held = held.rename(columns={"atom": "node"})
         solve = partial(exact_rebalance, prepared.graph, nodes, labels, band, held=held, seed=seed)
         solve = partial(solve, links=links)
         # moves to neighbouring grids first: a small model that often improves on the fast
@@ -168,22 +246,71 @@ def rebalance(
             fixed = _better(nodes, held, band, fixed, optimum)
     elif method != "fast":
         raise ValueError(f"unknown re-balancing method {method!r}")
-    new, grids = polygons_of(community, prepared, fixed, barriers, buildings.crs)
-    after = pd.Series(weight).groupby(new["grid"].to_numpy()).sum()
-    grids.insert(0, "households", after.reindex(grids.index, fill_value=0).to_numpy())
-    changed = new["grid"].to_numpy() != old_piece
-    moves = new.loc[changed, ["building_id", "unit_id"]].assign(
-        households=weight[changed], from_grid=old_piece[changed], to_grid=new["grid"][changed]
+    fixed = _keep_labels(fixed, held)
+    return _Plan(prepared, nodes, labels, fixed, plan_violation(nodes, fixed, band), optimum)
+
+
+def _split_before(prepared: Prepared, old_piece: np.ndarray) -> list[int]:
+    """Compound atoms whose buildings lay in several grids under the old plan (a compound
+    over the ceiling then, at or under it now)."""
+    pieces = prepared.atoms.pieces
+    kind = prepared.atoms.table["kind"].to_numpy()
+    grids = pd.Series(old_piece).groupby(pieces["atom"].to_numpy()).nunique()
+    return [int(a) for a in grids.index[grids.to_numpy() > 1] if kind[a] == "compound"]
+
+
+def _held_households(share: pd.DataFrame) -> pd.DataFrame:
+    """Households per (``node``, ``grid``) of the old plan, from the pieces' atom, grid and
+    households."""
+    held = share.groupby(["atom", "grid"], as_index=False)["households"].sum()
+    return held.rename(columns={"atom": "node"})
+
+
+def _keep_labels(labels: np.ndarray, held: pd.DataFrame) -> np.ndarray:
+    """``labels`` renamed so that the grids keep the most households under their old label (an
+    assignment problem between new and old grids); a grid matched to none gets the next unused
+    label. The searches name a new grid wherever it arises, and a grid whose label changes
+    changes the grid worker of every household in it."""
+    used = np.unique(labels[labels >= 0])
+    old = np.unique(held["grid"].to_numpy())
+    table = np.zeros((len(used), len(old)))
+    np.add.at(
+        table,
+        (
+            np.searchsorted(used, labels[held["node"].to_numpy()]),
+            np.searchsorted(old, held["grid"].to_numpy()),
+        ),
+        held["households"].to_numpy(),
     )
-    return Rebalance(
-        new,
-        grids,
-        moves.reset_index(drop=True),
-        _per_grid(before, after, moves),
-        bound,
-        atom_bound(nodes, labels, band),
-        optimum,
-    )
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    name = dict(zip(used[rows].tolist(), old[cols].tolist(), strict=True))
+    fresh = itertools.count(int(max(old.max(), used.max())) + 1)
+    mapping = np.array([name[g] if g in name else next(fresh) for g in used.tolist()])
+    out = labels.copy()
+    out[labels >= 0] = mapping[np.searchsorted(used, labels[labels >= 0])]
+    return out
+
+
+def _exceptions(plan: _Plan, band) -> tuple[Flag, ...]:
+    """A flag for each grid of ``plan`` out of band: ``proven`` with the atom no grid in band
+    can hold (``geo.exhaustive.homeless``), else saying that the searches found no moves."""
+    prepared = plan.prepared
+    atoms = plan.labels[: prepared.graph.atoms]
+    totals = pd.Series(plan.nodes[: prepared.graph.atoms]).groupby(atoms).sum()
+    flags = []
+    for grid, count in totals.items():
+        if grid < 0 or in_band(count, band):
+            continue
+        own = np.flatnonzero(atoms == grid)
+        atom = homeless(prepared.graph, plan.nodes, own, band)
+        text = (
+            stuck_reason(prepared, own, band)
+            if atom is None
+            else homeless_reason(prepared, atom, band)
+        )
+        message = flag_message(int(grid), int(count), band, "part", text)
+        flags.append(Flag(int(grid), int(count), message, proven=atom is not None))
+    return tuple(flags)
 
 
 def _better(households, held, band, labels: np.ndarray, optimum: Optimum) -> np.ndarray:

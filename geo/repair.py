@@ -7,6 +7,7 @@ Two algorithms share one set of parts::
     MoveSearch         geo.moves       cheapest sequences of moves: fix (best-first, A*),
         ^                              shortest_chain (Dijkstra over adjacent grids)
     Repair             this module     single, chain, push, one_piece, restructure, redraw,
+        |                              found, dissolve, split, revert,
         |                              and greedy(order): the loop over them
         |
         +-- finish_division(...)   geo.divide: a fresh division that fell short
@@ -14,9 +15,12 @@ Two algorithms share one set of parts::
         |
         +-- rebalance_labels(...)  geo.rebalance: a plan people live with
                 one_piece per grid               grids in several pieces joined or split
-                fix([grid]) per grid, worst first
+                fix(grids) when two or three are out of band, then per grid, worst first;
+                  a small under-full grid dissolved first, an over-full one no move fixes
+                  opens a new grid from its edge (found), else is split with neighbours
                 greedy(REBALANCING)              two-grid chains last, cheapest split
                 redraw(grid) per grid still out of band
+                revert                           needless moves moved back
 
 ``geo.optimum`` solves the re-balancing exactly (CP-SAT), the yardstick for ``rebalance_labels``.
 
@@ -43,6 +47,7 @@ take no part (other connected parts of the community).
 
 from __future__ import annotations
 
+import copy
 import itertools
 from dataclasses import dataclass
 
@@ -52,7 +57,7 @@ from scipy.optimize import linear_sum_assignment
 from geo.exhaustive import MAX_NODES, Undecided, exhaustive_partition
 from geo.graph import AtomGraph
 from geo.labelling import Links, violation
-from geo.moves import MoveSearch
+from geo.moves import MoveSearch, atom_bound
 from geo.partition import feasible_counts, partition
 
 MAX_ROUNDS = 400
@@ -60,6 +65,10 @@ MAX_ROUNDS = 400
 #: the connected sets the exhaustive search may try on each.
 REDRAW_RINGS = 2
 REDRAW_BUDGET = 20_000
+#: Most grids out of band that a re-balancing first tries to fix together (``MoveSearch.fix``).
+JOINT = 3
+#: A re-balancing moving at most this multiple of the whole-atom bound is not searched further.
+NEAR_BOUND = 1.1
 
 
 @dataclass(frozen=True)
@@ -257,24 +266,22 @@ class Repair(MoveSearch):
 
     def restructure(self, grid: int, cheapest: bool) -> None:
         """Split an over-full grid (with one or two neighbours when too small to halve) into
-        one more grid, the ``cheapest`` split tried or the first found; or dissolve an
-        under-full one into its neighbours."""
-        low, high = self.band
-        if self.totals[grid] > high:
-            groups = [[grid]] if self.totals[grid] >= 2 * low else []
+        more grids, the ``cheapest`` split tried or the first found; or dissolve an under-full
+        one into its neighbours. A split adds one grid, or as few as the households need (a
+        grid grown past twice the ceiling)."""
+        if self.totals[grid] > self.band[1]:
             near = sorted(self.grid_neighbours(grid), key=lambda g: (-self.totals[g], g))
-            groups += [[grid, other] for other in near]
+            groups = [[grid], *([grid, other] for other in near)]
             groups += [[grid, *pair] for pair in itertools.combinations(near, 2)]
-            groups = [
-                group
-                for group in groups
-                if sum(self.totals[g] for g in group) >= (len(group) + 1) * low
-            ]
             best = None
             for group in groups:
+                total = sum(self.totals[g] for g in group)
+                more = [k for k in feasible_counts(total, self.band) if k > len(group)]
+                if not more:
+                    continue
                 nodes = np.array(sorted(set().union(*(self.members[g] for g in group))))
                 parts = partition(
-                    self.graph, self.weight, nodes, self.band, self.rng, counts=[len(group) + 1]
+                    self.graph, self.weight, nodes, self.band, self.rng, counts=[min(more)]
                 )
                 drawn = self.drawing(parts, group, nodes)
                 if drawn is None:
@@ -365,6 +372,134 @@ class Repair(MoveSearch):
                 self.adopt(best)
                 return
 
+    def found(self, grid: int) -> bool:
+        """Open a new grid from the edge of an over-full ``grid``: a border atom or bundle of
+        it moves to the new grid, then the cheapest chains fill the new grid and what is left
+        of ``grid`` (``shortest_chain``). Of the openings tried, the one moving the fewest
+        households that leaves every grid it touched in band and no other grid worse; False
+        when none does. For grids of a few large compounds, which no chain can shrink."""
+        low, high = self.band
+        if self.totals[grid] <= high:
+            return False
+        start = self.labels.copy()
+        base = {g: violation(t, self.band) for g, t in self.totals.items()}
+        fresh = max(self.totals) + 1
+        best: tuple[float, np.ndarray] | None = None
+        offers = list(self._offers(grid, fresh, [self.totals[grid] - high, low], set()))
+        if self.totals[grid] >= 2 * low:
+            # a grid big enough for two may simply be halved: the smaller half moves
+            nodes = np.array(sorted(self.members[grid]))
+            halves = partition(self.graph, self.weight, nodes, self.band, self.rng, counts=[2])
+            if halves is not None and self.pieces(set(halves[0].tolist())) == 1:
+                smaller = min(halves, key=lambda half: (float(self.weight[half].sum()), half[0]))
+                if self.pieces(set(smaller.tolist())) == 1:
+                    offers.append(tuple(smaller.tolist()))
+        for atoms in offers:
+            self.apply([(atoms, grid, fresh)])
+            for g in (fresh, grid):
+                while violation(self.totals.get(g, 0.0), self.band) > 0:
+                    if not self.shortest_chain(g):
+                        break
+            worse = any(
+                violation(t, self.band) > (0.0 if g in (grid, fresh) else base.get(g, 0.0))
+                for g, t in self.totals.items()
+            )
+            cost = float(self.weight[self.labels != start].sum())
+            if not worse and (best is None or cost < best[0]):
+                best = (cost, self.labels.copy())
+            self.restore(start)
+        if best is None:
+            return False
+        self.restore(best[1])
+        return True
+
+    def fix_or_dissolve(self, grid: int) -> bool:
+        """``fix([grid])``; an under-full grid holding no more than it lacks is first
+        dissolved, as no filling moves fewer households; one that no move fills, last."""
+        total = self.totals[grid]
+        first = total < self.band[0] and total <= self.band[0] - total
+        return (first and self.dissolve(grid)) or self.fix([grid]) or self.dissolve(grid)
+
+    def dissolve(self, grid: int) -> bool:
+        """Give every atom of an under-full ``grid`` to a neighbouring grid with room (the
+        emptiest one that takes it in one piece), those next to other grids first; undone and
+        False unless all go. Moves the grid's households, which beats filling it when they are
+        fewer than it lacks."""
+        low, high = self.band
+        if self.totals[grid] >= low:
+            return False
+        start = self.labels.copy()
+        pending = sorted(self.members[grid])
+        while pending:
+            left = []
+            for atom in pending:
+                w = self.weight[atom]
+                fits = sorted(
+                    (self.totals[g], g)
+                    for g in {self.labels[n] for n in self.neighbours[atom]} - {grid, -1}
+                    if self.totals[g] + w <= high and (w == 0 or self.joins({atom}, g))
+                )
+                if fits:  # what is left of ``grid`` may fall apart: it goes entirely
+                    self.move(atom, fits[0][1])
+                else:
+                    left.append(atom)
+            if len(left) == len(pending):
+                self.restore(start)
+                return False
+            pending = left
+        return True
+
+    def split(self, grid: int) -> bool:
+        """Split an over-full ``grid`` (alone or with neighbours) into one more grid, the
+        split moving the fewest households (``restructure``); whether it did. Before the greedy
+        search, whose single moves would pass its households on from grid to grid."""
+        if self.totals[grid] <= self.band[1]:
+            return False
+        before = self.labels.copy()
+        self.restructure(grid, cheapest=True)
+        return bool((self.labels != before).any())
+
+    def restore(self, labels: np.ndarray) -> None:
+        """Move every node whose label differs from ``labels`` back to it."""
+        for node in np.flatnonzero(self.labels != labels).tolist():
+            self.move(node, int(labels[node]))
+
+    def revert(self) -> None:
+        """Move atoms back to the grid they started in wherever no grid ends further out of band
+        and both grids stay in one piece: the searches above fix one grid at a time, and a later
+        step often makes an earlier move needless. The atoms that moved between the same two
+        grids go back together first (a bundle may only fit whole), then one at a time, the
+        largest first, until nothing more goes back."""
+        while True:
+            moved = np.flatnonzero((self.labels != self.origin) & (self.weight > 0))
+            pairs: dict[tuple[int, int], list[int]] = {}
+            for atom in moved.tolist():
+                pairs.setdefault((int(self.labels[atom]), int(self.origin[atom])), []).append(atom)
+            groups = [group for group in pairs.values() if len(group) > 1]
+            groups += [[atom] for atom in sorted(moved.tolist(), key=lambda a: -self.weight[a])]
+            if not any(self._back(set(group)) for group in groups):
+                return
+
+    def _back(self, atoms: set[int]) -> bool:
+        """Move ``atoms`` (all in one grid) back to their grid of origin if that leaves no grid
+        further out of band and both grids in one piece."""
+        first = min(atoms)
+        source, target = int(self.labels[first]), int(self.origin[first])
+        if target not in self.members or source == target:
+            return False
+        if any(self.labels[a] != source or self.origin[a] != target for a in atoms):
+            return False
+        w = float(self.weight[sorted(atoms)].sum())
+        s, t = self.totals[source], self.totals[target]
+        before = violation(s, self.band) + violation(t, self.band)
+        if violation(s - w, self.band) + violation(t + w, self.band) > before + 1e-9:
+            return False
+        if not (self.keeps_connected_without(atoms, source) and self.joins(atoms, target)):
+            return False
+        for atom in sorted(atoms):
+            self.move(atom, target)
+        return True
+
     def greedy(self, order: Greedy) -> np.ndarray:
         """The greedy search, the worst grid first: the cheapest chain of moves, the best single
         move, a two-grid chain (early in ``order``) or a push; when none helps, a split or a
@@ -443,23 +578,53 @@ def rebalance_labels(
 ) -> np.ndarray:
     """Bring a plan people live with into band moving as few households as the search finds:
     grids in several pieces are joined or split; the best-first search (``MoveSearch.fix``)
-    fixes the grids out of band one at a time, the worst first; the greedy search
-    (``REBALANCING``) takes what it leaves; a grid still out of band is redrawn with the grids
-    around it. Violations may remain.
+    fixes the grids out of band one at a time, the worst first; where it finds no moves an
+    over-full grid opens a new grid from its edge (``Repair.found``), else is split with its
+    neighbours (``Repair.split``); the greedy search (``REBALANCING``) takes what they leave; a
+    grid still out of band is redrawn with the grids around it; last, needless moves are moved
+    back (``Repair.revert``). A split early can make the grids after it dearer to fix than the
+    greedy search would, so when one was made the repair also runs without splits (unless the
+    plan is in band within ``NEAR_BOUND`` of ``geo.moves.atom_bound``), and the plan with fewer
+    households out of band, then fewer moved, is kept. Violations may remain.
 
     Parameters are those of ``finish_division``, and ``links``: the fragments of the nodes
     (``geo.labelling.Links``), so that a grid counts as one piece only when its cells are;
     None: the graph's nodes.
     """
-    search = Repair(graph, households, labels, band, rng, links)
+    spare = copy.deepcopy(rng)
+    search, split = _repair(Repair(graph, households, labels, band, rng, links), True)
+    out, moved = _cost(search)
+    if not split or (out == 0 and moved <= NEAR_BOUND * atom_bound(households, labels, band)):
+        return search.labels
+    other, _ = _repair(Repair(graph, households, labels, band, spare, links), False)
+    return min(search, other, key=_cost).labels
+
+
+def _repair(search: Repair, splits: bool) -> tuple[Repair, bool]:
+    """The steps of ``rebalance_labels`` on ``search``, with or without ``Repair.split``, and
+    whether a grid was split."""
     for grid in sorted(search.members):
         search.one_piece(grid)
+    split = False
     for _ in range(MAX_ROUNDS):
         bad = search.bad()
-        if not bad or not any(search.fix([g]) for g in bad):
+        if not bad:
             break
+        if not (1 < len(bad) <= JOINT and search.fix(bad)) and not any(
+            search.fix_or_dissolve(g) or search.found(g) for g in bad
+        ):
+            if not (splits and any(search.split(g) for g in bad)):
+                break
+            split = True
     search.greedy(REBALANCING)
     for grid in search.bad():
-        if violation(search.totals.get(grid, 0.0), band) > 0:
+        if violation(search.totals.get(grid, 0.0), search.band) > 0:
             search.redraw(grid)
-    return search.labels
+    search.revert()
+    return search, split
+
+
+def _cost(search: Repair) -> tuple[float, float]:
+    """Households out of band, then households moved."""
+    out = sum(violation(t, search.band) for t in search.totals.values())
+    return out, float(search.weight[search.labels != search.origin].sum())

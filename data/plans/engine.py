@@ -209,7 +209,8 @@ def rebalance_draft(
 ) -> pd.DataFrame:
     """Re-balance the draft under today's household counts; returns the moves. ``best``: the
     "best plan", the exact solver's (``geo.optimum``) when it moves fewer households within
-    ``BEST_PLAN_SECONDS``."""
+    ``BEST_PLAN_SECONDS``. The grids left out of band (or a compound left split) are logged
+    with the edit, each with its reason."""
     begin_edit(session, plan, expected_revision, actor, "rebalance", "自动调整（再平衡）")
     view = view_plan(session, plan)
     frames = view.frames
@@ -237,6 +238,7 @@ def rebalance_draft(
         {
             "buildings_moved": int(moved["building_id"].nunique()),
             "households_moved": int(moved["households"].sum()),
+            "exceptions": [flag.message for flag in result.exceptions],
         },
     )
     return moved

@@ -1,0 +1,101 @@
+"""Re-balancing after growth: the fast path moves few households and leaves the grids it need not
+touch alone; a grid that no plan brings into band is a proven exception, and a compound the old
+plan split for such a grid stays split."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from geo.divide import divide
+from geo.exhaustive import homeless
+from geo.rebalance import rebalance
+from tests.engine.synthetic import synthetic_community
+from tests.engine.test_rebalance import grown
+from tests.engine.test_repair import graph_of
+
+BAND = (300, 500)
+
+
+def row_of_buildings(households: list[int], compounds: list[str | None]):
+    """A community 100 m deep with one building every 100 m along it (each building touches
+    only the ones before and after it) and the buildings' frame."""
+    n = len(households)
+    buildings = gpd.GeoDataFrame(
+        {
+            "households": households,
+            "compound_id": pd.array(compounds, dtype="string"),
+        },
+        geometry=[box(100 * i + 40, 40, 100 * i + 60, 60) for i in range(n)],
+        index=pd.Index(range(1, n + 1), name="building_id"),
+        crs="EPSG:4545",
+    )
+    return box(0, 0, 100 * n, 100), buildings
+
+
+def plan_of(grids: list[int]) -> pd.DataFrame:
+    return pd.DataFrame({"building_id": range(1, len(grids) + 1), "unit_id": None, "grid": grids})
+
+
+def test_an_atom_no_grid_in_band_holds_is_homeless():
+    # 170 - 31 - 313 - 200 - 200: the end building reaches 300 only with the 313 too (514)
+    households = np.array([170.0, 31, 313, 200, 200])
+    graph = graph_of(households, [(0, 1), (1, 2), (2, 3), (3, 4)])
+    assert homeless(graph, households, np.array([0, 1, 2]), BAND) == 0
+    assert homeless(graph, households, np.array([3, 4]), BAND) is None
+
+
+def test_an_unavoidable_grid_over_the_ceiling_is_a_proven_exception():
+    boundary, buildings = row_of_buildings([170, 31, 313, 200, 200, 200, 150], [None] * 7)
+    result = rebalance(boundary, buildings, None, None, plan_of([1, 1, 1, 2, 2, 3, 3]), BAND)
+    assert result.grids["households"].to_dict() == {1: 514, 2: 400, 3: 350}
+    assert result.moves.empty
+    [flag] = result.exceptions
+    assert (flag.grid, flag.households, flag.proven) == (1, 514, True)
+    assert "超上限 14 户" in flag.message and "楼栋 1（170 户）" in flag.message
+    assert "已穷举" in flag.message
+
+
+def test_a_compound_split_for_a_stranded_neighbour_stays_split():
+    # X 280 | compound c: 150 + 150 | Y 280. Joined, c leaves X or Y alone under the floor.
+    boundary, buildings = row_of_buildings([280, 150, 150, 280], [None, "c", "c", None])
+    result = rebalance(boundary, buildings, None, None, plan_of([1, 1, 2, 2]), BAND)
+    assert result.moves.empty
+    assert result.grids["households"].to_dict() == {1: 430, 2: 430}
+    [flag] = result.exceptions
+    assert flag.rule == "compound" and "小区 c（300 户）拆分到 2 个网格" in flag.message
+
+
+@pytest.mark.parametrize(
+    ("households", "totals"),
+    [([320, 150, 150, 330], [300, 320, 330]), ([100, 150, 150, 330], [330, 400])],
+)
+def test_a_compound_that_fits_whole_is_joined(households, totals):
+    boundary, buildings = row_of_buildings(households, [None, "c", "c", None])
+    result = rebalance(boundary, buildings, None, None, plan_of([1, 1, 2, 2]), BAND)
+    grids = result.assignment.set_index("building_id")["grid"]
+    assert grids[2] == grids[3]
+    assert sorted(result.grids["households"]) == totals
+    assert not result.exceptions
+
+
+@pytest.fixture(scope="module")
+def divided():
+    c = synthetic_community(2, blocks=(4, 3), households=2400)
+    return c, divide(c.boundary, c.buildings, c.units, c.barriers, BAND)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_the_fast_path_moves_few_and_leaves_untouched_grids_alone(divided, seed):
+    c, division = divided
+    buildings, units = grown(c, 0.15, seed)
+    result = rebalance(c.boundary, buildings, units, c.barriers, division.assignment)
+    assert result.grids["households"].between(*BAND).all()
+    assert not result.exceptions
+    assert result.atom_bound <= result.moved_households <= 3 * result.atom_bound
+    touched = set(result.moves["from_grid"]) | set(result.moves["to_grid"])
+    old = division.assignment.set_index("building_id")["grid"]
+    new = result.assignment.set_index("building_id")["grid"].reindex(old.index)
+    untouched = ~old.isin(touched)
+    assert untouched.any() and (old[untouched] == new[untouched]).all()
