@@ -19,8 +19,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
 
 from geo.graph import AtomGraph
 
@@ -185,18 +183,17 @@ class _Search:
     def _cuts(self, u, v, tree_weight, weight, total, k):
         """Admissible cuts of one random spanning tree, as (mask, grids on the mask side)."""
         n = len(weight)
-        matrix = coo_array((tree_weight, (u, v)), shape=(n, n)).tocsr()
-        tree = minimum_spanning_tree(matrix)
+        tree = spanning_tree(n, u, v, tree_weight)
         root = int(self.rng.integers(n))
-        order, parent = depth_first_order(tree, root, directed=False, return_predecessors=True)
-        if len(order) < n:
+        if tree is None:
             return
+        order_list, up = _preorder(tree, root)
         # subtree households and sizes, leaves up (lists: this loop runs per node)
-        sums_list, size_list, up = weight.tolist(), [1] * n, parent.tolist()
-        for node in order[:0:-1].tolist():
+        sums_list, size_list = weight.tolist(), [1] * n
+        for node in order_list[:0:-1]:
             sums_list[up[node]] += sums_list[node]
             size_list[up[node]] += size_list[node]
-        sums, size = np.array(sums_list), np.array(size_list)
+        sums, size, order = np.array(sums_list), np.array(size_list), np.array(order_list)
         position = np.empty(n, dtype=int)
         position[order] = np.arange(n)
         windows = [(kp, *self._window(kp, k, total)) for kp in sorted({1, k // 2, k - k // 2})]
@@ -212,6 +209,56 @@ class _Search:
             mask = np.zeros(n, dtype=bool)
             mask[order[position[node] : position[node] + size[node]]] = True
             yield mask, k_part, "tree"
+
+
+def spanning_tree(
+    n: int, u: np.ndarray, v: np.ndarray, weight: np.ndarray
+) -> list[list[int]] | None:
+    """Neighbour lists of the minimum spanning tree of the graph of edges (``u``, ``v``) under
+    ``weight``, or None when the graph is not connected. Each node lists the nodes it links to
+    as ``u`` ascending, then those it links to as ``v`` ascending: the order in which
+    ``scipy.sparse.csgraph.depth_first_order`` walks them, so plans stay as they were.
+
+    Kruskal's algorithm on plain lists: most subgraphs the search splits have a few dozen nodes,
+    where building scipy.sparse matrices for ``minimum_spanning_tree`` costs far more than the
+    tree itself."""
+    boss = list(range(n))
+    ahead: list[list[int]] = [[] for _ in range(n)]
+    behind: list[list[int]] = [[] for _ in range(n)]
+    joined = 0
+    us, vs = u.tolist(), v.tolist()
+    for edge in np.argsort(weight, kind="stable").tolist():
+        if joined == n - 1:
+            break
+        a, b = us[edge], vs[edge]
+        while boss[a] != a:
+            boss[a] = a = boss[boss[a]]
+        while boss[b] != b:
+            boss[b] = b = boss[boss[b]]
+        if a != b:
+            boss[a] = b
+            ahead[us[edge]].append(vs[edge])
+            behind[vs[edge]].append(us[edge])
+            joined += 1
+    if joined < n - 1:
+        return None
+    return [sorted(a) + sorted(b) for a, b in zip(ahead, behind, strict=True)]
+
+
+def _preorder(tree: list[list[int]], root: int) -> tuple[list[int], list[int]]:
+    """Depth-first preorder of a tree's nodes from ``root``, each node's neighbours in list
+    order (so each subtree is a run of it), and the parent of each node (``root``'s is -1)."""
+    parent = [-1] * len(tree)
+    order: list[int] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for nxt in reversed(tree[node]):
+            if nxt != parent[node]:
+                parent[nxt] = node
+                stack.append(nxt)
+    return order, parent
 
 
 def adjacency(n: int, u: np.ndarray, v: np.ndarray) -> list[list[int]]:
