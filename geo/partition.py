@@ -175,9 +175,13 @@ class _Search:
         windows = [self._window(k_part, k, total) for k_part in k_parts]
         # a seed met twice grows the same parts again: the first kind named wins
         for seed in dict.fromkeys(seeds + heavy):
-            masks = _grow(near, x, y, w, seed, windows)
-            for k_part, mask in zip(k_parts, masks, strict=True):
-                if mask is not None and _connected(near, ~mask):
+            grown = _grow(_Growth(seed, near, x, y, w), windows)
+            for k_part, atoms in zip(k_parts, grown, strict=True):
+                if atoms is None:
+                    continue
+                mask = np.zeros(len(weight), dtype=bool)
+                mask[atoms] = True
+                if _connected(near, ~mask):
                     yield mask, k_part, "heavy" if seed in heavy else "grow"
 
     def _cuts(self, u, v, tree_weight, weight, total, k):
@@ -270,44 +274,76 @@ def adjacency(n: int, u: np.ndarray, v: np.ndarray) -> list[list[int]]:
     return near
 
 
-def _grow(near, x, y, w, seed: int, windows: list[tuple[float, float]]) -> list:
-    """For each window (low, high): a connected part grown from ``seed`` until it holds
-    ``low``–``high`` households, each time taking the neighbouring atom nearest the part's
-    centre that does not overshoot, or None (coordinates ``x``, ``y`` and households ``w`` as
-    lists: this loop runs per atom added).
+class _Growth:
+    """A connected part growing atom by atom: its atoms, the atoms next to it and its centre
+    (weighted by households, plus a tiny weight so that empty faces count)."""
+
+    def __init__(self, seed: int, near, x, y, w) -> None:
+        self.near, self.x, self.y, self.w = near, x, y, w
+        self.atoms: list[int] = []
+        self.inside: set[int] = set()
+        self.frontier: set[int] = set()
+        self.total = self.mass = self.mx = self.my = 0.0
+        self.add(seed)
+
+    def add(self, atom: int) -> None:
+        """Take ``atom`` into the part."""
+        self.atoms.append(atom)
+        self.inside.add(atom)
+        self.frontier.discard(atom)
+        weight = self.w[atom]
+        self.total += weight
+        self.mass += weight + 1e-9
+        self.mx += (weight + 1e-9) * self.x[atom]
+        self.my += (weight + 1e-9) * self.y[atom]
+        self.frontier.update(n for n in self.near[atom] if n not in self.inside)
+
+    def nearest(self, room: float) -> int | None:
+        """The neighbouring atom nearest the centre holding at most ``room`` households (the
+        lowest index among equally near ones), or None."""
+        x, y, w = self.x, self.y, self.w
+        cx, cy = self.mx / self.mass, self.my / self.mass
+        fits = [((x[n] - cx) ** 2 + (y[n] - cy) ** 2, n) for n in self.frontier if w[n] <= room]
+        return min(fits)[1] if fits else None
+
+    def copy(self) -> _Growth:
+        """An independent copy of the part, to grow on differently."""
+        other = object.__new__(_Growth)
+        other.__dict__.update(self.__dict__)
+        other.atoms, other.inside, other.frontier = (
+            list(self.atoms),
+            set(self.inside),
+            set(self.frontier),
+        )
+        return other
+
+
+def _grow(growth: _Growth, windows: list[tuple[float, float]]) -> list[list[int] | None]:
+    """For each window (low, high): the atoms of a connected part grown from ``growth`` until it
+    holds ``low``–``high`` households, each time taking the neighbouring atom nearest the part's
+    centre that does not overshoot, or None.
 
     The windows share one growth while it takes the same atoms: the nearest atom that fits the
     widest window left is also the nearest for a narrower one, unless it overshoots that one,
-    which is then grown again on its own."""
-    out: list = [None] * len(windows)
+    which then grows on alone from a copy of the part so far."""
+    out: list[list[int] | None] = [None] * len(windows)
     active = list(range(len(windows)))
-    alone: list[int] = []
-    inside = np.zeros(len(w), dtype=bool)
-    frontier: set[int] = set()
-    total = mass = mx = my = 0.0
-    pick = seed
+    apart: list[tuple[int, _Growth]] = []
     while True:
-        inside[pick] = True
-        frontier.discard(pick)
-        total += w[pick]
-        mass += w[pick] + 1e-9
-        mx += (w[pick] + 1e-9) * x[pick]
-        my += (w[pick] + 1e-9) * y[pick]
-        frontier.update(n for n in near[pick] if not inside[n])
-        for j in [j for j in active if total >= windows[j][0]]:
-            out[j] = inside.copy() if total <= windows[j][1] else None
+        for j in [j for j in active if growth.total >= windows[j][0]]:
+            out[j] = list(growth.atoms) if growth.total <= windows[j][1] else None
             active.remove(j)
         if not active:
             break
-        room, cx, cy = max(windows[j][1] for j in active) - total, mx / mass, my / mass
-        fits = [((x[n] - cx) ** 2 + (y[n] - cy) ** 2, n) for n in frontier if w[n] <= room]
-        if not fits:
+        pick = growth.nearest(max(windows[j][1] for j in active) - growth.total)
+        if pick is None:
             break
-        pick = min(fits)[1]
-        alone += [j for j in active if w[pick] > windows[j][1] - total]
-        active = [j for j in active if j not in alone]
-    for j in alone:
-        out[j] = _grow(near, x, y, w, seed, [windows[j]])[0]
+        for j in [j for j in active if growth.w[pick] > windows[j][1] - growth.total]:
+            apart.append((j, growth.copy()))
+            active.remove(j)
+        growth.add(pick)
+    for j, alone in apart:
+        out[j] = _grow(alone, [windows[j]])[0]
     return out
 
 
