@@ -175,7 +175,8 @@ class Planner:
     def split(self, nodes: np.ndarray, reason: str) -> None:
         """Divide a part proved to have no division with its compounds whole by splitting one
         of its compounds along its buildings (each of the heaviest few in turn), else all of
-        them (``geo.split``); kept only where every grid of the part is then in band."""
+        them (``geo.split``); kept only where every grid of the part is then in band. A split
+        that leaves an atom stranded (``geo.reasons.stranded_reason``) is not searched."""
         table, pieces = self.prepared.atoms.table, self.prepared.atoms.pieces
         if not feasible_counts(self.households[nodes].sum(), self.band):
             return
@@ -194,7 +195,9 @@ class Planner:
             graph = prepared.graph
             inside = np.concatenate([node[nodes], np.arange(self.graph.atoms, graph.atoms)])
             households = graph.weights(prepared.atoms.table["households"].to_numpy())
-            if not connected(graph, inside):
+            # an atom under the floor that still cannot share a grid with any neighbour (none
+            # of them was split) leaves no division: no need to search for one
+            if not connected(graph, inside) or stranded_reason(prepared, inside, self.band):
                 continue
             parts = partition(graph, households, inside, self.band, self.rng, None, self.deadline)
             if parts is None and len(inside) <= MAX_NODES:
