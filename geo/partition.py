@@ -89,7 +89,7 @@ class _Search:
         cost = self.graph.cost[keep]
         weight = self.households[nodes]
         total = weight.sum()
-        unit = IMBALANCE_WEIGHT * (float(np.median(cost)) if len(cost) else 1.0)
+        unit = IMBALANCE_WEIGHT * (_median(cost) if len(cost) else 1.0)
         scored = {}
         batches = [self._grow_cuts(u, v, self.graph.xy[nodes], weight, total, k)]
         for _ in range(TREES_PER_SPLIT):
@@ -227,12 +227,10 @@ def spanning_tree(
     where building scipy.sparse matrices for ``minimum_spanning_tree`` costs far more than the
     tree itself."""
     boss = list(range(n))
-    ahead: list[list[int]] = [[] for _ in range(n)]
-    behind: list[list[int]] = [[] for _ in range(n)]
-    joined = 0
+    chosen: list[int] = []
     us, vs = u.tolist(), v.tolist()
     for edge in np.argsort(weight, kind="stable").tolist():
-        if joined == n - 1:
+        if len(chosen) == n - 1:
             break
         a, b = us[edge], vs[edge]
         while boss[a] != a:
@@ -241,12 +239,22 @@ def spanning_tree(
             boss[b] = b = boss[boss[b]]
         if a != b:
             boss[a] = b
-            ahead[us[edge]].append(vs[edge])
-            behind[vs[edge]].append(us[edge])
-            joined += 1
-    if joined < n - 1:
+            chosen.append(edge)
+    if len(chosen) < n - 1:
         return None
-    return [sorted(a) + sorted(b) for a, b in zip(ahead, behind, strict=True)]
+    tree_u, tree_v = u[chosen], v[chosen]
+    near: list[list[int]] = [[] for _ in range(n)]
+    for a, b in zip(*_lexsorted(tree_u, tree_v), strict=True):
+        near[a].append(b)
+    for b, a in zip(*_lexsorted(tree_v, tree_u), strict=True):
+        near[b].append(a)
+    return near
+
+
+def _lexsorted(first: np.ndarray, second: np.ndarray) -> tuple[list[int], list[int]]:
+    """The pairs (``first``, ``second``) in ascending order, as two lists."""
+    order = np.lexsort((second, first))
+    return first[order].tolist(), second[order].tolist()
 
 
 def _preorder(tree: list[list[int]], root: int) -> tuple[list[int], list[int]]:
@@ -263,6 +271,15 @@ def _preorder(tree: list[list[int]], root: int) -> tuple[list[int], list[int]]:
                 parent[nxt] = node
                 stack.append(nxt)
     return order, parent
+
+
+def _median(values: np.ndarray) -> float:
+    """``numpy.median`` of a non-empty array, by a sort (faster on the small arrays here)."""
+    ordered = np.sort(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[middle])
+    return float((ordered[middle - 1] + ordered[middle]) / 2)
 
 
 def adjacency(n: int, u: np.ndarray, v: np.ndarray) -> list[list[int]]:
