@@ -171,11 +171,12 @@ class _Search:
             ).tolist()
         heavy = np.argsort(-weight, kind="stable")[:HEAVY_SEEDS].tolist()
         x, y, w = xy[:, 0].tolist(), xy[:, 1].tolist(), weight.tolist()
+        sets = [set(n) for n in near]
         k_parts = sorted({1, k // 2, k - k // 2})
         windows = [self._window(k_part, k, total) for k_part in k_parts]
         # a seed met twice grows the same parts again: the first kind named wins
         for seed in dict.fromkeys(seeds + heavy):
-            grown = _grow(_Growth(seed, near, x, y, w), windows)
+            grown = _grow(_Growth(seed, sets, x, y, w), windows)
             for k_part, atoms in zip(k_parts, grown, strict=True):
                 if atoms is None:
                     continue
@@ -295,33 +296,15 @@ class _Growth:
     """A connected part growing atom by atom: its atoms, the atoms next to it and its centre
     (weighted by households, plus a tiny weight so that empty faces count)."""
 
-    def __init__(self, seed: int, near, x, y, w) -> None:
+    def __init__(self, seed: int, near: list[set[int]], x, y, w) -> None:
         self.near, self.x, self.y, self.w = near, x, y, w
-        self.atoms: list[int] = []
-        self.inside: set[int] = set()
-        self.frontier: set[int] = set()
-        self.total = self.mass = self.mx = self.my = 0.0
-        self.add(seed)
-
-    def add(self, atom: int) -> None:
-        """Take ``atom`` into the part."""
-        self.atoms.append(atom)
-        self.inside.add(atom)
-        self.frontier.discard(atom)
-        weight = self.w[atom]
-        self.total += weight
-        self.mass += weight + 1e-9
-        self.mx += (weight + 1e-9) * self.x[atom]
-        self.my += (weight + 1e-9) * self.y[atom]
-        self.frontier.update(n for n in self.near[atom] if n not in self.inside)
-
-    def nearest(self, room: float) -> int | None:
-        """The neighbouring atom nearest the centre holding at most ``room`` households (the
-        lowest index among equally near ones), or None."""
-        x, y, w = self.x, self.y, self.w
-        cx, cy = self.mx / self.mass, self.my / self.mass
-        fits = [((x[n] - cx) ** 2 + (y[n] - cy) ** 2, n) for n in self.frontier if w[n] <= room]
-        return min(fits)[1] if fits else None
+        self.atoms = [seed]
+        self.inside = {seed}
+        self.frontier = set(near[seed])
+        self.total = w[seed]
+        self.mass = w[seed] + 1e-9
+        self.mx = (w[seed] + 1e-9) * x[seed]
+        self.my = (w[seed] + 1e-9) * y[seed]
 
     def copy(self) -> _Growth:
         """An independent copy of the part, to grow on differently."""
@@ -338,27 +321,42 @@ class _Growth:
 def _grow(growth: _Growth, windows: list[tuple[float, float]]) -> list[list[int] | None]:
     """For each window (low, high): the atoms of a connected part grown from ``growth`` until it
     holds ``low``–``high`` households, each time taking the neighbouring atom nearest the part's
-    centre that does not overshoot, or None.
+    centre (the lowest index among equally near ones) that does not overshoot, or None.
 
     The windows share one growth while it takes the same atoms: the nearest atom that fits the
     widest window left is also the nearest for a narrower one, unless it overshoots that one,
-    which then grows on alone from a copy of the part so far."""
+    which then grows on alone from a copy of the part so far. One step per atom added: the
+    part's state lives in local variables here, written back only for such a copy."""
     out: list[list[int] | None] = [None] * len(windows)
     active = list(range(len(windows)))
     apart: list[tuple[int, _Growth]] = []
+    near, x, y, w = growth.near, growth.x, growth.y, growth.w
+    atoms, inside, frontier = growth.atoms, growth.inside, growth.frontier
+    total, mass, mx, my = growth.total, growth.mass, growth.mx, growth.my
     while True:
-        for j in [j for j in active if growth.total >= windows[j][0]]:
-            out[j] = list(growth.atoms) if growth.total <= windows[j][1] else None
+        for j in [j for j in active if total >= windows[j][0]]:
+            out[j] = list(atoms) if total <= windows[j][1] else None
             active.remove(j)
         if not active:
             break
-        pick = growth.nearest(max(windows[j][1] for j in active) - growth.total)
-        if pick is None:
+        room = max(windows[j][1] for j in active) - total
+        cx, cy = mx / mass, my / mass
+        fits = [((x[n] - cx) ** 2 + (y[n] - cy) ** 2, n) for n in frontier if w[n] <= room]
+        if not fits:
             break
-        for j in [j for j in active if growth.w[pick] > windows[j][1] - growth.total]:
+        pick = min(fits)[1]
+        for j in [j for j in active if w[pick] > windows[j][1] - total]:
+            growth.total, growth.mass, growth.mx, growth.my = total, mass, mx, my
             apart.append((j, growth.copy()))
             active.remove(j)
-        growth.add(pick)
+        atoms.append(pick)
+        inside.add(pick)
+        frontier.discard(pick)
+        frontier |= near[pick] - inside
+        total += w[pick]
+        mass += w[pick] + 1e-9
+        mx += (w[pick] + 1e-9) * x[pick]
+        my += (w[pick] + 1e-9) * y[pick]
     for j, alone in apart:
         out[j] = _grow(alone, [windows[j]])[0]
     return out
