@@ -352,7 +352,9 @@ class Planner:
         """Partitions under a band widened by each share, as found and repaired to the strict
         band (``geo.repair``: its merges may leave more violation than they started with), as
         (violation key, parts); stops at the first whose key is ``enough`` (default: keeps the
-        band). ``counts``: the grid counts tried (default: every feasible one)."""
+        band). ``counts``: the grid counts tried (default: the two nearest the middle of the
+        band, ``nearest_counts``: where the nearest fails under a widened band, counts further
+        out almost always fail too, each after a whole search's budget)."""
         graph, households, band = self.graph, self.households, self.band
         out = []
         for share in shares:
@@ -360,7 +362,7 @@ class Planner:
                 break
             wide = (band[0] * (1 - share), band[1] * (1 + share))
             total = households[nodes].sum()
-            tried = counts or feasible_counts(total, band) or nearest_counts(total, band)
+            tried = counts or nearest_counts(total, band)
             parts = partition(graph, households, nodes, wide, self.rng, tried, self.search_deadline)
             if parts is None:
                 continue
