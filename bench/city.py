@@ -9,7 +9,8 @@ standby (``wangge db replica``'s, serving the public reads), in alternating roun
 vector tiles per second, cold (first request of each) and warm (from the server's cache); and
 ``bench/lookup.py``'s (c)/(b) ratio on the district sample.
 
-Run: ``.venv/bin/python bench/city.py [--seconds 10] [--rounds 2] [--skip-divide] [--reuse]``.
+Run: ``.venv/bin/python bench/city.py [--seconds 10] [--rounds 2] [--skip-divide] [--reuse]``;
+``--divide-only`` builds the city in memory and times its division alone, without a database.
 On a shared machine every figure moves with the others' load: compare the ratios.
 """
 
@@ -47,6 +48,7 @@ from geo.tables import community_frames  # noqa: E402
 
 DB = "wangge_bench_city"
 TILE_ZOOM = 15
+BAND = (300, 500)
 
 
 def _say(text: str) -> None:
@@ -107,16 +109,28 @@ def build_and_load(admin_url: str, url: str, seed: int):
 
 
 def divide_city(city, seed: int) -> None:
+    """Divide every community of the city (``geo.district.divide_all`` on 2 cores), printing
+    the wall clock, the CPU seconds of this process and its workers, and the grids in band."""
     communities = [community_frames(city, code) for code in city.community["code"]]
-    t = time.perf_counter()
-    results = divide_all(communities, seed=seed, workers=2)
-    took = time.perf_counter() - t
-    failed = sum(isinstance(r, GridError) for r in results)
-    grids = sum(len(r.grids) for r in results if not isinstance(r, GridError))
+    t, cpu = time.perf_counter(), _cpu_s()
+    results = divide_all(communities, BAND, seed=seed, workers=2)
+    took, took_cpu = time.perf_counter() - t, _cpu_s() - cpu
+    divisions = [r for r in results if not isinstance(r, GridError)]
+    grids = sum(len(r.grids) for r in divisions)
+    in_band = sum(int(r.grids["households"].between(*BAND).sum()) for r in divisions)
     _say(
         f"divide: {len(communities)} communities on 2 cores in {took:.1f} s "
-        f"({grids} grids, {failed} without a division)   target <= 30 s"
+        f"({took_cpu:.1f} s of CPU; {grids} grids, {in_band} in band, "
+        f"{len(results) - len(divisions)} without a division)   target <= 30 s"
     )
+
+
+def divide_only(seed: int) -> None:
+    """Build the city in memory (no database) and time its division."""
+    t = time.perf_counter()
+    city = generate_city(seed)
+    _say(f"built in {time.perf_counter() - t:.1f} s: {len(city.community)} communities")
+    divide_city(city, seed)
 
 
 def _points(url: str) -> Path:
@@ -212,10 +226,19 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--skip-divide", action="store_true")
     ap.add_argument(
+        "--divide-only",
+        action="store_true",
+        help="build the city in memory and time its division only (no database)",
+    )
+    ap.add_argument(
         "--reuse", action="store_true", help=f"use {DB} as loaded by an earlier run (no build)"
     )
     args = ap.parse_args()
     settings = Settings()
+    if args.divide_only:
+        _say(f"city division on {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f})")
+        divide_only(settings.sample_seed)
+        return
     server = make_url(resolve_url(settings))
     admin_url = server.set(database="postgres").render_as_string(hide_password=False)
     url = server.set(database=DB).render_as_string(hide_password=False)

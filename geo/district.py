@@ -9,6 +9,7 @@ cannot use does not stop the others: its place holds the ``geo.errors.GridError`
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -81,9 +82,17 @@ def divide_all(
         range(len(communities)), key=lambda i: -float(communities[i].buildings["households"].sum())
     )
     results: dict[int, Division | GridError] = {}
-    # fork: the workers inherit the loaded modules instead of importing them again
-    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-        futures = {i: pool.submit(_divide_one, communities[i], band, seed) for i in largest_first}
-        for i, future in futures.items():
-            results[i] = future.result()
+    # fork: the workers inherit the loaded modules instead of importing them again; frozen,
+    # the inherited objects are left out of the workers' garbage collections, which would
+    # otherwise walk (and copy, page by page) the whole of the caller's heap again and again
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            futures = {
+                i: pool.submit(_divide_one, communities[i], band, seed) for i in largest_first
+            }
+            for i, future in futures.items():
+                results[i] = future.result()
+    finally:
+        gc.unfreeze()
     return [results[i] for i in range(len(communities))]

@@ -19,8 +19,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
 
 from geo.graph import AtomGraph
 
@@ -91,7 +89,7 @@ class _Search:
         cost = self.graph.cost[keep]
         weight = self.households[nodes]
         total = weight.sum()
-        unit = IMBALANCE_WEIGHT * (float(np.median(cost)) if len(cost) else 1.0)
+        unit = IMBALANCE_WEIGHT * (_median(cost) if len(cost) else 1.0)
         scored = {}
         batches = [self._grow_cuts(u, v, self.graph.xy[nodes], weight, total, k)]
         for _ in range(TREES_PER_SPLIT):
@@ -173,30 +171,34 @@ class _Search:
             ).tolist()
         heavy = np.argsort(-weight, kind="stable")[:HEAVY_SEEDS].tolist()
         x, y, w = xy[:, 0].tolist(), xy[:, 1].tolist(), weight.tolist()
+        sets = [set(n) for n in near]
         k_parts = sorted({1, k // 2, k - k // 2})
         windows = [self._window(k_part, k, total) for k_part in k_parts]
         # a seed met twice grows the same parts again: the first kind named wins
         for seed in dict.fromkeys(seeds + heavy):
-            masks = _grow(near, x, y, w, seed, windows)
-            for k_part, mask in zip(k_parts, masks, strict=True):
-                if mask is not None and _connected(near, ~mask):
+            grown = _grow(_Growth(seed, sets, x, y, w), windows)
+            for k_part, atoms in zip(k_parts, grown, strict=True):
+                if atoms is None:
+                    continue
+                mask = np.zeros(len(weight), dtype=bool)
+                mask[atoms] = True
+                if _connected(near, ~mask):
                     yield mask, k_part, "heavy" if seed in heavy else "grow"
 
     def _cuts(self, u, v, tree_weight, weight, total, k):
         """Admissible cuts of one random spanning tree, as (mask, grids on the mask side)."""
         n = len(weight)
-        matrix = coo_array((tree_weight, (u, v)), shape=(n, n)).tocsr()
-        tree = minimum_spanning_tree(matrix)
+        tree = spanning_tree(n, u, v, tree_weight)
         root = int(self.rng.integers(n))
-        order, parent = depth_first_order(tree, root, directed=False, return_predecessors=True)
-        if len(order) < n:
+        if tree is None:
             return
+        order_list, up = _preorder(tree, root)
         # subtree households and sizes, leaves up (lists: this loop runs per node)
-        sums_list, size_list, up = weight.tolist(), [1] * n, parent.tolist()
-        for node in order[:0:-1].tolist():
+        sums_list, size_list = weight.tolist(), [1] * n
+        for node in order_list[:0:-1]:
             sums_list[up[node]] += sums_list[node]
             size_list[up[node]] += size_list[node]
-        sums, size = np.array(sums_list), np.array(size_list)
+        sums, size, order = np.array(sums_list), np.array(size_list), np.array(order_list)
         position = np.empty(n, dtype=int)
         position[order] = np.arange(n)
         windows = [(kp, *self._window(kp, k, total)) for kp in sorted({1, k // 2, k - k // 2})]
@@ -214,6 +216,73 @@ class _Search:
             yield mask, k_part, "tree"
 
 
+def spanning_tree(
+    n: int, u: np.ndarray, v: np.ndarray, weight: np.ndarray
+) -> list[list[int]] | None:
+    """Neighbour lists of the minimum spanning tree of the graph of edges (``u``, ``v``) under
+    ``weight``, or None when the graph is not connected. Each node lists the nodes it links to
+    as ``u`` ascending, then those it links to as ``v`` ascending: the order in which
+    ``scipy.sparse.csgraph.depth_first_order`` walks them, so plans stay as they were.
+
+    Kruskal's algorithm on plain lists: most subgraphs the search splits have a few dozen nodes,
+    where building scipy.sparse matrices for ``minimum_spanning_tree`` costs far more than the
+    tree itself."""
+    boss = list(range(n))
+    chosen: list[int] = []
+    us, vs = u.tolist(), v.tolist()
+    for edge in np.argsort(weight, kind="stable").tolist():
+        if len(chosen) == n - 1:
+            break
+        a, b = us[edge], vs[edge]
+        while boss[a] != a:
+            boss[a] = a = boss[boss[a]]
+        while boss[b] != b:
+            boss[b] = b = boss[boss[b]]
+        if a != b:
+            boss[a] = b
+            chosen.append(edge)
+    if len(chosen) < n - 1:
+        return None
+    tree_u, tree_v = u[chosen], v[chosen]
+    near: list[list[int]] = [[] for _ in range(n)]
+    for a, b in zip(*_lexsorted(tree_u, tree_v), strict=True):
+        near[a].append(b)
+    for b, a in zip(*_lexsorted(tree_v, tree_u), strict=True):
+        near[b].append(a)
+    return near
+
+
+def _lexsorted(first: np.ndarray, second: np.ndarray) -> tuple[list[int], list[int]]:
+    """The pairs (``first``, ``second``) in ascending order, as two lists."""
+    order = np.lexsort((second, first))
+    return first[order].tolist(), second[order].tolist()
+
+
+def _preorder(tree: list[list[int]], root: int) -> tuple[list[int], list[int]]:
+    """Depth-first preorder of a tree's nodes from ``root``, each node's neighbours in list
+    order (so each subtree is a run of it), and the parent of each node (``root``'s is -1)."""
+    parent = [-1] * len(tree)
+    order: list[int] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for nxt in reversed(tree[node]):
+            if nxt != parent[node]:
+                parent[nxt] = node
+                stack.append(nxt)
+    return order, parent
+
+
+def _median(values: np.ndarray) -> float:
+    """``numpy.median`` of a non-empty array, by a sort (faster on the small arrays here)."""
+    ordered = np.sort(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[middle])
+    return float((ordered[middle - 1] + ordered[middle]) / 2)
+
+
 def adjacency(n: int, u: np.ndarray, v: np.ndarray) -> list[list[int]]:
     """Neighbour lists of an undirected graph given as edge arrays."""
     near: list[list[int]] = [[] for _ in range(n)]
@@ -223,44 +292,73 @@ def adjacency(n: int, u: np.ndarray, v: np.ndarray) -> list[list[int]]:
     return near
 
 
-def _grow(near, x, y, w, seed: int, windows: list[tuple[float, float]]) -> list:
-    """For each window (low, high): a connected part grown from ``seed`` until it holds
-    ``low``–``high`` households, each time taking the neighbouring atom nearest the part's
-    centre that does not overshoot, or None (coordinates ``x``, ``y`` and households ``w`` as
-    lists: this loop runs per atom added).
+class _Growth:
+    """A connected part growing atom by atom: its atoms, the atoms next to it and its centre
+    (weighted by households, plus a tiny weight so that empty faces count)."""
+
+    def __init__(self, seed: int, near: list[set[int]], x, y, w) -> None:
+        self.near, self.x, self.y, self.w = near, x, y, w
+        self.atoms = [seed]
+        self.inside = {seed}
+        self.frontier = set(near[seed])
+        self.total = w[seed]
+        self.mass = w[seed] + 1e-9
+        self.mx = (w[seed] + 1e-9) * x[seed]
+        self.my = (w[seed] + 1e-9) * y[seed]
+
+    def copy(self) -> _Growth:
+        """An independent copy of the part, to grow on differently."""
+        other = object.__new__(_Growth)
+        other.__dict__.update(self.__dict__)
+        other.atoms, other.inside, other.frontier = (
+            list(self.atoms),
+            set(self.inside),
+            set(self.frontier),
+        )
+        return other
+
+
+def _grow(growth: _Growth, windows: list[tuple[float, float]]) -> list[list[int] | None]:
+    """For each window (low, high): the atoms of a connected part grown from ``growth`` until it
+    holds ``low``–``high`` households, each time taking the neighbouring atom nearest the part's
+    centre (the lowest index among equally near ones) that does not overshoot, or None.
 
     The windows share one growth while it takes the same atoms: the nearest atom that fits the
     widest window left is also the nearest for a narrower one, unless it overshoots that one,
-    which is then grown again on its own."""
-    out: list = [None] * len(windows)
+    which then grows on alone from a copy of the part so far. One step per atom added: the
+    part's state lives in local variables here, written back only for such a copy."""
+    out: list[list[int] | None] = [None] * len(windows)
     active = list(range(len(windows)))
-    alone: list[int] = []
-    inside = np.zeros(len(w), dtype=bool)
-    frontier: set[int] = set()
-    total = mass = mx = my = 0.0
-    pick = seed
+    apart: list[tuple[int, _Growth]] = []
+    near, x, y, w = growth.near, growth.x, growth.y, growth.w
+    atoms, inside, frontier = growth.atoms, growth.inside, growth.frontier
+    total, mass, mx, my = growth.total, growth.mass, growth.mx, growth.my
     while True:
-        inside[pick] = True
-        frontier.discard(pick)
-        total += w[pick]
-        mass += w[pick] + 1e-9
-        mx += (w[pick] + 1e-9) * x[pick]
-        my += (w[pick] + 1e-9) * y[pick]
-        frontier.update(n for n in near[pick] if not inside[n])
         for j in [j for j in active if total >= windows[j][0]]:
-            out[j] = inside.copy() if total <= windows[j][1] else None
+            out[j] = list(atoms) if total <= windows[j][1] else None
             active.remove(j)
         if not active:
             break
-        room, cx, cy = max(windows[j][1] for j in active) - total, mx / mass, my / mass
+        room = max(windows[j][1] for j in active) - total
+        cx, cy = mx / mass, my / mass
         fits = [((x[n] - cx) ** 2 + (y[n] - cy) ** 2, n) for n in frontier if w[n] <= room]
         if not fits:
             break
         pick = min(fits)[1]
-        alone += [j for j in active if w[pick] > windows[j][1] - total]
-        active = [j for j in active if j not in alone]
-    for j in alone:
-        out[j] = _grow(near, x, y, w, seed, [windows[j]])[0]
+        for j in [j for j in active if w[pick] > windows[j][1] - total]:
+            growth.total, growth.mass, growth.mx, growth.my = total, mass, mx, my
+            apart.append((j, growth.copy()))
+            active.remove(j)
+        atoms.append(pick)
+        inside.add(pick)
+        frontier.discard(pick)
+        frontier |= near[pick] - inside
+        total += w[pick]
+        mass += w[pick] + 1e-9
+        mx += (w[pick] + 1e-9) * x[pick]
+        my += (w[pick] + 1e-9) * y[pick]
+    for j, alone in apart:
+        out[j] = _grow(alone, [windows[j]])[0]
     return out
 
 

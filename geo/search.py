@@ -175,7 +175,8 @@ class Planner:
     def split(self, nodes: np.ndarray, reason: str) -> None:
         """Divide a part proved to have no division with its compounds whole by splitting one
         of its compounds along its buildings (each of the heaviest few in turn), else all of
-        them (``geo.split``); kept only where every grid of the part is then in band."""
+        them (``geo.split``); kept only where every grid of the part is then in band. A split
+        that leaves an atom stranded (``geo.reasons.stranded_reason``) is not searched."""
         table, pieces = self.prepared.atoms.table, self.prepared.atoms.pieces
         if not feasible_counts(self.households[nodes].sum(), self.band):
             return
@@ -194,7 +195,9 @@ class Planner:
             graph = prepared.graph
             inside = np.concatenate([node[nodes], np.arange(self.graph.atoms, graph.atoms)])
             households = graph.weights(prepared.atoms.table["households"].to_numpy())
-            if not connected(graph, inside):
+            # an atom under the floor that still cannot share a grid with any neighbour (none
+            # of them was split) leaves no division: no need to search for one
+            if not connected(graph, inside) or stranded_reason(prepared, inside, self.band):
                 continue
             parts = partition(graph, households, inside, self.band, self.rng, None, self.deadline)
             if parts is None and len(inside) <= MAX_NODES:
@@ -340,12 +343,18 @@ class Planner:
         self.least(nodes, reason, tried)
 
     def relaxed(
-        self, nodes: np.ndarray, shares=RELAXATIONS, counts: list[int] | None = None
+        self,
+        nodes: np.ndarray,
+        shares=RELAXATIONS,
+        counts: list[int] | None = None,
+        enough: tuple[float, int] = (0, 0),
     ) -> list[tuple[tuple, list]]:
         """Partitions under a band widened by each share, as found and repaired to the strict
         band (``geo.repair``: its merges may leave more violation than they started with), as
-        (violation key, parts); stops at the first that keeps the band. ``counts``: the grid
-        counts tried (default: every feasible one)."""
+        (violation key, parts); stops at the first whose key is ``enough`` (default: keeps the
+        band). ``counts``: the grid counts tried (default: the two nearest the middle of the
+        band, ``nearest_counts``: where the nearest fails under a widened band, counts further
+        out almost always fail too, each after a whole search's budget)."""
         graph, households, band = self.graph, self.households, self.band
         out = []
         for share in shares:
@@ -353,11 +362,13 @@ class Planner:
                 break
             wide = (band[0] * (1 - share), band[1] * (1 + share))
             total = households[nodes].sum()
-            tried = counts or feasible_counts(total, band) or nearest_counts(total, band)
+            tried = counts or nearest_counts(total, band)
             parts = partition(graph, households, nodes, wide, self.rng, tried, self.search_deadline)
             if parts is None:
                 continue
             out.append((self.key(parts), parts))
+            if out[-1][0] <= enough:
+                break
             labels = np.full(graph.n, -1)
             for k, part in enumerate(parts):
                 labels[part] = k
@@ -366,7 +377,7 @@ class Planner:
             if not all(connected(graph, part) for part in fixed):
                 continue
             out.append((self.key(fixed), fixed))
-            if out[-1][0] == (0, 0):
+            if out[-1][0] <= enough:
                 break
         return out
 
@@ -379,11 +390,15 @@ class Planner:
     def least(self, nodes: np.ndarray, reason: str, tried=()) -> None:
         """The plan of least violation of a connected set among ``tried`` (violation key,
         parts), METIS parts for the counts nearest the band, as they are and repaired
-        (``geo.repair``) while there is time, and (for a part with a proof) the widened search."""
+        (``geo.repair``) while there is time, and (for a part with a proof) the widened search;
+        the search for candidates stops at one no plan can beat (``unbeatable``)."""
         candidates = list(tried)
+        goal = self.unbeatable(nodes)
         if not tried and not self.past() and len(nodes) <= MAX_NODES * 20:
-            candidates += self.relaxed(nodes, WIDER_RELAXATIONS)
+            candidates += self.relaxed(nodes, WIDER_RELAXATIONS, enough=goal)
         for k in nearest_counts(self.households[nodes].sum(), self.band):
+            if candidates and min(key for key, _ in candidates) <= goal:
+                break
             labels = np.full(self.graph.n, -1)
             parts = self.metis_parts(nodes, k)
             candidates.append((self.key(parts), parts))
@@ -396,6 +411,25 @@ class Planner:
         best = min(candidates, key=lambda item: item[0])[1]
         for part in best:
             self.add(part, ("part", reason))
+
+    def unbeatable(self, nodes: np.ndarray) -> tuple[float, int]:
+        """A violation key (``key``) that no plan of ``nodes`` beats. An atom under the floor
+        is in a grid alone, short of the floor, or with one of its neighbours at least, over
+        the ceiling when it cannot share a grid with any (``geo.reasons.stranded_reason``):
+        some grid leaves the lesser of the two outside the band."""
+        low, high = self.band
+        weight, graph = self.households, self.graph
+        inside = np.zeros(graph.n, dtype=bool)
+        inside[nodes] = True
+        both = inside[graph.u] & inside[graph.v]
+        u, v = graph.u[both], graph.v[both]
+        lightest = np.full(graph.n, np.inf)
+        np.minimum.at(lightest, u, weight[v])
+        np.minimum.at(lightest, v, weight[u])
+        light = nodes[(nodes < graph.atoms) & (weight[nodes] < low)]
+        shortfall = np.minimum(low - weight[light], weight[light] + lightest[light] - high)
+        least = float(shortfall.max(initial=0.0))
+        return (least, 1) if least > 0 else (0, 0)
 
     def metis_parts(self, nodes: np.ndarray, k: int) -> list[np.ndarray]:
         """METIS's ``k`` connected parts of ``nodes``; a part METIS left over the ceiling (it
