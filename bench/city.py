@@ -252,12 +252,17 @@ def main() -> None:
         _say("DATABASE_URL is set: no local standby to compare against; skipping replicas")
     else:
         standby = local_standby(settings)
+        was_running = standby.is_running()
         standby.ensure_running()
         replica = libpq_url(standby.url(DB))
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
             conn.execute("SELECT pg_switch_wal()")
         _say(f"local standby at {standby.datadir} (port {standby.port})")
-        lookups(url, replica, args.seconds, args.rounds)
+        try:
+            lookups(url, replica, args.seconds, args.rounds)
+        finally:  # a standby started for the benchmark does not outlive it
+            if not was_running:
+                standby.stop()
     tiles(url)
     lookup_ratio()
 
