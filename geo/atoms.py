@@ -236,21 +236,27 @@ def grid_of_pieces(atoms: Atoms, assignment: pd.DataFrame) -> np.ndarray:
     whole). Raises ``InvalidInput`` for buildings the assignment does not name.
     """
     rows = assignment.assign(unit_key=assignment["unit_id"].astype("object").fillna(""))
-    by_unit = rows.set_index(["building_id", "unit_key"])["grid"]
+    by_unit = rows.drop_duplicates(["building_id", "unit_key"])[["building_id", "unit_key", "grid"]]
+    # a building's most common grid, the smallest label among equally common ones
     by_building = (
-        rows.sort_values("grid", kind="stable")
-        .groupby("building_id")["grid"]
-        .agg(lambda grids: grids.mode().iat[0])
+        rows.groupby(["building_id", "grid"])
+        .size()
+        .rename("count")
+        .reset_index()
+        .sort_values(["building_id", "count", "grid"], ascending=[True, False, True], kind="stable")
+        .drop_duplicates("building_id")
+        .set_index("building_id")["grid"]
     )
-    grids = []
-    for building_id, unit_id in zip(
-        atoms.pieces["building_id"], atoms.pieces["unit_id"], strict=True
-    ):
-        key = (building_id, "" if unit_id is None else unit_id)
-        if key in by_unit.index:
-            grids.append(by_unit.loc[key])
-        elif building_id in by_building.index:
-            grids.append(by_building.loc[building_id])
-        else:
-            raise InvalidInput(f"楼栋 {building_id} 不在任何网格中")
-    return np.asarray(grids, dtype=object)
+    building_ids = atoms.pieces["building_id"].to_numpy()
+    keys = pd.MultiIndex.from_arrays(
+        [building_ids, ["" if unit is None else unit for unit in atoms.pieces["unit_id"].tolist()]]
+    )
+    unit_at = pd.MultiIndex.from_frame(by_unit[["building_id", "unit_key"]]).get_indexer(keys)
+    grids = np.empty(len(keys), dtype=object)
+    named = unit_at >= 0
+    grids[named] = by_unit["grid"].to_numpy()[unit_at[named]]
+    building_at = by_building.index.get_indexer(building_ids[~named])
+    if (building_at < 0).any():
+        raise InvalidInput(f"楼栋 {building_ids[~named][building_at < 0][0]} 不在任何网格中")
+    grids[~named] = by_building.to_numpy()[building_at]
+    return grids
