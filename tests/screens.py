@@ -56,9 +56,16 @@ def watched(browser, size: str) -> Iterator[Watched]:
         if resp.status >= 400 and not w.expected(resp.url):
             w.problems.append(f"{resp.status} {resp.url}")
 
+    def on_failed(req) -> None:
+        # net::ERR_ABORTED is the browser cancelling a load because the page went on to
+        # another (a favicon still loading when a test navigates): nobody sees it. A request
+        # the server failed shows as its status; one refused or blocked keeps its own error.
+        if req.failure != "net::ERR_ABORTED":
+            w.problems.append(f"failed: {req.url} ({req.failure})")
+
     page.on("console", on_console)
     page.on("pageerror", lambda exc: w.problems.append(f"page error: {exc}"))
-    page.on("requestfailed", lambda req: w.problems.append(f"failed: {req.url}"))
+    page.on("requestfailed", on_failed)
     page.on("response", on_response)
     try:
         yield w
