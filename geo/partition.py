@@ -326,40 +326,60 @@ def _grow(growth: _Growth, windows: list[tuple[float, float]]) -> list[list[int]
     The windows share one growth while it takes the same atoms: the nearest atom that fits the
     widest window left is also the nearest for a narrower one, unless it overshoots that one,
     which then grows on alone from a copy of the part so far. One step per atom added: the
-    part's state lives in local variables here, written back only for such a copy."""
+    part's state lives in local variables here, written back only for such a copy, and the
+    windows are looked at only when the part reaches the lowest floor (``reach``) or the atom
+    taken overshoots the lowest ceiling (``tight``) of those still growing."""
     out: list[list[int] | None] = [None] * len(windows)
     active = list(range(len(windows)))
     apart: list[tuple[int, _Growth]] = []
     near, x, y, w = growth.near, growth.x, growth.y, growth.w
     atoms, inside, frontier = growth.atoms, growth.inside, growth.frontier
     total, mass, mx, my = growth.total, growth.mass, growth.mx, growth.my
+    reach, top, tight = _limits(windows, active)
     while True:
-        for j in [j for j in active if total >= windows[j][0]]:
-            out[j] = list(atoms) if total <= windows[j][1] else None
-            active.remove(j)
-        if not active:
-            break
-        room = max(windows[j][1] for j in active) - total
+        if total >= reach:
+            for j in [j for j in active if total >= windows[j][0]]:
+                out[j] = list(atoms) if total <= windows[j][1] else None
+                active.remove(j)
+            if not active:
+                break
+            reach, top, tight = _limits(windows, active)
+        room = top - total
         cx, cy = mx / mass, my / mass
-        fits = [((x[n] - cx) ** 2 + (y[n] - cy) ** 2, n) for n in frontier if w[n] <= room]
-        if not fits:
+        # the nearest atom that fits, by a plain loop: no (distance, atom) tuple per neighbour
+        best, pick = np.inf, -1
+        for n in frontier:
+            if w[n] <= room:
+                d = (x[n] - cx) ** 2 + (y[n] - cy) ** 2
+                if d <= best and (d < best or n < pick):
+                    best, pick = d, n
+        if pick < 0:
             break
-        pick = min(fits)[1]
-        for j in [j for j in active if w[pick] > windows[j][1] - total]:
-            growth.total, growth.mass, growth.mx, growth.my = total, mass, mx, my
-            apart.append((j, growth.copy()))
-            active.remove(j)
+        held = w[pick]
+        if held > tight - total:
+            for j in [j for j in active if held > windows[j][1] - total]:
+                growth.total, growth.mass, growth.mx, growth.my = total, mass, mx, my
+                apart.append((j, growth.copy()))
+                active.remove(j)
+            reach, top, tight = _limits(windows, active)
         atoms.append(pick)
         inside.add(pick)
         frontier.discard(pick)
         frontier |= near[pick] - inside
-        total += w[pick]
-        mass += w[pick] + 1e-9
-        mx += (w[pick] + 1e-9) * x[pick]
-        my += (w[pick] + 1e-9) * y[pick]
+        total += held
+        mass += held + 1e-9
+        mx += (held + 1e-9) * x[pick]
+        my += (held + 1e-9) * y[pick]
     for j, alone in apart:
         out[j] = _grow(alone, [windows[j]])[0]
     return out
+
+
+def _limits(windows: list[tuple[float, float]], active: list[int]) -> tuple[float, float, float]:
+    """The lowest floor, the highest ceiling and the lowest ceiling of the ``active`` windows."""
+    lows = [windows[j][0] for j in active]
+    highs = [windows[j][1] for j in active]
+    return min(lows), max(highs), min(highs)
 
 
 def _connected(near: list[list[int]], mask: np.ndarray) -> bool:
