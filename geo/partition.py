@@ -17,6 +17,7 @@ search backtracks over distinct splits (the best of each kind first) within a bu
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -80,10 +81,10 @@ class _Search:
         local[nodes] = np.arange(len(nodes))
         return local[self.graph.u[keep]], local[self.graph.v[keep]], keep
 
-    def _splits(self, nodes: np.ndarray, k: int) -> list:
+    def _splits(self, nodes: np.ndarray, k: int) -> Iterator:
         """Distinct admissible splits of ``nodes``, best (cheapest boundary, balanced) first."""
         if self.splits_left <= 0 or time.monotonic() > self.deadline:
-            return []
+            return iter(())
         self.splits_left -= 1
         u, v, keep = self._subgraph(nodes)
         cost = self.graph.cost[keep]
@@ -103,10 +104,9 @@ class _Search:
                 key = (part.tobytes(), k_part)
                 if key in scored:
                     continue
-                held = weight[part].sum()
-                if not self._packs(weight[part], k_part) or not self._packs(
-                    weight[~part], k - k_part
-                ):
+                inner = weight[part]
+                held = inner.sum()
+                if not self._packs(inner, k_part) or not self._packs(weight[~part], k - k_part):
                     continue
                 imbalance = abs(held / k_part - total / k) / (total / k)
                 score = cost[part[u] != part[v]].sum() + unit * imbalance
@@ -120,10 +120,11 @@ class _Search:
             firsts.setdefault(item[1], i)
         early = sorted(firsts.values())
         order = early + [i for i in range(len(ranked)) if i not in firsts.values()]
-        return [
+        # made as they are tried: the search seldom tries more than a few
+        return (
             ((nodes[ranked[i][2]], ranked[i][3]), (nodes[~ranked[i][2]], k - ranked[i][3]))
             for i in order
-        ]
+        )
 
     def _packs(self, weight: np.ndarray, k_part: int) -> bool:
         """Whether households ``weight`` (whole numbers) for two grids can be split into two
@@ -202,10 +203,11 @@ class _Search:
         position = np.empty(n, dtype=int)
         position[order] = np.arange(n)
         windows = [(kp, *self._window(kp, k, total)) for kp in sorted({1, k // 2, k - k // 2})]
+        below, below_sums = order[1:], sums[order[1:]]
         admissible = [
             (node, k_part)
             for k_part, low, high in windows
-            for node in order[1:][(sums[order[1:]] >= low) & (sums[order[1:]] <= high)].tolist()
+            for node in below[(below_sums >= low) & (below_sums <= high)].tolist()
         ]
         if len(admissible) > CUTS_PER_TREE:
             pick = self.rng.choice(len(admissible), size=CUTS_PER_TREE, replace=False)
@@ -384,18 +386,21 @@ def _limits(windows: list[tuple[float, float]], active: list[int]) -> tuple[floa
 
 def _connected(near: list[list[int]], mask: np.ndarray) -> bool:
     """Whether the nodes under ``mask`` form one connected part of the graph ``near``."""
-    inside = mask.tolist()
-    if True not in inside:
+    left = mask.tolist()  # nodes not reached yet
+    count = left.count(True)
+    if not count:
         return False
-    start = inside.index(True)
-    seen = {start}
+    start = left.index(True)
+    left[start] = False
     stack = [start]
+    reached = 1
     while stack:
         for n in near[stack.pop()]:
-            if inside[n] and n not in seen:
-                seen.add(n)
+            if left[n]:
+                left[n] = False
+                reached += 1
                 stack.append(n)
-    return len(seen) == int(mask.sum())
+    return reached == count
 
 
 def feasible_counts(total: float, band: tuple[int, int]) -> list[int]:
