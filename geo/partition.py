@@ -230,21 +230,26 @@ def spanning_tree(
     where building scipy.sparse matrices for ``minimum_spanning_tree`` costs far more than the
     tree itself."""
     boss = list(range(n))
-    chosen: list[int] = []
-    us, vs = u.tolist(), v.tolist()
-    for edge in np.argsort(weight, kind="stable").tolist():
-        if len(chosen) == n - 1:
+    # edges lightest first, walked as two lists in step; the tree's edges are flagged
+    by_weight = np.argsort(weight, kind="stable")
+    taken = [False] * len(by_weight)
+    joins = n - 1
+    for i, a, b in zip(
+        range(len(taken)), u[by_weight].tolist(), v[by_weight].tolist(), strict=True
+    ):
+        if not joins:
             break
-        a, b = us[edge], vs[edge]
         while boss[a] != a:
             boss[a] = a = boss[boss[a]]
         while boss[b] != b:
             boss[b] = b = boss[boss[b]]
         if a != b:
             boss[a] = b
-            chosen.append(edge)
-    if len(chosen) < n - 1:
+            taken[i] = True
+            joins -= 1
+    if joins:
         return None
+    chosen = by_weight[np.array(taken, dtype=bool)]
     tree_u, tree_v = u[chosen], v[chosen]
     near: list[list[int]] = [[] for _ in range(n)]
     for a, b in zip(*_lexsorted(tree_u, tree_v), strict=True):
