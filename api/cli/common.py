@@ -12,7 +12,9 @@ from sqlalchemy import Engine
 from data.db import DatabaseUnavailable, check_reachable, make_engine, resolve_url
 from data.settings import Settings
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
+"""Where the commands report; a message is one line that the terminal wraps, so a path or an
+EPSG code in it is never broken by a newline (a pipe is 80 columns wide to Rich)."""
 
 
 class UserError(Exception):

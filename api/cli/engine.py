@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
         if result.exceptions:
             console.print(f"{len(result.exceptions)} 项例外（已尽量减少）：")
             for flag in result.exceptions:
-                console.print(f"- {flag.message}", markup=False, soft_wrap=True)
+                console.print(f"- {flag.message}", markup=False)
         elif result.timed_out:
             console.print("全部网格在范围内。")
 
