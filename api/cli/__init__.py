@@ -27,7 +27,7 @@ from data.db import DatabaseUnavailable
 from data.exchange.export import ExportError, ExportForbidden
 from data.plans.engine import EngineError
 from data.plans.versions import PlanError
-from data.settings import InsecureSettings
+from data.settings import InsecureSettings, Settings
 from data.store.backup import BackupError, BackupUnreachable
 from data.store.cluster import ClusterError
 
@@ -64,6 +64,18 @@ exchange.register(app)
 backup.register(app)
 
 
+def _setting_error(exc: ValidationError) -> str:
+    """A malformed setting named by its environment variable; Settings' own checks name it in
+    their message already."""
+    error = exc.errors()[0]
+    reason = zh.value_error(error)
+    if reason is None or not error["loc"]:
+        return error["msg"]
+    name = str(error["loc"][0])
+    variable = name if name.isupper() else Settings.model_config["env_prefix"] + name.upper()
+    return f"环境变量 {variable} 的值不对：{reason}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command and turn usage and user errors into one line, exit 2."""
     try:
@@ -83,6 +95,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wangge: {exc}", file=sys.stderr)
         sys.exit(next(code for kind, code in EXIT_CODES.items() if isinstance(exc, kind)))
     except ValidationError as exc:  # a setting from the environment (WANGGE_*) is malformed
-        print(f"wangge: {exc.errors()[0]['msg']}", file=sys.stderr)
+        print(f"wangge: {_setting_error(exc)}", file=sys.stderr)
         sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

@@ -22,6 +22,7 @@ Typer upgrade that renames a constant or a message shows up there.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import typer
@@ -119,21 +120,22 @@ def _free_text(message: str) -> str:
     return message
 
 
+def value_error(error: Mapping[str, Any]) -> str | None:
+    """One of Pydantic's errors in Chinese, or None for a kind ``VALUE_ERRORS`` lacks."""
+    chinese = VALUE_ERRORS.get(error["type"])
+    return chinese.format(input=error.get("input"), **error.get("ctx", {})) if chinese else None
+
+
 def _reason(exc: BadParameter) -> str:
     """Why a value was refused: from Pydantic's error when Typer's conversion raised it."""
-    cause = exc.__cause__
-    errors = getattr(cause, "errors", None)
+    errors = getattr(exc.__cause__, "errors", None)
     if errors is None:
         return _free_text(exc.message)
     error = errors()[0]
-    value = error.get("input")
     choices = _choices(exc.param)
     if error["type"] == "value_error" and choices:
-        return f"{value!r} 不在可选值中（{choices}）"
-    chinese = VALUE_ERRORS.get(error["type"])
-    if chinese is None:
-        return _free_text(exc.message)
-    return chinese.format(input=value, **error.get("ctx", {}))
+        return f"{error.get('input')!r} 不在可选值中（{choices}）"
+    return value_error(error) or _free_text(exc.message)
 
 
 def _hint(exc: BadParameter) -> str:
