@@ -44,7 +44,7 @@ OPTIONS_METAVAR = "[选项]"
 SUBCOMMAND_METAVAR = "命令 [参数]..."
 
 RICH_LABELS = {
-    "DEPRECATED_STRING": "（已停用）",
+    "DEPRECATED_STRING": "（已弃用）",
     "DEFAULT_STRING": "[默认：{}]",
     "ENVVAR_STRING": "[环境变量：{}]",
     "REQUIRED_LONG_STRING": "[必填]",
