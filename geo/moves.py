@@ -109,7 +109,7 @@ class MoveSearch(Labelling):
             seen.add(key)
             for source, target, atoms in self._steps(out, moved, fresh):
                 w = float(self.weight[list(atoms)].sum())
-                paid = cost + sum(self.weight[a] for a in atoms if self.origin[a] != target)
+                paid = cost + sum(self.cost[a] for a in atoms if self.origin[a] != target)
                 left = self._left(touched | {source, target}, base, source, target, w)
                 count += 1
                 step = (atoms, source, target)
@@ -202,7 +202,8 @@ class MoveSearch(Labelling):
         offers: dict[tuple[int, ...], None] = {}
         for need in needs:
             lumps = sorted(
-                (a for a in border if self.weight[a] >= need), key=self.weight.__getitem__
+                (a for a in border if self.weight[a] >= need),
+                key=lambda a: (self.cost[a], self.weight[a]),
             )
             found = 0
             for atom in lumps:
@@ -286,7 +287,8 @@ class MoveSearch(Labelling):
                         continue
                     count += 1
                     step = (atoms, other) if over else (atoms, current)
-                    heapq.heappush(heap, (cost + w, count, other, w, atoms, (*path, step)))
+                    paid = cost + float(self.cost[list(atoms)].sum())
+                    heapq.heappush(heap, (paid, count, other, w, atoms, (*path, step)))
         return False
 
     def _bundles(self, source: int, target: int, need: float, skip: set[int]):

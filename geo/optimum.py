@@ -19,7 +19,7 @@ The model, over the nodes of the atom graph (atoms and free faces, ``geo.graph``
   single-commodity flow per grid takes over (the grid's root sends one unit to every other
   fragment it holds), with the cuts and the bound found kept.
 * Objective: Σ households moved, a node's households counted against the grid each of its
-  pieces was in (``held``).
+  pieces was in (``held``); households in no grid yet (a new entrance's) move for free.
 
 Two reductions keep the model small and the answer exact:
 
@@ -133,7 +133,8 @@ def exact_rebalance(
         (low, high) households per grid.
     held
         Households of each node by the grid they were in (columns ``node``, ``grid``,
-        ``households``), when an atom's pieces lay in several grids; default: ``labels``.
+        ``households``), when an atom's pieces lay in several grids or some of its households
+        are new (in no grid yet: moving them costs nothing); default: ``labels``.
     links
         Fragments of the nodes (``Links``); None: contiguity over the graph's nodes.
     hint
@@ -173,7 +174,9 @@ def exact_rebalance(
         (held["node"].to_numpy(), [column[g] for g in held["grid"]]),
         held["households"].to_numpy(),
     )
-    cost = np.maximum(weight[:, None] - kept, 0)
+    # a node's households that had a grid worker, counted against each grid they were in
+    worker = np.bincount(held["node"].to_numpy(), held["households"].to_numpy(), n)
+    cost = np.maximum(worker[:, None] - kept, 0)
     allowed = _allowed(graph, weight, labels, kept, cost, grids, old, upper)
     if nearby:
         allowed &= _nearby(graph, weight, labels, kept, grids, old, band)

@@ -97,8 +97,8 @@ REBALANCING = Greedy(early_chains=False, cheapest_split=True)
 class Repair(MoveSearch):
     """The moves of the greedy search on a ``MoveSearch`` (see the module docstring)."""
 
-    def __init__(self, graph: AtomGraph, households, labels, band, rng, links=None):
-        super().__init__(graph, households, labels, band, links)
+    def __init__(self, graph: AtomGraph, households, labels, band, rng, links=None, cost=None):
+        super().__init__(graph, households, labels, band, links, cost)
         self.rng = rng
 
     def gain(self, atom: int, source: int, target: int) -> float:
@@ -123,7 +123,7 @@ class Repair(MoveSearch):
             g = self.gain(atom, source, target)
             if g <= 1e-9 or not self.keeps_connected(atom, source):
                 continue
-            key = (g / max(self.weight[atom], 1.0), g, -atom)
+            key = (g / max(self.cost[atom], 1.0), g, -atom)
             if best is None or key > best[0]:
                 best = (key, atom, target)
         return best
@@ -146,7 +146,7 @@ class Repair(MoveSearch):
                     + violation(self.totals[target] + w, self.band)
                 )
                 gain = before[grid] + before[middle] + before[target] - after
-                moved = self.weight[atom] + w
+                moved = self.cost[atom] + self.cost[passed]
                 key = (gain / max(moved, 1.0), gain, -atom, -passed)
                 if gain > 1e-9 and (best is None or key > best[0]):
                     best = (key, atom, middle, passed, target)
@@ -318,7 +318,7 @@ class Repair(MoveSearch):
         if parts is None or any(self.pieces(set(part.tolist())) > 1 for part in parts):
             return None
         names, kept = self.naming(parts, group)
-        return float(self.weight[nodes].sum()) - kept, parts, names
+        return float(self.cost[nodes].sum()) - kept, parts, names
 
     def adopt(self, drawn) -> None:
         """Move every node to its part's label in a ``drawing``."""
@@ -334,7 +334,7 @@ class Repair(MoveSearch):
         new = max(self.totals) + 1
         names = [*labels, *range(new, new + max(0, len(parts) - len(labels)))]
         held = np.array(
-            [[self.weight[part[self.labels[part] == g]].sum() for g in names] for part in parts]
+            [[self.cost[part[self.labels[part] == g]].sum() for g in names] for part in parts]
         )
         rows, cols = linear_sum_assignment(held, maximize=True)
         return [names[c] for c in cols[np.argsort(rows)]], float(held[rows, cols].sum())
@@ -404,7 +404,7 @@ class Repair(MoveSearch):
                 violation(t, self.band) > (0.0 if g in (grid, fresh) else base.get(g, 0.0))
                 for g, t in self.totals.items()
             )
-            cost = float(self.weight[self.labels != start].sum())
+            cost = float(self.cost[self.labels != start].sum())
             if not worse and (best is None or cost < best[0]):
                 best = (cost, self.labels.copy())
             self.restore(start)
@@ -575,6 +575,7 @@ def rebalance_labels(
     band: tuple[int, int],
     rng: np.random.Generator,
     links: Links | None = None,
+    cost: np.ndarray | None = None,
 ) -> np.ndarray:
     """Bring a plan people live with into band moving as few households as the search finds:
     grids in several pieces are joined or split; the best-first search (``MoveSearch.fix``)
@@ -589,14 +590,15 @@ def rebalance_labels(
 
     Parameters are those of ``finish_division``, and ``links``: the fragments of the nodes
     (``geo.labelling.Links``), so that a grid counts as one piece only when its cells are;
-    None: the graph's nodes.
+    None: the graph's nodes; and ``cost``: the households per node whose grid worker a move
+    changes (those of new entrances have none yet); None: ``households``.
     """
     spare = copy.deepcopy(rng)
-    search, split = _repair(Repair(graph, households, labels, band, rng, links), True)
+    search, split = _repair(Repair(graph, households, labels, band, rng, links, cost), True)
     out, moved = _cost(search)
     if not split or (out == 0 and moved <= NEAR_BOUND * atom_bound(households, labels, band)):
         return search.labels
-    other, _ = _repair(Repair(graph, households, labels, band, spare, links), False)
+    other, _ = _repair(Repair(graph, households, labels, band, spare, links, cost), False)
     return min(search, other, key=_cost).labels
 
 
@@ -627,4 +629,4 @@ def _repair(search: Repair, splits: bool) -> tuple[Repair, bool]:
 def _cost(search: Repair) -> tuple[float, float]:
     """Households out of band, then households moved."""
     out = sum(violation(t, search.band) for t in search.totals.values())
-    return out, float(search.weight[search.labels != search.origin].sum())
+    return out, float(search.cost[search.labels != search.origin].sum())
