@@ -6,9 +6,9 @@ the sample district (``data.sample.generate(seed)``) divided by ``geo.divide``, 
 divisible communities. Each year, seeded: in each community new towers of 100–600 households
 rise in a compound or two (Poisson, one a year on average: new unit entrances in one of its
 buildings), about one building in a hundred is demolished, and every other entrance drifts by up
-to ±3 %. Then the plan people live with is
-re-balanced (``geo.rebalance``, told which entrances are new: their households have no grid
-worker yet, so placing them costs nothing), and, for comparison, the community is divided from scratch.
+to ±3 %. Then the plan people live with is re-balanced (``geo.rebalance``, told which entrances
+are new: their households have no grid worker yet, so placing them costs nothing), and, for
+comparison, the community is divided from scratch.
 Printed per year: grids in band after re-balancing (and the grids out of band, named; those
 that ``geo.rebalance`` proves no plan can bring into band are counted as ``excepted`` and marked
 （例外）), the slowest community's wall-clock and CPU seconds,

@@ -199,6 +199,7 @@ class MoveSearch(Labelling):
                 for n in self.neighbours[atom]
             )
         )
+        new = sorted(a for a in self.members[source] - skip if self.cost[a] < self.weight[a])
         offers: dict[tuple[int, ...], None] = {}
         for need in needs:
             lumps = sorted(
@@ -217,21 +218,28 @@ class MoveSearch(Labelling):
             bundle = self._grow(source, border, need, skip)
             if bundle and self.joins(set(bundle), target):
                 offers[bundle] = None
+            if new:
+                # new households first (no one's grid worker changes); a new grid may start
+                # among them, away from the border
+                cheap = self._grow(source, new if fresh else border, need, skip, cheap=True)
+                if cheap and self.joins(set(cheap), target):
+                    offers[cheap] = None
         return list(offers)
 
-    def _grow(self, source: int, border: list[int], need: float, skip: set[int]):
+    def _grow(self, source: int, border: list[int], need: float, skip, cheap: bool = False):
         """Atoms of ``source`` grown from ``border`` (each time the atom nearest the households
-        still missing) until they hold ``need``, ``source`` staying in one piece; or None.
+        still missing; ``cheap``: the one costing least per household, then so) until they hold
+        ``need``, ``source`` staying in one piece; or None.
 
         Grown first without looking at ``source`` and tested once at the end: such a bundle
         may hold an atom that cuts another off only until that one is picked too, which a test
         of each pick refuses. Only when the end test fails is each pick tested."""
-        bundle = self._grown(source, border, need, skip, checked=False)
+        bundle = self._grown(source, border, need, skip, False, cheap)
         if bundle is not None and self.keeps_connected_without(set(bundle), source):
             return bundle
-        return self._grown(source, border, need, skip, checked=True)
+        return self._grown(source, border, need, skip, True, cheap)
 
-    def _grown(self, source: int, border: list[int], need: float, skip: set[int], checked: bool):
+    def _grown(self, source: int, border: list[int], need: float, skip, checked: bool, cheap):
         bundle: set[int] = set()
         total = 0.0
         frontier = set(border)
@@ -240,7 +248,13 @@ class MoveSearch(Labelling):
         while total < need and frontier:
             left = need - total
             pick = min(
-                frontier, key=lambda a: (self.weight[a] > left, abs(left - self.weight[a]), a)
+                frontier,
+                key=lambda a: (
+                    self.cost[a] / max(self.weight[a], 1.0) if cheap else 0.0,
+                    self.weight[a] > left,
+                    abs(left - self.weight[a]),
+                    a,
+                ),
             )
             frontier.discard(pick)
             if checked and not (
