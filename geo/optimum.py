@@ -27,8 +27,9 @@ Two reductions keep the model small and the answer exact:
   may join grid ``g`` only when the cheapest path of nodes from ``i`` to ``g``'s old nodes
   (each node moved into ``g`` on the way) or giving up all of ``g``'s old households costs at
   most ``upper``.
-* A new grid moves at least ``low`` households, so ``floor(upper / low)`` new grids suffice:
-  any plan with more moves more than ``upper``.
+* A new grid holds at least ``low`` households, each moved or new (in no grid yet), so
+  ``floor((upper + new) / low)`` new grids suffice: any plan with more moves more than
+  ``upper``.
 
 ``proven`` is True when CP-SAT proved the optimum within the time limit; otherwise ``bound``
 is the best lower bound it proved.
@@ -165,7 +166,10 @@ def exact_rebalance(
     upper = None
     if hint is not None and plan_violation(weight, hint, band) == 0:
         upper = moved_households(weight, held, hint)
-    spare = SPARE_GRIDS if upper is None else int(upper // low)
+    # a node's households that had a grid worker (the rest are new: in no grid yet)
+    worker = np.bincount(held["node"].to_numpy(), held["households"].to_numpy(), n)
+    new = float(np.maximum(weight - worker, 0).sum())
+    spare = SPARE_GRIDS if upper is None else int((upper + new) // low)
     grids = old + list(range(max(old, default=0) + 1, max(old, default=0) + 1 + spare))
     kept = np.zeros((n, len(grids)))
     column = {g: k for k, g in enumerate(grids)}
@@ -174,8 +178,7 @@ def exact_rebalance(
         (held["node"].to_numpy(), [column[g] for g in held["grid"]]),
         held["households"].to_numpy(),
     )
-    # a node's households that had a grid worker, counted against each grid they were in
-    worker = np.bincount(held["node"].to_numpy(), held["households"].to_numpy(), n)
+    # what a node costs in a grid: its households that had a grid worker, not in that grid
     cost = np.maximum(worker[:, None] - kept, 0)
     allowed = _allowed(graph, weight, labels, kept, cost, grids, old, upper)
     if nearby:

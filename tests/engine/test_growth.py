@@ -124,3 +124,23 @@ def test_a_new_entrance_moves_for_free(method):
     assert free.moves["unit_id"].isin([14, 15]).all()
     assert free.moves["households"].tolist() == [120]
     assert sorted(free.grids["households"]) == [420, 470]
+
+
+def test_the_exact_solver_may_open_a_grid_of_new_households_alone():
+    # building 1: three old entrances of 100 and three new ones of 120 (660); a new grid of
+    # the new entrances moves no one, which the exact model must still be able to open
+    boundary, buildings = row_of_buildings([660, 150, 200], [None] * 3)
+    units = pd.DataFrame(
+        {
+            "building_id": [1, 1, 1, 1, 1, 1, 2, 3],
+            "unit_id": [11, 12, 13, 14, 15, 16, 21, 31],
+            "households": [100, 100, 100, 120, 120, 120, 150, 200],
+        }
+    )
+    new = {14, 15, 16}
+    result = rebalance(
+        boundary, buildings, units, None, plan_of([1, 2, 2]), BAND, method="exact", new_units=new
+    )
+    assert result.grids["households"].between(*BAND).all()
+    assert set(result.moves["unit_id"]) <= new
+    assert result.optimum is not None and result.optimum.proven and result.optimum.moved == 0
