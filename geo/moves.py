@@ -67,7 +67,13 @@ def atom_bound(households, labels, band: tuple[int, int]) -> int:
 
 
 class MoveSearch(Labelling):
-    """Searches for the cheapest moves on a ``Labelling``."""
+    """Searches for the cheapest moves on a ``Labelling``.
+
+    ``hanging``: a hop of ``shortest_chain`` may also move a border atom that holds its grid
+    together with the atoms it cuts off (a re-balancing's grids often hang on one building).
+    """
+
+    hanging = False
 
     def fix(self, grids: list[int]) -> bool:
         """Bring ``grids`` into band by the sequence of moves that moves the fewest households
@@ -307,9 +313,10 @@ class MoveSearch(Labelling):
 
     def _bundles(self, source: int, target: int, need: float, skip: set[int]):
         """Atoms of ``source`` next to ``target`` that ``source`` can give without falling
-        apart: each single atom, and a bundle grown from the border until it holds ``need``
-        (each time the atom nearest the households still missing). Remembered per pair of
-        grids, as the greedy search asks again for the grids it could not fix."""
+        apart: each single atom (with ``hanging``, with what it cuts off), and a bundle grown
+        from the border until it holds ``need`` (each time the atom nearest the households still
+        missing). Remembered per pair of grids, as the greedy search asks again for the grids it
+        could not fix."""
         stay = frozenset(self.members[source] & skip)
         key = ("bundles", source, target, self.hash[source], self.hash[target], stay, need)
         if key not in self.memo:
@@ -318,7 +325,13 @@ class MoveSearch(Labelling):
                 for atom in self.members[source] - stay
                 if any(self.labels[n] == target for n in self.neighbours[atom])
             )
-            found = [(atom,) for atom in border if self.keeps_connected_without({atom}, source)]
+            found = []
+            for atom in border:
+                # with ``hanging``, an atom that holds the rest of its grid together goes with
+                # what hangs on it
+                lump = {atom} | (self.cut_off(atom, source) - stay if self.hanging else set())
+                if self.keeps_connected_without(lump, source):
+                    found.append(tuple(sorted(lump)))
             bundle = None if need <= 0 else self._grow(source, border, need, stay)
             self.memo[key] = found if bundle is None else [*found, bundle]
         return self.memo[key]

@@ -9,7 +9,7 @@ import numpy as np
 from geo.graph import AtomGraph
 from geo.labelling import Labelling, lower_bound
 from geo.moves import atom_bound, smallest_sum_reaching
-from geo.repair import rebalance_labels
+from geo.repair import Rebalancing, Repair, rebalance_labels
 
 BAND = (300, 500)
 
@@ -70,3 +70,16 @@ def test_a_grid_no_chain_fixes_is_redrawn_with_its_neighbours():
     pieces = Labelling(graph, households, fixed, BAND).pieces
     for g in totals:
         assert pieces(set(np.flatnonzero(fixed == g).tolist())) == 1, g
+
+
+def test_a_rebalancing_chain_moves_a_building_with_the_one_hanging_on_it():
+    # grid 0: 250 (50 short); grid 1: a building of 130 next to grid 0, its main block of 300
+    # and a building of 6 reached only through the 130
+    households = np.array([250.0, 130, 300, 6])
+    graph = graph_of(households, [(0, 1), (1, 2), (1, 3)])
+    labels = np.array([0, 1, 1, 1])
+    rng = np.random.default_rng(0)
+    assert not Repair(graph, households, labels, BAND, rng).shortest_chain(0)
+    search = Rebalancing(graph, households, labels, BAND, rng)
+    assert search.shortest_chain(0)
+    assert search.labels.tolist() == [0, 0, 1, 0]
