@@ -13,7 +13,9 @@ Two algorithms share one set of parts::
         +-- finish_division(...)   geo.divide: a fresh division that fell short
         |       greedy(DIVIDING)                 two-grid chains early, first split found
         |
-        +-- rebalance_labels(...)  geo.rebalance: a plan people live with
+        +-- rebalance_labels(...)  geo.rebalance: a plan people live with, on a Rebalancing
+                                                 (a chain's hop may take what hangs on an atom;
+                                                 moves cost households with a grid worker)
                 one_piece per grid               grids in several pieces joined or split
                 fix(grids) when two or three are out of band, then per grid, worst first;
                   a small under-full grid dissolved first, an over-full one no move fixes
@@ -67,6 +69,8 @@ REDRAW_RINGS = 2
 REDRAW_BUDGET = 20_000
 #: Most grids out of band that a re-balancing first tries to fix together (``MoveSearch.fix``).
 JOINT = 3
+#: Cheapest choices of ``Repair.spread`` tried until one keeps every grid in one piece.
+SPREAD_TRIES = 5
 #: A re-balancing moving at most this multiple of the whole-atom bound is not searched further.
 NEAR_BOUND = 1.1
 
@@ -377,13 +381,19 @@ class Repair(MoveSearch):
         it moves to the new grid, then the cheapest chains fill the new grid and what is left
         of ``grid`` (``shortest_chain``). Of the openings tried, the one moving the fewest
         households that leaves every grid it touched in band and no other grid worse; False
-        when none does. For grids of a few large compounds, which no chain can shrink."""
+        when none does. For grids of a few large compounds, which no chain can shrink.
+
+        A grid over the ceiling by more than a grid holds needs several new grids: it may stay
+        over the ceiling (by less), to found the next one in the next round; a new tower of
+        six entrances, say, becomes two new grids each topped up by a few buildings."""
         low, high = self.band
         if self.totals[grid] <= high:
             return False
         start = self.labels.copy()
         base = {g: violation(t, self.band) for g, t in self.totals.items()}
         fresh = max(self.totals) + 1
+        several = self.totals[grid] - high > high
+        allowed = {**base, fresh: 0.0, grid: base[grid] if several else 0.0}
         best: tuple[float, np.ndarray] | None = None
         offers = list(self._offers(grid, fresh, [self.totals[grid] - high, low], set()))
         if self.totals[grid] >= 2 * low:
@@ -396,13 +406,12 @@ class Repair(MoveSearch):
                     offers.append(tuple(smaller.tolist()))
         for atoms in offers:
             self.apply([(atoms, grid, fresh)])
-            for g in (fresh, grid):
+            for g in (fresh,) if several else (fresh, grid):
                 while violation(self.totals.get(g, 0.0), self.band) > 0:
                     if not self.shortest_chain(g):
                         break
             worse = any(
-                violation(t, self.band) > (0.0 if g in (grid, fresh) else base.get(g, 0.0))
-                for g, t in self.totals.items()
+                violation(t, self.band) > allowed.get(g, 0.0) + 1e-9 for g, t in self.totals.items()
             )
             cost = float(self.cost[self.labels != start].sum())
             if not worse and (best is None or cost < best[0]):
@@ -418,7 +427,62 @@ class Repair(MoveSearch):
         dissolved, as no filling moves fewer households; one that no move fills, last."""
         total = self.totals[grid]
         first = total < self.band[0] and total <= self.band[0] - total
-        return (first and self.dissolve(grid)) or self.fix([grid]) or self.dissolve(grid)
+        return (first and self.dissolve(grid)) or self.fix_or_spread(grid) or self.dissolve(grid)
+
+    def fix_or_spread(self, grid: int) -> bool:
+        """``fix([grid])`` or ``spread(grid)``, whichever moves fewer households."""
+        start = self.labels.copy()
+        plans = []
+        for step in (lambda: self.fix([grid]), lambda: self.spread(grid)):
+            if step():
+                plans.append((float(self.cost[self.labels != self.origin].sum()), len(plans)))
+                plans[-1] += (self.labels.copy(),)
+            self.restore(start)
+        if not plans:
+            return False
+        self.restore(min(plans, key=lambda plan: plan[:2])[2])
+        return True
+
+    def spread(self, grid: int) -> bool:
+        """Fill an under-full ``grid`` from several neighbours at once, or drain an over-full
+        one into several: one border atom (with what hangs on it) per neighbour, each
+        neighbour staying in band; of the choices that bring ``grid`` into band, the one moving
+        the fewest households (a knapsack over the neighbours), when its moves keep every grid
+        in one piece. ``fix`` reaches such a plan only step by step, and often not within its
+        states (a grid 46 short next to three grids that can spare 20-40 each)."""
+        low, high = self.band
+        total = self.totals[grid]
+        over = total > high
+        need, cap = (total - high, total - low) if over else (low - total, high - total)
+        if need <= 0:
+            return False
+        # households gathered -> (cost, moves); one option per neighbour at most
+        states: dict[float, tuple[float, tuple]] = {0.0: (0.0, ())}
+        for other in sorted(self.grid_neighbours(grid)):
+            room = high - self.totals[other] if over else self.totals[other] - low
+            source, target = (grid, other) if over else (other, grid)
+            options = []
+            for atoms in self._bundles(source, target, 0.0, set()):
+                w = float(self.weight[list(atoms)].sum())
+                if 0 < w <= room:
+                    options.append((w, float(self.cost[list(atoms)].sum()), (atoms, target)))
+            after = dict(states)
+            for gathered, (paid, moves) in states.items():
+                for w, c, move in options:
+                    h = gathered + w
+                    if h <= cap and (h not in after or paid + c < after[h][0]):
+                        after[h] = (paid + c, (*moves, move))
+            states = after
+        start = self.labels.copy()
+        reached = sorted((paid, h, moves) for h, (paid, moves) in states.items() if h >= need)
+        for _, _, moves in reached[:SPREAD_TRIES]:
+            # an atom next to two neighbours may be offered to both: the totals tell
+            grids = {grid, *(self.labels[atoms[0]] for atoms, _ in moves)}
+            grids |= {target for _, target in moves}
+            if self.commit(moves) and all(violation(self.totals[g], self.band) == 0 for g in grids):
+                return True
+            self.restore(start)
+        return False
 
     def dissolve(self, grid: int) -> bool:
         """Give every atom of an under-full ``grid`` to a neighbouring grid with room (the
