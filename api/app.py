@@ -9,14 +9,13 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.gzip import GZipMiddleware
 
 from api import errors
 from api.background import escalator
-from api.deps import refuse_nul
 from api.ratelimit import Budget, LoginThrottle, forget_full_budgets
 from api.routes import (
     auth,
@@ -36,7 +35,7 @@ from api.routes import (
     tiles,
     work,
 )
-from api.security import BodyLimits, SecurityHeaders
+from api.security import BodyLimits, RefuseNul, SecurityHeaders
 from api.tilecache import TileCache
 from data.db import make_engine, resolve_url, session_factory
 from data.replicas import (
@@ -135,7 +134,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         summary="社区网格化服务管理：网格地图、网格员查询与网格规划",
         version="0.1.0",
         lifespan=lifespan,
-        dependencies=[Depends(refuse_nul)],
         docs_url=None,  # served from the app's own Swagger UI copy: api/routes/docs.py
         redoc_url=None,
     )
@@ -173,6 +171,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(planner.router)
     app.include_router(docs.router)
     app.mount("/static", GZipMiddleware(StaticFiles(directory=STATIC_DIR)), name="static")
+    app.add_middleware(RefuseNul)
     app.add_middleware(BodyLimits, settings=settings)
     app.add_middleware(SecurityHeaders, settings=settings)
     return app

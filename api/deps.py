@@ -23,18 +23,6 @@ PG_INT_MAX = 2**31 - 1
 nothing and would reach the database as an out-of-range error, so routes refuse it (422)."""
 
 
-class NulInParameter(ValueError):
-    """A NUL byte in a query or path parameter: 400."""
-
-
-async def refuse_nul(request: Request) -> None:
-    """Every route: a NUL byte in a query or path parameter is 400 naming the parameter.
-    PostgreSQL text cannot hold it, so it would otherwise fail deep inside a query."""
-    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
-        if "\x00" in str(value) or "\x00" in name:
-            raise NulInParameter(f"参数 {name.replace(chr(0), '')} 含有空字符（NUL），请删除后重试")
-
-
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 

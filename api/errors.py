@@ -15,7 +15,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from api.auth import BadCredentials, LoginRequired, NotAuthorised, OutOfScope
-from api.deps import NulInParameter
 from api.ratelimit import RateLimited
 from api.uploads import UploadTooLarge
 from data.access.households import RecordsForbidden
@@ -124,7 +123,6 @@ STATUS: dict[type[Exception], int] = {
     InvalidEdit: 422,
     PlanError: 422,
     ImportRejected: 422,
-    NulInParameter: 400,
     AddressError: 400,
     PointError: 400,
     OffsetError: 400,

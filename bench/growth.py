@@ -6,8 +6,9 @@ the sample district (``data.sample.generate(seed)``) divided by ``geo.divide``, 
 divisible communities. Each year, seeded: in each community new towers of 100–600 households
 rise in a compound or two (Poisson, one a year on average: new unit entrances in one of its
 buildings), about one building in a hundred is demolished, and every other entrance drifts by up
-to ±3 %. Then the plan people live with is
-re-balanced (``geo.rebalance``), and, for comparison, the community is divided from scratch.
+to ±3 %. Then the plan people live with is re-balanced (``geo.rebalance``, told which entrances
+are new: their households have no grid worker yet, so placing them costs nothing), and, for
+comparison, the community is divided from scratch.
 Printed per year: grids in band after re-balancing (and the grids out of band, named; those
 that ``geo.rebalance`` proves no plan can bring into band are counted as ``excepted`` and marked
 （例外）), the slowest community's wall-clock and CPU seconds,
@@ -123,7 +124,8 @@ def simulate(
             c = year_on(c, rng)
             start, cpu_start = time.perf_counter(), time.process_time()
             result = rebalance(
-                c.boundary, c.buildings, c.units, c.barriers, assignment, BAND, seed, method
+                *(c.boundary, c.buildings, c.units, c.barriers, assignment, BAND, seed, method),
+                new_units=set(c.units["unit_id"]) - before,
             )
             seconds = max(seconds, time.perf_counter() - start)
             cpu = max(cpu, time.process_time() - cpu_start)

@@ -228,6 +228,7 @@ def main() -> None:
                 _wrk("/api/v1/lookup", f"http://127.0.0.1:{real_port}", points_file, args.seconds)
             )
         bare.terminate()
+        bare.wait(timeout=20)
         kb, draw_ms = bench_map_page(f"http://127.0.0.1:{real_port}")
     finally:
         for proc in (bare, real):

@@ -2,11 +2,12 @@
 piece.
 
 ``Labelling`` keeps, for a labelling under change, each grid's atoms, households and a hash of its
-atoms (which keys what a search remembers about a grid). Whether a grid is in one piece is
-decided on the *fragments* of the nodes (``Links``): an atom whose cells lie apart is one node
-of ``geo.graph`` but several fragments, and a grid is one polygon only when its fragments are
-connected. Parts holding no households (free faces only) do not count: ``geo.polygons`` gives
-them to a neighbouring grid. Atoms labelled -1 take no part.
+atoms (which keys what a search remembers about a grid), and what moving each node costs: its
+households that had a grid worker (all of them unless told otherwise). Whether a grid is in one
+piece is decided on the *fragments* of the nodes (``Links``): an atom whose cells lie apart is
+one node of ``geo.graph`` but several fragments, and a grid is one polygon only when its
+fragments are connected. Parts holding no households (free faces only) do not count:
+``geo.polygons`` gives them to a neighbouring grid. Atoms labelled -1 take no part.
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def plan_violation(households, labels, band: tuple[int, int]) -> int:
 class Labelling:
     """Grid labels of the nodes of a graph, changed one move at a time."""
 
-    def __init__(self, graph: AtomGraph, households, labels, band, links: Links | None = None):
+    def __init__(
+        self, graph: AtomGraph, households, labels, band, links: Links | None = None, cost=None
+    ):
         self.neighbours: list[set[int]] = [set() for _ in range(graph.n)]
         for a, b in zip(graph.u.tolist(), graph.v.tolist(), strict=True):
             self.neighbours[a].add(b)
@@ -87,6 +90,8 @@ class Labelling:
             self.fragments[node].append(fragment)
         self.graph = graph
         self.weight = np.asarray(households, dtype=float)
+        # what moving a node out of its grid costs: the households that had a grid worker
+        self.cost = self.weight if cost is None else np.asarray(cost, dtype=float)
         self.labels = np.asarray(labels, dtype=int).copy()
         self.origin = self.labels.copy()
         self.band = band

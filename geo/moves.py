@@ -67,7 +67,13 @@ def atom_bound(households, labels, band: tuple[int, int]) -> int:
 
 
 class MoveSearch(Labelling):
-    """Searches for the cheapest moves on a ``Labelling``."""
+    """Searches for the cheapest moves on a ``Labelling``.
+
+    ``hanging``: a hop of ``shortest_chain`` may also move a border atom that holds its grid
+    together with the atoms it cuts off (a re-balancing's grids often hang on one building).
+    """
+
+    hanging = False
 
     def fix(self, grids: list[int]) -> bool:
         """Bring ``grids`` into band by the sequence of moves that moves the fewest households
@@ -109,7 +115,7 @@ class MoveSearch(Labelling):
             seen.add(key)
             for source, target, atoms in self._steps(out, moved, fresh):
                 w = float(self.weight[list(atoms)].sum())
-                paid = cost + sum(self.weight[a] for a in atoms if self.origin[a] != target)
+                paid = cost + sum(self.cost[a] for a in atoms if self.origin[a] != target)
                 left = self._left(touched | {source, target}, base, source, target, w)
                 count += 1
                 step = (atoms, source, target)
@@ -199,10 +205,12 @@ class MoveSearch(Labelling):
                 for n in self.neighbours[atom]
             )
         )
+        new = sorted(a for a in self.members[source] - skip if self.cost[a] < self.weight[a])
         offers: dict[tuple[int, ...], None] = {}
         for need in needs:
             lumps = sorted(
-                (a for a in border if self.weight[a] >= need), key=self.weight.__getitem__
+                (a for a in border if self.weight[a] >= need),
+                key=lambda a: (self.cost[a], self.weight[a]),
             )
             found = 0
             for atom in lumps:
@@ -216,21 +224,28 @@ class MoveSearch(Labelling):
             bundle = self._grow(source, border, need, skip)
             if bundle and self.joins(set(bundle), target):
                 offers[bundle] = None
+            if new:
+                # new households first (no one's grid worker changes); a new grid may start
+                # among them, away from the border
+                cheap = self._grow(source, new if fresh else border, need, skip, cheap=True)
+                if cheap and self.joins(set(cheap), target):
+                    offers[cheap] = None
         return list(offers)
 
-    def _grow(self, source: int, border: list[int], need: float, skip: set[int]):
+    def _grow(self, source: int, border: list[int], need: float, skip, cheap: bool = False):
         """Atoms of ``source`` grown from ``border`` (each time the atom nearest the households
-        still missing) until they hold ``need``, ``source`` staying in one piece; or None.
+        still missing; ``cheap``: the one costing least per household, then so) until they hold
+        ``need``, ``source`` staying in one piece; or None.
 
         Grown first without looking at ``source`` and tested once at the end: such a bundle
         may hold an atom that cuts another off only until that one is picked too, which a test
         of each pick refuses. Only when the end test fails is each pick tested."""
-        bundle = self._grown(source, border, need, skip, checked=False)
+        bundle = self._grown(source, border, need, skip, False, cheap)
         if bundle is not None and self.keeps_connected_without(set(bundle), source):
             return bundle
-        return self._grown(source, border, need, skip, checked=True)
+        return self._grown(source, border, need, skip, True, cheap)
 
-    def _grown(self, source: int, border: list[int], need: float, skip: set[int], checked: bool):
+    def _grown(self, source: int, border: list[int], need: float, skip, checked: bool, cheap):
         bundle: set[int] = set()
         total = 0.0
         frontier = set(border)
@@ -239,7 +254,13 @@ class MoveSearch(Labelling):
         while total < need and frontier:
             left = need - total
             pick = min(
-                frontier, key=lambda a: (self.weight[a] > left, abs(left - self.weight[a]), a)
+                frontier,
+                key=lambda a: (
+                    self.cost[a] / max(self.weight[a], 1.0) if cheap else 0.0,
+                    self.weight[a] > left,
+                    abs(left - self.weight[a]),
+                    a,
+                ),
             )
             frontier.discard(pick)
             if checked and not (
@@ -286,14 +307,16 @@ class MoveSearch(Labelling):
                         continue
                     count += 1
                     step = (atoms, other) if over else (atoms, current)
-                    heapq.heappush(heap, (cost + w, count, other, w, atoms, (*path, step)))
+                    paid = cost + float(self.cost[list(atoms)].sum())
+                    heapq.heappush(heap, (paid, count, other, w, atoms, (*path, step)))
         return False
 
     def _bundles(self, source: int, target: int, need: float, skip: set[int]):
         """Atoms of ``source`` next to ``target`` that ``source`` can give without falling
-        apart: each single atom, and a bundle grown from the border until it holds ``need``
-        (each time the atom nearest the households still missing). Remembered per pair of
-        grids, as the greedy search asks again for the grids it could not fix."""
+        apart: each single atom (with ``hanging``, with what it cuts off), and a bundle grown
+        from the border until it holds ``need`` (each time the atom nearest the households still
+        missing). Remembered per pair of grids, as the greedy search asks again for the grids it
+        could not fix."""
         stay = frozenset(self.members[source] & skip)
         key = ("bundles", source, target, self.hash[source], self.hash[target], stay, need)
         if key not in self.memo:
@@ -302,7 +325,13 @@ class MoveSearch(Labelling):
                 for atom in self.members[source] - stay
                 if any(self.labels[n] == target for n in self.neighbours[atom])
             )
-            found = [(atom,) for atom in border if self.keeps_connected_without({atom}, source)]
+            found = []
+            for atom in border:
+                # with ``hanging``, an atom that holds the rest of its grid together goes with
+                # what hangs on it
+                lump = {atom} | (self.cut_off(atom, source) - stay if self.hanging else set())
+                if self.keeps_connected_without(lump, source):
+                    found.append(tuple(sorted(lump)))
             bundle = None if need <= 0 else self._grow(source, border, need, stay)
             self.memo[key] = found if bundle is None else [*found, bundle]
         return self.memo[key]

@@ -19,7 +19,7 @@ The model, over the nodes of the atom graph (atoms and free faces, ``geo.graph``
   single-commodity flow per grid takes over (the grid's root sends one unit to every other
   fragment it holds), with the cuts and the bound found kept.
 * Objective: Σ households moved, a node's households counted against the grid each of its
-  pieces was in (``held``).
+  pieces was in (``held``); households in no grid yet (a new entrance's) move for free.
 
 Two reductions keep the model small and the answer exact:
 
@@ -27,8 +27,9 @@ Two reductions keep the model small and the answer exact:
   may join grid ``g`` only when the cheapest path of nodes from ``i`` to ``g``'s old nodes
   (each node moved into ``g`` on the way) or giving up all of ``g``'s old households costs at
   most ``upper``.
-* A new grid moves at least ``low`` households, so ``floor(upper / low)`` new grids suffice:
-  any plan with more moves more than ``upper``.
+* A new grid holds at least ``low`` households, each moved or new (in no grid yet), so
+  ``floor((upper + new) / low)`` new grids suffice: any plan with more moves more than
+  ``upper``.
 
 ``proven`` is True when CP-SAT proved the optimum within the time limit; otherwise ``bound``
 is the best lower bound it proved.
@@ -133,7 +134,8 @@ def exact_rebalance(
         (low, high) households per grid.
     held
         Households of each node by the grid they were in (columns ``node``, ``grid``,
-        ``households``), when an atom's pieces lay in several grids; default: ``labels``.
+        ``households``), when an atom's pieces lay in several grids or some of its households
+        are new (in no grid yet: moving them costs nothing); default: ``labels``.
     links
         Fragments of the nodes (``Links``); None: contiguity over the graph's nodes.
     hint
@@ -164,7 +166,10 @@ def exact_rebalance(
     upper = None
     if hint is not None and plan_violation(weight, hint, band) == 0:
         upper = moved_households(weight, held, hint)
-    spare = SPARE_GRIDS if upper is None else int(upper // low)
+    # a node's households that had a grid worker (the rest are new: in no grid yet)
+    worker = np.bincount(held["node"].to_numpy(), held["households"].to_numpy(), n)
+    new = float(np.maximum(weight - worker, 0).sum())
+    spare = SPARE_GRIDS if upper is None else int((upper + new) // low)
     grids = old + list(range(max(old, default=0) + 1, max(old, default=0) + 1 + spare))
     kept = np.zeros((n, len(grids)))
     column = {g: k for k, g in enumerate(grids)}
@@ -173,7 +178,8 @@ def exact_rebalance(
         (held["node"].to_numpy(), [column[g] for g in held["grid"]]),
         held["households"].to_numpy(),
     )
-    cost = np.maximum(weight[:, None] - kept, 0)
+    # what a node costs in a grid: its households that had a grid worker, not in that grid
+    cost = np.maximum(worker[:, None] - kept, 0)
     allowed = _allowed(graph, weight, labels, kept, cost, grids, old, upper)
     if nearby:
         allowed &= _nearby(graph, weight, labels, kept, grids, old, band)

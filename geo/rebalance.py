@@ -29,6 +29,7 @@ yardstick: slower, and its bound holds for any plan).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import partial
 
@@ -110,6 +111,7 @@ def rebalance(
     seed: int = 0,
     method: str = "fast",
     time_limit: float = 10.0,
+    new_units: Collection[int] = (),
 ) -> Rebalance:
     """Fix every band violation of ``assignment`` under new household counts, moving few.
 
@@ -136,6 +138,11 @@ def rebalance(
         plan.
     time_limit
         Seconds the exact solver may search.
+    new_units
+        Unit entrances (``unit_id`` of ``units``) built since ``assignment`` was made: their
+        households have no grid worker yet, so every method places them where they fit best
+        and counts as moved only the other households (``moves`` still lists every piece that
+        changes grid).
 
     Returns
     -------
@@ -145,13 +152,14 @@ def rebalance(
     """
     prepared = prepare(community, buildings, units, barriers, band)
     old_piece = grid_of_pieces(prepared.atoms, assignment).astype(int)
-    plan = whole = _plan(prepared, old_piece, band, seed, method, time_limit)
+    fresh = _new_households(prepared.atoms.pieces, units, new_units)
+    plan = whole = _plan(prepared, old_piece, band, seed, method, time_limit, fresh)
     split = _split_before(prepared, old_piece)
     if split and whole.violation > 0:
         # a compound the old plan split (it was over the ceiling) stays split where joining
         # it leaves grids out of band
         relaxed = _plan(
-            split_compounds(prepared, split)[0], old_piece, band, seed, method, time_limit
+            split_compounds(prepared, split)[0], old_piece, band, seed, method, time_limit, fresh
         )
         if relaxed.violation < whole.violation:
             plan = relaxed
@@ -204,10 +212,17 @@ class _Plan:
 
 
 def _plan(
-    prepared: Prepared, old_piece: np.ndarray, band, seed: int, method: str, time_limit: float
+    prepared: Prepared,
+    old_piece: np.ndarray,
+    band,
+    seed: int,
+    method: str,
+    time_limit: float,
+    fresh: np.ndarray,
 ) -> _Plan:
     """The old plan (``old_piece``: grid of each piece) on the nodes of ``prepared``, each atom
-    in the grid holding most of its households, re-balanced by ``method``."""
+    in the grid holding most of its households, re-balanced by ``method``; ``fresh``: the new
+    households of each piece, which no move counts."""
     atoms = prepared.atoms
     weight = atoms.pieces["households"].to_numpy()
     share = pd.DataFrame({"atom": atoms.pieces["atom"], "grid": old_piece, "households": weight})
@@ -229,10 +244,10 @@ def _plan(
         ),
     )
     links = _links(prepared)
-    held = _held_households(share)
-    fixed = rebalance_labels(
-        prepared.graph, nodes, labels, band, np.random.default_rng(seed), links
-    )
+    held = _held_households(share.assign(households=weight - fresh))
+    cost = np.bincount(held["node"].to_numpy(), held["households"].to_numpy(), len(nodes))
+    rng = np.random.default_rng(seed)
+    fixed = rebalance_labels(prepared.graph, nodes, labels, band, rng, links, cost)
     optimum = None
     if method in ("exact", "optimum"):
         solve = partial(exact_rebalance, prepared.graph, nodes, labels, band, held=held, seed=seed)
@@ -257,6 +272,23 @@ def _split_before(prepared: Prepared, old_piece: np.ndarray) -> list[int]:
     kind = prepared.atoms.table["kind"].to_numpy()
     grids = pd.Series(old_piece).groupby(pieces["atom"].to_numpy()).nunique()
     return [int(a) for a in grids.index[grids.to_numpy() > 1] if kind[a] == "compound"]
+
+
+def _new_households(
+    pieces: pd.DataFrame, units: pd.DataFrame | None, new_units: Collection[int]
+) -> np.ndarray:
+    """Households of each piece in the ``new_units`` entrances: a unit piece's own, a whole
+    building's in its new entrances."""
+    if units is None or not len(new_units):
+        return np.zeros(len(pieces), dtype=int)
+    new = units[units["unit_id"].isin(list(new_units))]
+    per_building = new.groupby("building_id")["households"].sum()
+    per_unit = new.set_index("unit_id")["households"]
+    whole = pieces["unit_id"].isna().to_numpy()
+    by_building = per_building.reindex(pieces["building_id"]).fillna(0).to_numpy()
+    by_unit = per_unit.reindex(pieces["unit_id"].fillna(-1)).fillna(0).to_numpy()
+    fresh = np.where(whole, by_building, by_unit)
+    return np.minimum(fresh, pieces["households"].to_numpy()).astype(int)
 
 
 def _held_households(share: pd.DataFrame) -> pd.DataFrame:

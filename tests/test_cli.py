@@ -37,13 +37,13 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 def test_every_command_has_help(command: list[str]) -> None:
     result = run(*command, "--help")
     assert result.returncode == 0, result.stderr
-    assert "Usage" in result.stdout
+    assert "用法" in result.stdout
 
 
 def test_wrong_option_is_one_line_exit_2() -> None:
     result = run("db", "--bogus")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["wangge db: No such option: --bogus"]
+    assert result.stderr.strip().splitlines() == ["wangge db: 没有 --bogus 这个选项"]
     assert "Traceback" not in result.stderr
 
 

@@ -40,7 +40,7 @@ def setup(url: str) -> subprocess.CompletedProcess:
 def test_setup_serves_the_whole_sample_district_and_is_idempotent(empty_url: str) -> None:
     first = setup(empty_url)
     assert first.returncode == 0, first.stderr
-    assert "sample district loaded" in first.stderr
+    assert "示例城区已载入" in first.stderr
     with serving(empty_url) as base:
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok", "database": "ok"}
         stats = httpx.get(f"{base}/api/v1/stats").json()
@@ -51,6 +51,6 @@ def test_setup_serves_the_whole_sample_district_and_is_idempotent(empty_url: str
     assert stats["staff"] > stats["grids"] * 3
     second = setup(empty_url)
     assert second.returncode == 0, second.stderr
-    assert "data kept" in second.stderr
+    assert "原有数据保留" in second.stderr
     with serving(empty_url) as base:
         assert httpx.get(f"{base}/api/v1/stats").json() == stats

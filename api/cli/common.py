@@ -12,7 +12,9 @@ from sqlalchemy import Engine
 from data.db import DatabaseUnavailable, check_reachable, make_engine, resolve_url
 from data.settings import Settings
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
+"""Where the commands report; a message is one line that the terminal wraps, so a path or an
+EPSG code in it is never broken by a newline (a pipe is 80 columns wide to Rich)."""
 
 
 class UserError(Exception):
@@ -29,7 +31,7 @@ def database_url(settings: Settings) -> str:
     try:
         return resolve_url(settings)
     except DatabaseUnavailable as exc:
-        raise CommandFailed(f"cannot start the local PostGIS ({exc}); or set DATABASE_URL") from exc
+        raise CommandFailed(f"无法启动本机 PostGIS（{exc}）；也可以设置 DATABASE_URL") from exc
 
 
 def connect(settings: Settings) -> Engine:
@@ -39,11 +41,11 @@ def connect(settings: Settings) -> Engine:
     try:
         check_reachable(engine)
     except DatabaseUnavailable as exc:
-        source = "DATABASE_URL" if settings.database_url else "the local cluster"
+        source = "DATABASE_URL" if settings.database_url else "本机 PostGIS"
         raise CommandFailed(
-            f"database unreachable via {source} ({exc}); check that the server runs and "
-            "DATABASE_URL points to it (postgresql://user@host:port/dbname), or unset it "
-            "to use the project-local PostGIS"
+            f"通过 {source} 连不上数据库（{exc}）；请确认数据库服务器在运行、"
+            "DATABASE_URL 指向它（postgresql://用户@主机:端口/库名），"
+            "或者不设 DATABASE_URL，改用项目自带的本机 PostGIS"
         ) from exc
     return engine
 

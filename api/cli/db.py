@@ -4,109 +4,105 @@ from __future__ import annotations
 
 import typer
 
+from api.cli import zh
 from api.cli.common import UserError, connect, console
 from data.db import local_cluster, local_standby
 from data.settings import Settings
 from data.store import migrate
 from data.store.cluster import ClusterError
 
-app = typer.Typer(help="Start, stop and migrate the database.", no_args_is_help=True)
-replica = typer.Typer(
-    help="A local hot standby of the project-local PostGIS, for WANGGE_REPLICA_URL.",
+app = zh.Typer(help="启动、停止数据库，升级数据库结构。", no_args_is_help=True)
+replica = zh.Typer(
+    help="本机 PostGIS 的热备库（只读副本），供 WANGGE_REPLICA_URL 使用。",
     no_args_is_help=True,
 )
 app.add_typer(replica, name="replica")
 
 
-@app.command()
+@app.command(help="启动项目自带的本机 PostGIS（首次使用时创建）；已设 DATABASE_URL 时不做任何事。")
 def start() -> None:
-    """Start the project-local PostGIS (created on first use) unless DATABASE_URL is set."""
     settings = Settings()
     if settings.database_url:
-        console.print("DATABASE_URL is set: nothing to start.")
+        console.print("已设置 DATABASE_URL：无需启动。")
         return
     engine = connect(settings)
-    console.print(f"local PostGIS running: {engine.url.render_as_string(hide_password=True)}")
+    console.print(f"本机 PostGIS 已运行：{engine.url.render_as_string(hide_password=True)}")
 
 
-@app.command()
+@app.command(help="停止本机 PostGIS。")
 def stop() -> None:
-    """Stop the project-local PostGIS."""
     cluster = local_cluster(Settings())
     if cluster.stop():
-        console.print("local PostGIS stopped.")
+        console.print("本机 PostGIS 已停止。")
     else:
-        console.print("local PostGIS was not running.")
+        console.print("本机 PostGIS 本来就没有运行。")
 
 
-@app.command()
+@app.command(help="显示 Wangge 使用哪个数据库，以及它能否连上（未运行时退出码为 1）。")
 def status() -> None:
-    """Say which database Wangge uses and whether it answers."""
     settings = Settings()
     if settings.database_url:
         connect(settings)
-        console.print("DATABASE_URL: reachable")
+        console.print("DATABASE_URL：可以连上")
         return
     cluster = local_cluster(settings)
     running = cluster.is_running()
-    console.print(f"local PostGIS at {cluster.datadir}: {'running' if running else 'stopped'}")
+    console.print(f"本机 PostGIS（{cluster.datadir}）：{'运行中' if running else '未运行'}")
     if not running:
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(help="把数据库结构升级（迁移）到指定版本。")
 def upgrade(
-    revision: str = typer.Argument("head", help="Alembic revision to migrate to."),
+    revision: str = typer.Argument("head", help="目标版本号；`head` 为最新版本"),
 ) -> None:
     """Run the Alembic migrations."""
     engine = connect(Settings())
     try:
         migrate.upgrade(engine.url.render_as_string(hide_password=False), revision)
     except Exception as exc:  # alembic reports unknown revisions as generic errors
-        raise UserError(f"migration to {revision!r} failed: {exc}") from exc
-    console.print(f"schema at {revision}.")
+        raise UserError(f"升级到版本 {revision!r} 失败：{exc}") from exc
+    console.print(f"数据库结构已是版本 {revision}。")
 
 
 def _local_standby(settings: Settings):
     if settings.database_url:
         raise UserError(
-            "DATABASE_URL is set: make the standby of that server with its own tools "
-            "(pg_basebackup -R) and name it in WANGGE_REPLICA_URL"
+            "已设置 DATABASE_URL：请用该服务器自己的工具（pg_basebackup -R）建热备库，"
+            "再把它写进 WANGGE_REPLICA_URL"
         )
     return local_standby(settings)
 
 
-@replica.command("start")
+@replica.command("start", help="把本机 PostGIS 复制成热备库（仅第一次）并启动它。")
 def replica_start() -> None:
-    """Clone the local PostGIS into a hot standby (pg_basebackup -R, first time) and start it."""
+    """Clone with pg_basebackup -R the first time, then start the standby."""
     settings = Settings()
     standby = _local_standby(settings)
     connect(settings)  # the primary runs, migrated or not
     try:
         standby.ensure_running()
     except ClusterError as exc:
-        raise UserError(f"cannot start the local standby ({exc})") from exc
+        raise UserError(f"无法启动本机热备库（{exc}）") from exc
     url = standby.url(settings.local_db_name).replace("postgresql+psycopg://", "postgresql://")
-    console.print(f"local standby running at {standby.datadir}")
-    console.print(f"serve public reads from it with: WANGGE_REPLICA_URL={url}")
+    console.print(f"本机热备库已运行：{standby.datadir}")
+    console.print(f"让公开查询读它，请设置：WANGGE_REPLICA_URL={url}")
 
 
-@replica.command("stop")
+@replica.command("stop", help="停止本机热备库（文件夹保留，再次 start 时接着同步）。")
 def replica_stop() -> None:
-    """Stop the local standby (its folder stays; start resumes streaming)."""
     standby = _local_standby(Settings())
-    console.print("local standby stopped." if standby.stop() else "local standby was not running.")
+    console.print("本机热备库已停止。" if standby.stop() else "本机热备库本来就没有运行。")
 
 
-@replica.command("status")
+@replica.command("status", help="显示本机热备库是否运行，以及落后主库多少（未运行时退出码为 1）。")
 def replica_status() -> None:
-    """Whether the local standby runs, and how far behind the primary it is."""
     from data.replicas import describe_standby
 
     settings = Settings()
     standby = _local_standby(settings)
     if not standby.is_running():
-        console.print(f"local standby at {standby.datadir}: stopped")
+        console.print(f"本机热备库（{standby.datadir}）：未运行")
         raise typer.Exit(1)
     url = standby.url(settings.local_db_name)
-    console.print(f"local standby at {standby.datadir}: running, {describe_standby(url)}")
+    console.print(f"本机热备库（{standby.datadir}）：运行中，{describe_standby(url)}")

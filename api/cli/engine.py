@@ -23,8 +23,6 @@ from data.settings import Settings
 from geo.divide import TIME_LIMIT_S
 from geo.errors import GridError
 
-ReadableFile = typer.Argument(..., exists=True, dir_okay=False, readable=True)
-
 
 def _band(value: str) -> tuple[int, int]:
     try:
@@ -37,30 +35,36 @@ def _band(value: str) -> tuple[int, int]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(
+        help="把楼栋图层划分成每格 300–500 户的网格。\n\n"
+        "楼栋图层可以是 GDAL 能读的任何文件、任何坐标系。结果写成 GeoPackage，坐标系 EPSG:4490，"
+        "含网格图层 `grids`（编码、户数）和楼栋图层 `buildings`（加上所属网格的编码 `grid_code`）。"
+        "\n\n规则无法全部满足（或到了时限）时，写出违反最少的方案并列出每一项例外；"
+        "加 --strict 则拒绝写出。"
+    )
     def divide(
-        buildings: Path = ReadableFile,
-        households_field: str = typer.Option(..., help="Field holding households per building."),
-        out: Path = typer.Option(..., help="Output GeoPackage (layers grids, buildings)."),
-        compound_field: str = typer.Option(None, help="Field naming each building's compound."),
-        boundary: Path = typer.Option(
-            None, exists=True, dir_okay=False, help="Community boundary."
+        buildings: Path = typer.Argument(
+            ..., exists=True, dir_okay=False, readable=True, help="楼栋图层文件"
         ),
-        barriers: Path = typer.Option(None, exists=True, dir_okay=False, help="Roads and rivers."),
-        community_code: str = typer.Option("000000000000", help="12-digit code for grid codes."),
-        band: str = typer.Option("300-500", help="Households per grid, as FLOOR-CEILING."),
-        seed: int = typer.Option(0, help="Random seed (same seed, same division)."),
+        households_field: str = typer.Option(..., help="楼栋图层中记每栋户数的字段"),
+        out: Path = typer.Option(
+            ..., help="要写出的 GeoPackage 文件（图层 `grids` 和 `buildings`）"
+        ),
+        compound_field: str = typer.Option(None, help="楼栋图层中记所属小区的字段"),
+        boundary: Path = typer.Option(None, exists=True, dir_okay=False, help="社区边界图层文件"),
+        barriers: Path = typer.Option(
+            None, exists=True, dir_okay=False, help="道路、河流等分隔线图层文件（网格不跨越）"
+        ),
+        community_code: str = typer.Option("000000000000", help="12位社区代码，用于生成网格编码"),
+        band: str = typer.Option("300-500", help="每格户数范围，写成“下限-上限”"),
+        seed: int = typer.Option(0, help="随机种子（种子相同，划分相同）"),
         strict: bool = typer.Option(
-            False, "--strict", help="Refuse instead of writing a plan that breaks a rule."
+            False, "--strict", help="有违反规则的网格时拒绝写出，而不是写出违反最少的方案"
         ),
         time_limit: float = typer.Option(
-            TIME_LIMIT_S, min=0.1, help="Seconds the search may take; then the best plan found."
+            TIME_LIMIT_S, min=0.1, help="搜索最多用的秒数；到时写出目前找到的最好方案"
         ),
     ) -> None:
-        """Divide a building layer (any GDAL-readable file, any CRS) into grids of 300–500
-        households; writes grids (code, households) and buildings (+ grid_code) in EPSG:4490.
-        Where the rules cannot all be kept (or time runs out) the plan of least violation is
-        written and every exception is listed; --strict refuses instead."""
         try:
             check_output(out, [buildings, boundary, barriers])
             with progress() as report:
@@ -104,16 +108,15 @@ def register(app: typer.Typer) -> None:
         if result.exceptions:
             console.print(f"{len(result.exceptions)} 项例外（已尽量减少）：")
             for flag in result.exceptions:
-                console.print(f"- {flag.message}", markup=False, soft_wrap=True)
+                console.print(f"- {flag.message}", markup=False)
         elif result.timed_out:
             console.print("全部网格在范围内。")
 
-    @app.command()
+    @app.command(help="按网格规则检查社区已发布的方案（有不合规之处时退出码为 1）。")
     def check(
-        community: str = typer.Argument(..., help="12-digit community code."),
-        as_json: bool = typer.Option(False, "--json", help="Print the JSON report."),
+        community: str = typer.Argument(..., help="12位社区代码"),
+        as_json: bool = typer.Option(False, "--json", help="输出 JSON 格式的检查报告"),
     ) -> None:
-        """Check a community's published plan against the grid rules (exit 1 if any fails)."""
         engine = connect(Settings())
         with session_factory(engine)() as session:
             plan = published_plan(session, community)
@@ -128,17 +131,18 @@ def register(app: typer.Typer) -> None:
         if not report.ok:
             raise typer.Exit(1)
 
-    @app.command()
+    @app.command(
+        help="重新平衡社区的网格，结果存入草稿（需要时从已发布方案新建草稿），"
+        "尽量少调整住户；草稿在规划页面发布。"
+    )
     def rebalance(
-        community: str = typer.Argument(..., help="12-digit community code."),
-        actor: str = typer.Option("cli", help="Name recorded in the audit log."),
-        seed: int = typer.Option(0, help="Random seed."),
+        community: str = typer.Argument(..., help="12位社区代码"),
+        actor: str = typer.Option("cli", help="记入审计日志的操作人"),
+        seed: int = typer.Option(0, help="随机种子"),
         best: bool = typer.Option(
-            False, "--best", help="Best plan: the exact solver's when it moves fewer, within 10 s."
+            False, "--best", help="求最优方案：精确求解（至多 10 秒）调整更少时采用它的结果"
         ),
     ) -> None:
-        """Re-balance a community into its draft (opened from the published plan if needed),
-        moving as few households as possible; publish it from the planner page."""
         engine = connect(Settings())
         with session_factory(engine)() as session:
             try:

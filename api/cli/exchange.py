@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from api.cli import zh
 from api.cli.common import UserError, connect, console, progress
 from data.exchange.export import FORMATS, export
 from data.imports import (
@@ -38,9 +39,7 @@ class Encoding(StrEnum):
     gbk = "GBK"
 
 
-import_app = typer.Typer(
-    help="Import buildings, compounds or a household 一张表.", no_args_is_help=True
-)
+import_app = zh.Typer(help="导入楼栋、小区或住户“一张表”。", no_args_is_help=True)
 
 
 def _operator() -> str:
@@ -50,23 +49,24 @@ def _operator() -> str:
 def export_command(
     layers: list[str] = typer.Argument(
         ...,
-        help="grids, communities, streets, compounds, "
-        "buildings, households (several: GeoPackage only)",
+        help="要导出的图层：`grids`（网格）、`communities`（社区）、`streets`（街道）、"
+        "`compounds`（小区）、`buildings`（楼栋）、`households`（住户）；"
+        "多个图层只能导出为 GeoPackage",
     ),
-    format: ExportFormat = typer.Option(ExportFormat("gpkg"), "--format", "-f", help="file format"),
+    format: ExportFormat = typer.Option(ExportFormat("gpkg"), "--format", "-f", help="文件格式"),
     crs: TargetCrs = typer.Option(
         "4490",
         case_sensitive=False,
-        help="gk: the CGCS2000 Gauss–Krüger zone of the data; gcj02/bd09: AMap/Baidu offsets",
+        help="坐标系：EPSG 代码；gk 为数据所在的 CGCS2000 高斯-克吕格投影带；"
+        "gcj02、bd09 为高德、百度地图的偏移坐标",
     ),
     encoding: Encoding = typer.Option(
-        Encoding.utf8, case_sensitive=False, help="text encoding of Shapefile/CSV"
+        Encoding.utf8, case_sensitive=False, help="Shapefile、CSV 的文字编码"
     ),
-    area: str = typer.Option("", help="district, street or community code to limit to"),
-    out: Path = typer.Option(Path("."), "--out", "-o", help="folder to write into"),
-    reason: str = typer.Option(None, help="why household data leaves (required for it)"),
+    area: str = typer.Option("", help="只导出这个区县、街道或社区（填代码）"),
+    out: Path = typer.Option(Path("."), "--out", "-o", help="写入的文件夹"),
+    reason: str = typer.Option(None, help="导出住户数据的理由（导出住户数据时必填）"),
 ) -> None:
-    """Export layers for a city platform; prints each file with its CRS."""
     engine = connect(Settings())
     result = export(
         engine,
@@ -111,7 +111,7 @@ def _write_report(report: Path, exc: ImportRejected) -> None:
     try:
         with report.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["file", "row", "column", "code", "problem"])
+            writer.writerow(["文件", "行", "列", "问题代码", "问题"])
             for issue in exc.issues:
                 writer.writerow(
                     [issue.file, issue.row or "", issue.column or "", issue.code, issue.problem]
@@ -127,17 +127,21 @@ def _mapping(pairs: list[str] | None) -> dict[str, str]:
         raise UserError(str(exc)) from exc
 
 
-REPORT = typer.Option(Path("import-report.csv"), help="where the problem report is written")
-MAP = typer.Option(None, "--map", help="表头=field, repeatable (e.g. 户主=head_name)")
+REPORT = typer.Option(Path("import-report.csv"), help="问题报告写到哪个文件")
+MAP = typer.Option(
+    None, "--map", help="表头与字段的对应，写成“表头=字段”，可写多次（如 户主=`head_name`）"
+)
 
 
 def _layer_command(kind: str, importer, summary: str) -> None:
     """Register ``wangge import KIND``: a building or compound layer, all or nothing."""
 
     def command(
-        path: Path = typer.Argument(..., help="zipped or bare Shapefile, GeoPackage or GeoJSON"),
-        community: str = typer.Option(None, help=f"community code the {kind} belong to"),
-        crs: str = typer.Option(None, help="gcj02, bd09 or an EPSG code, when the file lacks it"),
+        path: Path = typer.Argument(
+            ..., help="Shapefile（可以是压缩包）、GeoPackage 或 GeoJSON 文件"
+        ),
+        community: str = typer.Option(None, help="所属社区的代码"),
+        crs: str = typer.Option(None, help="文件没有坐标系时指定：gcj02、bd09 或 EPSG 代码"),
         map: list[str] = MAP,
         report: Path = REPORT,
     ) -> None:
@@ -155,25 +159,23 @@ def _layer_command(kind: str, importer, summary: str) -> None:
             report,
         )
 
-    command.__doc__ = summary
-    import_app.command(kind)(command)
+    import_app.command(kind, help=summary)(command)
 
 
 _layer_command(
-    "buildings", import_buildings, "Add or update buildings (rows with an id update that building)."
+    "buildings", import_buildings, "新增或更新楼栋（带 ID 的行更新该楼栋）；全部成功才导入。"
 )
-_layer_command("compounds", import_compounds, "Add or update compounds (小区).")
+_layer_command("compounds", import_compounds, "新增或更新小区；全部成功才导入。")
 
 
-@import_app.command("households")
+@import_app.command("households", help="导入“一张表”中的住户，按地址匹配到楼栋；导入记入审计日志。")
 def import_households_command(
-    path: Path = typer.Argument(..., help="the 一张表: .xlsx or .csv with Chinese headers"),
-    community: str = typer.Option(None, help="community code (limits address matching)"),
-    sheet: str = typer.Option("0", help="sheet name or number (xlsx)"),
+    path: Path = typer.Argument(..., help="“一张表”：带中文表头的 xlsx 或 CSV 文件"),
+    community: str = typer.Option(None, help="社区代码（只在该社区内匹配地址）"),
+    sheet: str = typer.Option("0", help="工作表名称或序号（xlsx）"),
     map: list[str] = MAP,
     report: Path = REPORT,
 ) -> None:
-    """Add the households of a 一张表, matched to buildings by address; audited."""
     which: str | int = int(sheet) if sheet.isdigit() else sheet
     _run(
         lambda conn, p, step, limits: import_households(
@@ -192,5 +194,7 @@ def import_households_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("export")(export_command)
+    app.command("export", help="导出图层供市级平台使用；逐个列出写出的文件及其坐标系。")(
+        export_command
+    )
     app.add_typer(import_app, name="import")

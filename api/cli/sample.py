@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from api.cli import zh
 from api.cli.common import UserError, connect, console, progress
 from data.db import session_factory
 from data.queries.stats import is_empty
@@ -11,33 +12,27 @@ from data.settings import Settings
 from data.store import migrate
 from data.store.setup import load_city, load_sample
 
-app = typer.Typer(help="Build and load the sample district.", no_args_is_help=True)
+app = zh.Typer(help="生成并载入示例城区。", no_args_is_help=True)
 
 
-@app.command()
+@app.command(help="生成示例城区（加 --city 则为整个城市），载入空数据库。")
 def load(
-    seed: int = typer.Option(None, help="Random seed (default: WANGGE_SAMPLE_SEED)."),
+    seed: int = typer.Option(None, help="随机种子（默认取 WANGGE_SAMPLE_SEED）"),
     communities: int = typer.Option(
-        None, min=1, max=43, help="How many communities to build (with --city: per region)."
+        None, min=1, max=43, help="生成多少个社区（加 --city 时为每个区县的社区数）"
     ),
-    city: bool = typer.Option(
-        False, "--city", help="The whole city: Tongren's 2 districts and 8 counties."
-    ),
+    city: bool = typer.Option(False, "--city", help="整个城市：铜仁市的 2 个区和 8 个县"),
 ) -> None:
-    """Generate the sample district (or with --city the city) and load it into an empty
-    database."""
     settings = Settings()
     engine = connect(settings)
     migrate.upgrade(engine.url.render_as_string(hide_password=False))
     with session_factory(engine)() as session:
         if not is_empty(session):
-            raise UserError(
-                "the database already holds a district; load the sample into an empty one"
-            )
+            raise UserError("数据库里已有城区数据；示例城区只能载入空数据库")
     seed = seed if seed is not None else settings.sample_seed
     with progress() as report:
         if city:
             counts = load_city(engine, seed, communities=communities, progress=report)
         else:
             counts = load_sample(engine, seed, communities=communities or 43, progress=report)
-    console.print(", ".join(f"{table}: {rows}" for table, rows in counts.items()))
+    console.print("，".join(f"{table}：{rows} 行" for table, rows in counts.items()))

@@ -17,7 +17,7 @@ def _prepare(settings: Settings) -> str:
     engine = connect(settings)
     with progress() as report:
         loaded = prepare(engine, settings.sample_seed, progress=report)
-    console.print("sample district loaded." if loaded else "database ready (data kept).")
+    console.print("示例城区已载入。" if loaded else "数据库已就绪（原有数据保留）。")
     url = engine.url.render_as_string(hide_password=False)
     engine.dispose()
     return url
@@ -34,19 +34,20 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(help="需要时启动数据库，升级数据库结构；数据库为空时载入示例城区。")
     def setup() -> None:
-        """Start the database if needed, migrate it, and load the sample district when empty."""
         _prepare(Settings())
 
-    @app.command()
+    @app.command(help="先像 wangge setup 那样准备数据库，再启动网页服务。")
     def serve(
-        host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-        port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
-        workers: int = typer.Option(1, min=1, help="uvicorn worker processes."),
-        log_level: str = typer.Option("info", help="uvicorn's log level (warning: no access log)."),
+        host: str = typer.Option("127.0.0.1", help="监听的地址"),
+        port: int = typer.Option(8000, min=1, max=65535, help="监听的端口"),
+        workers: int = typer.Option(1, min=1, help="服务进程数"),
+        log_level: str = typer.Option(
+            "info",
+            help="日志级别（`debug`、`info`、`warning`、`error`；`warning` 及以上不记访问日志）",
+        ),
     ) -> None:
-        """Set up the database (as `wangge setup`) and serve the app."""
         settings = Settings()
         refuse_default_secrets(settings)
         url = _prepare(settings)

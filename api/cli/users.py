@@ -4,35 +4,35 @@ from __future__ import annotations
 
 import typer
 
-from api.cli.common import connect, console
+from api.cli import zh
+from api.cli.common import UserError, connect, console
 from data.access.accounts import create_account
 from data.db import transaction
 from data.models import AccountRole
 from data.settings import Settings
 
-app = typer.Typer(help="Manage staff accounts.", no_args_is_help=True)
+app = zh.Typer(help="管理工作人员账号。", no_args_is_help=True)
 
 
-@app.command()
+@app.command(help="新建账号，权限限于一个街道办、一个社区或一名网格员。")
 def add(
-    username: str = typer.Argument(..., help="Login name."),
+    username: str = typer.Argument(..., help="登录名"),
     role: AccountRole = typer.Option(
-        ..., help="admin, street_planner, community_planner or grid_worker."
+        ...,
+        help="角色：admin（管理员）、street_planner（街道规划员）、"
+        "community_planner（社区规划员）、grid_worker（网格员）",
     ),
     password: str = typer.Option(
-        ...,
-        prompt=True,
-        hide_input=True,
-        confirmation_prompt=True,
-        envvar="WANGGE_NEW_PASSWORD",
-        help="Password (prompted; or WANGGE_NEW_PASSWORD).",
+        None, envvar="WANGGE_NEW_PASSWORD", help="密码；不填则提示输入两次（输入不显示）"
     ),
-    name: str = typer.Option(None, help="Display name."),
-    street: str = typer.Option(None, help="Street office code (street planners)."),
-    community: str = typer.Option(None, help="Community code (community planners)."),
-    staff: int = typer.Option(None, help="Staff record id (grid workers)."),
+    name: str = typer.Option(None, help="显示的姓名"),
+    street: str = typer.Option(None, help="街道办代码（街道规划员）"),
+    community: str = typer.Option(None, help="社区代码（社区规划员）"),
+    staff: int = typer.Option(None, help="网格员的人员编号（网格员）"),
 ) -> None:
-    """Create an account scoped to a street office, a community or a staff record."""
+    """The password is asked here rather than by Typer's prompt, whose mismatch message is
+    English."""
+    password = password if password is not None else _ask_password()
     engine = connect(Settings())
     with transaction(engine) as session:
         create_account(
@@ -46,4 +46,11 @@ def add(
             staff_id=staff,
         )
 
-    console.print(f"account {username} ({role.value}) created.")
+    console.print(f"账号 {username}（{role.value}）已建好。")
+
+
+def _ask_password() -> str:
+    password: str = typer.prompt("密码", hide_input=True)
+    if typer.prompt("再输入一次", hide_input=True) != password:
+        raise UserError("两次输入的密码不一致")
+    return password

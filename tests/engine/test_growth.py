@@ -99,3 +99,48 @@ def test_the_fast_path_moves_few_and_leaves_untouched_grids_alone(divided, seed)
     new = result.assignment.set_index("building_id")["grid"].reindex(old.index)
     untouched = ~old.isin(touched)
     assert untouched.any() and (old[untouched] == new[untouched]).all()
+
+
+@pytest.mark.parametrize("method", ["fast", "exact"])
+def test_a_new_entrance_moves_for_free(method):
+    # building 1: three old entrances of 100 and two new ones of 120 (540: over the ceiling,
+    # so its entrances are atoms); buildings 2 and 3: 150 and 200 in grid 2 (350)
+    boundary, buildings = row_of_buildings([540, 150, 200], [None] * 3)
+    units = pd.DataFrame(
+        {
+            "building_id": [1, 1, 1, 1, 1, 2, 3],
+            "unit_id": [11, 12, 13, 14, 15, 21, 31],
+            "households": [100, 100, 100, 120, 120, 150, 200],
+        }
+    )
+    plan = plan_of([1, 2, 2])
+    counted = rebalance(boundary, buildings, units, None, plan, BAND, method=method)
+    free = rebalance(
+        boundary, buildings, units, None, plan, BAND, method=method, new_units={14, 15}
+    )
+    # counting every household, the cheapest fix moves an old entrance of 100
+    assert counted.moves["households"].tolist() == [100]
+    # a new entrance's households have no grid worker yet: one of 120 moves instead
+    assert free.moves["unit_id"].isin([14, 15]).all()
+    assert free.moves["households"].tolist() == [120]
+    assert sorted(free.grids["households"]) == [420, 470]
+
+
+def test_the_exact_solver_may_open_a_grid_of_new_households_alone():
+    # building 1: three old entrances of 100 and three new ones of 120 (660); a new grid of
+    # the new entrances moves no one, which the exact model must still be able to open
+    boundary, buildings = row_of_buildings([660, 150, 200], [None] * 3)
+    units = pd.DataFrame(
+        {
+            "building_id": [1, 1, 1, 1, 1, 1, 2, 3],
+            "unit_id": [11, 12, 13, 14, 15, 16, 21, 31],
+            "households": [100, 100, 100, 120, 120, 120, 150, 200],
+        }
+    )
+    new = {14, 15, 16}
+    result = rebalance(
+        boundary, buildings, units, None, plan_of([1, 2, 2]), BAND, method="exact", new_units=new
+    )
+    assert result.grids["households"].between(*BAND).all()
+    assert set(result.moves["unit_id"]) <= new
+    assert result.optimum is not None and result.optimum.proven and result.optimum.moved == 0

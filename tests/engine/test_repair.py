@@ -9,7 +9,7 @@ import numpy as np
 from geo.graph import AtomGraph
 from geo.labelling import Labelling, lower_bound
 from geo.moves import atom_bound, smallest_sum_reaching
-from geo.repair import rebalance_labels
+from geo.repair import Rebalancing, Repair, rebalance_labels
 
 BAND = (300, 500)
 
@@ -70,3 +70,42 @@ def test_a_grid_no_chain_fixes_is_redrawn_with_its_neighbours():
     pieces = Labelling(graph, households, fixed, BAND).pieces
     for g in totals:
         assert pieces(set(np.flatnonzero(fixed == g).tolist())) == 1, g
+
+
+def test_a_rebalancing_chain_moves_a_building_with_the_one_hanging_on_it():
+    # grid 0: 250 (50 short); grid 1: a building of 130 next to grid 0, its main block of 300
+    # and a building of 6 reached only through the 130
+    households = np.array([250.0, 130, 300, 6])
+    graph = graph_of(households, [(0, 1), (1, 2), (1, 3)])
+    labels = np.array([0, 1, 1, 1])
+    rng = np.random.default_rng(0)
+    assert not Repair(graph, households, labels, BAND, rng).shortest_chain(0)
+    search = Rebalancing(graph, households, labels, BAND, rng)
+    assert search.shortest_chain(0)
+    assert search.labels.tolist() == [0, 0, 1, 0]
+
+
+def test_an_under_full_grid_is_filled_from_three_neighbours_at_once():
+    # grid 0: 254 (46 short); grids 1-3: 320 each, a building of 20 next to grid 0
+    households = np.array([254.0, 20, 300, 20, 300, 20, 300])
+    graph = graph_of(households, [(0, 1), (1, 2), (0, 3), (3, 4), (0, 5), (5, 6)])
+    search = Repair(graph, households, np.array([0, 1, 1, 2, 2, 3, 3]), BAND, None)
+    assert search.spread(0)
+    assert search.labels.tolist() == [0, 0, 1, 0, 2, 0, 3]
+
+
+def test_a_grid_grown_by_a_tower_of_six_entrances_founds_a_grid_of_them_at_a_time():
+    # a path: a block of 400, a building of 30, new entrances of 100 x3, a building of 30,
+    # new entrances of 100 x3 (1150): no one new grid brings it into band, but each may take
+    # new entrances; then the whole repair moves one building of 30
+    households = np.array([400.0, 30, 100, 100, 100, 30, 100, 100, 100])
+    cost = np.array([400.0, 30, 0, 0, 0, 30, 0, 0, 0])
+    graph = graph_of(households, [(i, i + 1) for i in range(8)])
+    labels = np.zeros(9, dtype=int)
+    search = Repair(graph, households, labels, BAND, np.random.default_rng(0), cost=cost)
+    assert search.found(0)
+    assert search.totals[0] < 1150 and search.cost[search.labels != 0].sum() == 0
+    fixed = rebalance_labels(graph, households, labels, BAND, np.random.default_rng(0), cost=cost)
+    totals = np.bincount(fixed, households)
+    assert ((totals >= BAND[0]) & (totals <= BAND[1])).all()
+    assert cost[fixed != 0].sum() == 30

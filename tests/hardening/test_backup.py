@@ -74,7 +74,7 @@ def test_backup_restores_every_row_into_a_fresh_database(
     code, err = _wangge(capsys, "backup", str(archive))
     assert code == 0, err
     assert archive.read_bytes()[:5] == b"PGDMP"
-    assert any("backed up" in line for line in err)
+    assert any("已备份" in line for line in err)
 
     monkeypatch.setenv("DATABASE_URL", libpq_url(restored_url))
     code, err = _wangge(capsys, "restore", str(archive))
@@ -110,7 +110,7 @@ def _free_port() -> int:
 def test_backup_and_restore_refuse_in_one_line(tmp_path, monkeypatch, capsys, database_url):
     monkeypatch.setenv("DATABASE_URL", libpq_url(database_url))
     code, err = _wangge(capsys, "restore", str(tmp_path / "missing.dump"))
-    assert code == 2 and err == [f"wangge: {tmp_path / 'missing.dump'}: no such file"]
+    assert code == 2 and err == [f"wangge: {tmp_path / 'missing.dump'}：文件不存在"]
     not_a_dump = tmp_path / "notes.txt"
     not_a_dump.write_text("hello")
     code, err = _wangge(capsys, "restore", str(not_a_dump))

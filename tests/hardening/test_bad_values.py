@@ -105,3 +105,20 @@ def test_every_parameter_with_a_bad_value_is_4xx(world: World, bad: str) -> None
     assert failures == [], "\n".join(map(str, failures))
     # nothing was written by any of them
     assert world.sql("SELECT count(*) FROM grid_plan WHERE status = 'draft'")[0][0] == 0
+
+
+def test_a_nul_byte_is_named_in_chinese(world: World) -> None:
+    client = world.clients["admin"]
+    response = client.get("/api/v1/lookup", params={"q": "中山路\x001号"})
+    assert response.status_code == 400
+    assert response.json()["detail"] == "参数 q 含有空字符（NUL），请删除后重试"
+    response = client.get("/api/v1/lookup", params={"geometry\x00": "1", "lon": "109.19"})
+    assert response.json()["detail"] == "参数 geometry 含有空字符（NUL），请删除后重试"
+    response = client.get(f"/g/{quote(NUL)}123")
+    assert (response.status_code, response.json()["detail"]) == (
+        400,
+        "网址路径含有空字符（NUL），请删除后重试",
+    )
+    # "%2500" is a percent sign and two zeros, not a NUL: the lookup reads it as an address
+    response = client.get("/api/v1/lookup?q=%2500")
+    assert response.status_code == 404

@@ -67,4 +67,4 @@ def test_the_cli_escalates_once(work: Work, monkeypatch) -> None:
 
     result = CliRunner().invoke(app, ["requests", "escalate"])
     assert result.exit_code == 0, result.output
-    assert "escalated 1 overdue requests" in result.output
+    assert "已上报 1 件超时诉求" in result.output
