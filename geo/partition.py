@@ -17,6 +17,7 @@ search backtracks over distinct splits (the best of each kind first) within a bu
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -80,10 +81,10 @@ class _Search:
         local[nodes] = np.arange(len(nodes))
         return local[self.graph.u[keep]], local[self.graph.v[keep]], keep
 
-    def _splits(self, nodes: np.ndarray, k: int) -> list:
+    def _splits(self, nodes: np.ndarray, k: int) -> Iterator:
         """Distinct admissible splits of ``nodes``, best (cheapest boundary, balanced) first."""
         if self.splits_left <= 0 or time.monotonic() > self.deadline:
-            return []
+            return iter(())
         self.splits_left -= 1
         u, v, keep = self._subgraph(nodes)
         cost = self.graph.cost[keep]
@@ -103,10 +104,9 @@ class _Search:
                 key = (part.tobytes(), k_part)
                 if key in scored:
                     continue
-                held = weight[part].sum()
-                if not self._packs(weight[part], k_part) or not self._packs(
-                    weight[~part], k - k_part
-                ):
+                inner = weight[part]
+                held = inner.sum()
+                if not self._packs(inner, k_part) or not self._packs(weight[~part], k - k_part):
                     continue
                 imbalance = abs(held / k_part - total / k) / (total / k)
                 score = cost[part[u] != part[v]].sum() + unit * imbalance
@@ -120,10 +120,11 @@ class _Search:
             firsts.setdefault(item[1], i)
         early = sorted(firsts.values())
         order = early + [i for i in range(len(ranked)) if i not in firsts.values()]
-        return [
+        # made as they are tried: the search seldom tries more than a few
+        return (
             ((nodes[ranked[i][2]], ranked[i][3]), (nodes[~ranked[i][2]], k - ranked[i][3]))
             for i in order
-        ]
+        )
 
     def _packs(self, weight: np.ndarray, k_part: int) -> bool:
         """Whether households ``weight`` (whole numbers) for two grids can be split into two
@@ -202,10 +203,11 @@ class _Search:
         position = np.empty(n, dtype=int)
         position[order] = np.arange(n)
         windows = [(kp, *self._window(kp, k, total)) for kp in sorted({1, k // 2, k - k // 2})]
+        below, below_sums = order[1:], sums[order[1:]]
         admissible = [
             (node, k_part)
             for k_part, low, high in windows
-            for node in order[1:][(sums[order[1:]] >= low) & (sums[order[1:]] <= high)].tolist()
+            for node in below[(below_sums >= low) & (below_sums <= high)].tolist()
         ]
         if len(admissible) > CUTS_PER_TREE:
             pick = self.rng.choice(len(admissible), size=CUTS_PER_TREE, replace=False)
@@ -228,21 +230,26 @@ def spanning_tree(
     where building scipy.sparse matrices for ``minimum_spanning_tree`` costs far more than the
     tree itself."""
     boss = list(range(n))
-    chosen: list[int] = []
-    us, vs = u.tolist(), v.tolist()
-    for edge in np.argsort(weight, kind="stable").tolist():
-        if len(chosen) == n - 1:
+    # edges lightest first, walked as two lists in step; the tree's edges are flagged
+    by_weight = np.argsort(weight, kind="stable")
+    taken = [False] * len(by_weight)
+    joins = n - 1
+    for i, a, b in zip(
+        range(len(taken)), u[by_weight].tolist(), v[by_weight].tolist(), strict=True
+    ):
+        if not joins:
             break
-        a, b = us[edge], vs[edge]
         while boss[a] != a:
             boss[a] = a = boss[boss[a]]
         while boss[b] != b:
             boss[b] = b = boss[boss[b]]
         if a != b:
             boss[a] = b
-            chosen.append(edge)
-    if len(chosen) < n - 1:
+            taken[i] = True
+            joins -= 1
+    if joins:
         return None
+    chosen = by_weight[np.array(taken, dtype=bool)]
     tree_u, tree_v = u[chosen], v[chosen]
     near: list[list[int]] = [[] for _ in range(n)]
     for a, b in zip(*_lexsorted(tree_u, tree_v), strict=True):
@@ -326,56 +333,79 @@ def _grow(growth: _Growth, windows: list[tuple[float, float]]) -> list[list[int]
     The windows share one growth while it takes the same atoms: the nearest atom that fits the
     widest window left is also the nearest for a narrower one, unless it overshoots that one,
     which then grows on alone from a copy of the part so far. One step per atom added: the
-    part's state lives in local variables here, written back only for such a copy."""
+    part's state lives in local variables here, written back only for such a copy, and the
+    windows are looked at only when the part reaches the lowest floor (``reach``) or the atom
+    taken overshoots the lowest ceiling (``tight``) of those still growing."""
     out: list[list[int] | None] = [None] * len(windows)
     active = list(range(len(windows)))
     apart: list[tuple[int, _Growth]] = []
     near, x, y, w = growth.near, growth.x, growth.y, growth.w
     atoms, inside, frontier = growth.atoms, growth.inside, growth.frontier
     total, mass, mx, my = growth.total, growth.mass, growth.mx, growth.my
+    reach, top, tight = _limits(windows, active)
     while True:
-        for j in [j for j in active if total >= windows[j][0]]:
-            out[j] = list(atoms) if total <= windows[j][1] else None
-            active.remove(j)
-        if not active:
-            break
-        room = max(windows[j][1] for j in active) - total
+        if total >= reach:
+            for j in [j for j in active if total >= windows[j][0]]:
+                out[j] = list(atoms) if total <= windows[j][1] else None
+                active.remove(j)
+            if not active:
+                break
+            reach, top, tight = _limits(windows, active)
+        room = top - total
         cx, cy = mx / mass, my / mass
-        fits = [((x[n] - cx) ** 2 + (y[n] - cy) ** 2, n) for n in frontier if w[n] <= room]
-        if not fits:
+        # the nearest atom that fits, by a plain loop: no (distance, atom) tuple per neighbour
+        best, pick = np.inf, -1
+        for n in frontier:
+            if w[n] <= room:
+                d = (x[n] - cx) ** 2 + (y[n] - cy) ** 2
+                if d <= best and (d < best or n < pick):
+                    best, pick = d, n
+        if pick < 0:
             break
-        pick = min(fits)[1]
-        for j in [j for j in active if w[pick] > windows[j][1] - total]:
-            growth.total, growth.mass, growth.mx, growth.my = total, mass, mx, my
-            apart.append((j, growth.copy()))
-            active.remove(j)
+        held = w[pick]
+        if held > tight - total:
+            for j in [j for j in active if held > windows[j][1] - total]:
+                growth.total, growth.mass, growth.mx, growth.my = total, mass, mx, my
+                apart.append((j, growth.copy()))
+                active.remove(j)
+            reach, top, tight = _limits(windows, active)
         atoms.append(pick)
         inside.add(pick)
         frontier.discard(pick)
         frontier |= near[pick] - inside
-        total += w[pick]
-        mass += w[pick] + 1e-9
-        mx += (w[pick] + 1e-9) * x[pick]
-        my += (w[pick] + 1e-9) * y[pick]
+        total += held
+        mass += held + 1e-9
+        mx += (held + 1e-9) * x[pick]
+        my += (held + 1e-9) * y[pick]
     for j, alone in apart:
         out[j] = _grow(alone, [windows[j]])[0]
     return out
 
 
+def _limits(windows: list[tuple[float, float]], active: list[int]) -> tuple[float, float, float]:
+    """The lowest floor, the highest ceiling and the lowest ceiling of the ``active`` windows."""
+    lows = [windows[j][0] for j in active]
+    highs = [windows[j][1] for j in active]
+    return min(lows), max(highs), min(highs)
+
+
 def _connected(near: list[list[int]], mask: np.ndarray) -> bool:
     """Whether the nodes under ``mask`` form one connected part of the graph ``near``."""
-    inside = mask.tolist()
-    if True not in inside:
+    left = mask.tolist()  # nodes not reached yet
+    count = left.count(True)
+    if not count:
         return False
-    start = inside.index(True)
-    seen = {start}
+    start = left.index(True)
+    left[start] = False
     stack = [start]
+    reached = 1
     while stack:
         for n in near[stack.pop()]:
-            if inside[n] and n not in seen:
-                seen.add(n)
+            if left[n]:
+                left[n] = False
+                reached += 1
                 stack.append(n)
-    return len(seen) == int(mask.sum())
+    return reached == count
 
 
 def feasible_counts(total: float, band: tuple[int, int]) -> list[int]:
