@@ -37,6 +37,9 @@ MIN_SHARED_M = 0.5
 BRIDGE_REACH_M = 30.0
 #: Spacing of the extra sites chaining the cells of a compound split by other buildings' cells.
 CHAIN_SPACING_M = 4.0
+#: Faces without a piece smaller than this (10 cm by 10 cm) are left out of the complex: a gap
+#: far below the rule check's tolerance (``geo.check.AREA_TOLERANCE_M2``).
+SLIVER_M2 = 0.01
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,10 @@ def _cells(
     piece = np.full(len(faces), -1)
     owner = hit_site if site_piece is None else site_piece[hit_site]
     piece[hit_face[own][::-1]] = owner[own][::-1]
+    # Snap-rounding leaves the odd sliver where lines nearly coincide: a face of no area that
+    # meets its neighbours at points only, so whichever grid took it would be in two parts.
+    kept = (shapely.area(faces) >= SLIVER_M2) | (piece >= 0)
+    faces, block, piece = faces[kept], block[kept], piece[kept]
 
     rivers = _rivers(barriers)
     river = np.zeros(len(faces), dtype=bool)
