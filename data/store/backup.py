@@ -57,7 +57,7 @@ class Done:
 def _tool(name: str) -> str:
     path = PG_BIN / name
     if not path.exists():
-        raise BackupError(f"{path} is missing: install postgresql-client-15")
+        raise BackupError(f"找不到 {path}：请安装 postgresql-client-15")
     return str(path)
 
 
@@ -78,7 +78,7 @@ def _connect(url: str, dbname: str | None = None) -> psycopg.Connection:
         )
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BackupUnreachable(f"database unreachable at {_where(url)} ({reason})") from exc
+        raise BackupUnreachable(f"无法连接数据库 {_where(url)}（{reason}）") from exc
 
 
 def user_tables(conn: psycopg.Connection) -> list[str]:
@@ -123,7 +123,7 @@ def _run(command: list[str], pattern: re.Pattern, total: int, stage: str, step: 
                 errors.append(line.strip())
     if proc.returncode != 0:
         first = errors[0] if errors else f"exit code {proc.returncode}"
-        raise BackupError(f"{Path(command[0]).name} failed: {first}")
+        raise BackupError(f"{Path(command[0]).name} 执行失败：{first}")
     step(stage, total, total)
 
 
@@ -132,7 +132,7 @@ def backup(url: str, path: Path, progress: Progress | None = None) -> Done:
     step = progress or (lambda *a: None)
     started = time.perf_counter()
     if not path.parent.is_dir():
-        raise BackupError(f"{path.parent}: no such folder")
+        raise BackupError(f"{path.parent}：文件夹不存在")
     with _connect(url) as conn:
         tables = len(user_tables(conn))
     partial = path.with_name(f".{path.name}.partial")
@@ -160,16 +160,16 @@ def backup(url: str, path: Path, progress: Progress | None = None) -> Done:
 def archive_tables(path: Path) -> int:
     """How many tables' rows the archive holds; refuses files that are not pg_dump archives."""
     if not path.is_file():
-        raise BackupError(f"{path}: no such file")
+        raise BackupError(f"{path}：文件不存在")
     with path.open("rb") as fh:
         if fh.read(len(MAGIC)) != MAGIC:
-            raise BackupError(f"{path}: not a backup made by `wangge backup` (pg_dump -Fc)")
+            raise BackupError(f"{path}：不是 `wangge backup` 生成的备份（pg_dump -Fc）")
     listing = subprocess.run(
         [_tool("pg_restore"), "--list", str(path)], capture_output=True, text=True
     )
     if listing.returncode != 0:
         lines = listing.stderr.strip().splitlines()
-        raise BackupError(f"{path}: unreadable backup ({lines[-1] if lines else 'pg_restore'})")
+        raise BackupError(f"{path}：备份无法读取（{lines[-1] if lines else 'pg_restore'}）")
     return sum(" TABLE DATA " in line for line in listing.stdout.splitlines())
 
 
@@ -177,7 +177,7 @@ def _ensure_database(url: str) -> bool:
     """Create the database named by ``url`` when it does not exist; True if created."""
     name = make_url(url).database
     if name is None:
-        raise BackupError("the database URL names no database")
+        raise BackupError("数据库 URL 未指定数据库名")
     try:
         _connect(url).close()
         return False
@@ -201,8 +201,8 @@ def restore(url: str, path: Path, *, force: bool = False, progress: Progress | N
         present = user_tables(conn)
         if present and not force:
             raise NotEmpty(
-                f"{_where(url)} is not empty ({len(present)} tables, e.g. {present[0]}); "
-                "restore into an empty database, or pass --force to replace what it holds"
+                f"{_where(url)} 不是空库（已有 {len(present)} 张表，例如 {present[0]}）；"
+                "请恢复到空数据库，或加 `--force` 替换其中的内容"
             )
         if present:
             for schema in _schemas(conn):
