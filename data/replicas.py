@@ -128,12 +128,10 @@ def describe_standby(url: str) -> str:
             "FROM (SELECT 1) one"
         ).fetchall()
     if not recovering:
-        return "not in recovery: it is a primary now"
-    state = "replay paused" if paused else "replaying"
-    return (
-        f"{state}, received WAL up to {received}, replayed up to {replayed} "
-        f"(last replayed transaction {since} ago)"
-    )
+        return "已不在恢复状态：它现在是主库"
+    state = "回放已暂停" if paused else "正在回放"
+    last = f"最后回放的事务在 {since} 之前" if since is not None else "还没有回放过事务"
+    return f"{state}，已收到主库日志至 {received}，已回放至 {replayed}（{last}）"
 
 
 @dataclass
