@@ -21,6 +21,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from data.db import connect_failure
 from data.settings import libpq_url
 from data.store.cluster import PG_BIN
 
@@ -77,8 +78,7 @@ def _connect(url: str, dbname: str | None = None) -> psycopg.Connection:
             connect_timeout=10,
         )
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BackupUnreachable(f"连不上数据库 {_where(url)}（{reason}）") from exc
+        raise BackupUnreachable(f"连不上数据库 {_where(url)}（{connect_failure(exc)}）") from exc
 
 
 def user_tables(conn: psycopg.Connection) -> list[str]:
@@ -183,7 +183,7 @@ def _ensure_database(url: str) -> bool:
         _connect(url).close()
         return False
     except BackupError as exc:
-        if "does not exist" not in str(exc):
+        if "does not exist" not in str(exc.__cause__):  # libpq's own words
             raise
     with _connect(url, "postgres") as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
