@@ -177,3 +177,10 @@ def test_a_bad_trusted_proxy_is_named_in_chinese(monkeypatch, capsys) -> None:
     code, line = _refusal(["db", "status"], capsys)
     assert code == 2 and "WANGGE_TRUSTED_PROXY" in line and "'proxy.local'" in line
     assert english(line) == [], line
+
+
+def test_backup_of_an_unreachable_database_is_chinese(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DATABASE_URL", NOWHERE)
+    code, line = _refusal(["backup", str(tmp_path / "x.dump")], capsys)
+    assert code == 1 and NOWHERE in line
+    assert english(line.replace(NOWHERE, "")) == [], line
