@@ -123,7 +123,9 @@ def describe_standby(url: str) -> str:
     """One line on a standby: replaying or paused, and how far behind it has received."""
     with psycopg.connect(libpq_url(url), connect_timeout=CONNECT_TIMEOUT_S) as conn:
         [(recovering, paused, replayed, received, since)] = conn.execute(
-            "SELECT pg_is_in_recovery(), pg_is_wal_replay_paused(), pg_last_wal_replay_lsn(), "
+            # pg_is_wal_replay_paused() raises on a primary: ask it only during recovery.
+            "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() "
+            "THEN pg_is_wal_replay_paused() END, pg_last_wal_replay_lsn(), "
             "pg_last_wal_receive_lsn(), now() - pg_last_xact_replay_timestamp() "
             "FROM (SELECT 1) one"
         ).fetchall()
