@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,6 +17,31 @@ from data.store.cluster import ClusterError, LocalCluster, LocalStandby
 
 class DatabaseUnavailable(RuntimeError):
     """The database named by the settings cannot be reached."""
+
+
+CONNECT_FAILURES = [
+    (r'database "(?P<name>[^"]+)" does not exist', "数据库 {name} 不存在"),
+    (r'role "(?P<name>[^"]+)" does not exist', "数据库用户 {name} 不存在"),
+    (r'password authentication failed for user "(?P<name>[^"]+)"', "数据库用户 {name} 的密码不对"),
+    (r"no password supplied", "没有提供密码"),
+    (r"Connection refused", "连接被拒绝：这个地址和端口上没有数据库服务器在运行"),
+    (r"timeout expired", "连接超时"),
+    (r"failed to resolve host '(?P<name>[^']+)'", "无法解析主机名 {name}"),
+    (r'could not translate host name "(?P<name>[^"]+)"', "无法解析主机名 {name}"),
+]
+"""libpq's and psycopg's usual reasons for a failed connection, and their Chinese."""
+
+
+def connect_failure(exc: BaseException) -> str:
+    """Why a connection failed, in one line: in Chinese for the usual causes (server down,
+    no such database or user, wrong password, unknown host, timeout), else the driver's own
+    first line."""
+    message = str(exc).strip()
+    for pattern, chinese in CONNECT_FAILURES:
+        found = re.search(pattern, message)
+        if found:
+            return chinese.format(**found.groupdict())
+    return message.splitlines()[0] if message else type(exc).__name__
 
 
 def local_cluster(settings: Settings) -> LocalCluster:
@@ -81,8 +107,7 @@ def check_reachable(engine: Engine) -> None:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any driver failure means the same thing to the caller
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise DatabaseUnavailable(reason) from exc
+        raise DatabaseUnavailable(connect_failure(getattr(exc, "orig", exc))) from exc
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -123,17 +123,17 @@ def describe_standby(url: str) -> str:
     """One line on a standby: replaying or paused, and how far behind it has received."""
     with psycopg.connect(libpq_url(url), connect_timeout=CONNECT_TIMEOUT_S) as conn:
         [(recovering, paused, replayed, received, since)] = conn.execute(
-            "SELECT pg_is_in_recovery(), pg_is_wal_replay_paused(), pg_last_wal_replay_lsn(), "
+            # pg_is_wal_replay_paused() raises on a primary: ask it only during recovery.
+            "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() "
+            "THEN pg_is_wal_replay_paused() END, pg_last_wal_replay_lsn(), "
             "pg_last_wal_receive_lsn(), now() - pg_last_xact_replay_timestamp() "
             "FROM (SELECT 1) one"
         ).fetchall()
     if not recovering:
-        return "not in recovery: it is a primary now"
-    state = "replay paused" if paused else "replaying"
-    return (
-        f"{state}, received WAL up to {received}, replayed up to {replayed} "
-        f"(last replayed transaction {since} ago)"
-    )
+        return "已不在恢复状态：它现在是主库"
+    state = "回放已暂停" if paused else "正在回放"
+    last = f"最后回放的事务在 {since} 之前" if since is not None else "还没有回放过事务"
+    return f"{state}，已收到主库日志至 {received}，已回放至 {replayed}（{last}）"
 
 
 @dataclass

@@ -120,8 +120,8 @@ lookups' budget); 0 turns limiting off."""
                 ipaddress.ip_network(proxy, strict=False)
             except ValueError as exc:
                 raise ValueError(
-                    f"WANGGE_TRUSTED_PROXY: {proxy!r} is not an IP address or network; list the "
-                    "proxies' addresses, e.g. 127.0.0.1,10.0.0.0/8"
+                    f"环境变量 WANGGE_TRUSTED_PROXY 的值不对：{proxy!r} 不是 IP 地址或网段；"
+                    "请列出反向代理的地址，用逗号分隔，如 127.0.0.1,10.0.0.0/8"
                 ) from exc
         return proxies
 
@@ -148,20 +148,20 @@ def refuse_default_secrets(settings: Settings) -> None:
         try:
             url = make_url(sqlalchemy_url(settings.database_url))
         except Exception as exc:
-            raise InsecureSettings("DATABASE_URL is not a valid database URL") from exc
+            raise InsecureSettings("DATABASE_URL 不是有效的数据库 URL") from exc
         host = (url.host or "").strip("[]")
         remote = host not in LOOPBACK_HOSTS and not host.startswith("/")
         if remote and (url.password or "").lower() in KNOWN_DEFAULT_PASSWORDS:
             raise InsecureSettings(
-                f"WANGGE_ENV={settings.env}: DATABASE_URL to {host} has an empty or default "
-                "password; set a real one"
+                f"WANGGE_ENV={settings.env}：DATABASE_URL 连到 {host} 用的是空密码或默认密码；"
+                "请设置真正的密码"
             )
     if settings.basemap == "tianditu":
         key = (settings.tianditu_key or "").strip()
         if len(key) < 16 or key.lower() in {"test", "changeme", "your_key", "tk", "key"}:
             raise InsecureSettings(
-                f"WANGGE_ENV={settings.env}: WANGGE_TIANDITU_KEY is missing or a placeholder; "
-                "set the key issued by Tianditu"
+                f"WANGGE_ENV={settings.env}：WANGGE_TIANDITU_KEY 没有设置或只是占位值；"
+                "请填写天地图发放的密钥"
             )
 
 

@@ -36,6 +36,7 @@ TERMS = {
     "UTF",
     "GBK",
     "URL",
+    "IP",
     "ID",
 }
 """File formats, coordinate systems, encodings and products, named as planners meet them."""
@@ -141,3 +142,45 @@ def test_usage_error_through_typer_is_chinese_exit_2() -> None:
     assert result.exit_code == 2
     assert english(result.output) == []
     assert "--seed" in result.output and "错误" in result.output
+
+
+NOWHERE = "postgresql://nobody@127.0.0.1:1/wangge"
+"""A database URL that is never reached: these errors are found before connecting."""
+
+
+def _refusal(argv: list[str], capsys) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exit:
+        main(argv)
+    [line] = capsys.readouterr().err.strip().splitlines()
+    return exit.value.code, line
+
+
+def test_restore_of_a_file_that_is_not_a_backup_is_chinese(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DATABASE_URL", NOWHERE)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    code, line = _refusal(["restore", str(notes)], capsys)
+    assert code == 2 and str(notes) in line
+    assert english(line.replace(str(notes), "")) == [], line
+
+
+def test_backup_into_a_missing_folder_is_chinese(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DATABASE_URL", NOWHERE)
+    target = tmp_path / "no" / "such" / "folder.dump"
+    code, line = _refusal(["backup", str(target)], capsys)
+    assert code == 2 and str(target.parent) in line
+    assert english(line.replace(str(target.parent), "")) == [], line
+
+
+def test_a_bad_trusted_proxy_is_named_in_chinese(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("WANGGE_TRUSTED_PROXY", "127.0.0.1,proxy.local")
+    code, line = _refusal(["db", "status"], capsys)
+    assert code == 2 and "WANGGE_TRUSTED_PROXY" in line and "'proxy.local'" in line
+    assert english(line) == [], line
+
+
+def test_backup_of_an_unreachable_database_is_chinese(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DATABASE_URL", NOWHERE)
+    code, line = _refusal(["backup", str(tmp_path / "x.dump")], capsys)
+    assert code == 1 and NOWHERE in line
+    assert english(line.replace(NOWHERE, "")) == [], line

@@ -66,8 +66,10 @@ backup.register(app)
 
 def _setting_error(exc: ValidationError) -> str:
     """A malformed setting named by its environment variable; Settings' own checks name it in
-    their message already."""
+    their message already, which is shown without Pydantic's English "Value error, " prefix."""
     error = exc.errors()[0]
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])
     reason = zh.value_error(error)
     if reason is None or not error["loc"]:
         return error["msg"]

@@ -53,23 +53,23 @@ def create_account(
 ) -> Account:
     """Add an account; the scope column that the role needs must be given."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise AccountError(f"密码至少要有 {MIN_PASSWORD_LENGTH} 个字符")
     if session.scalar(select(Account.id).where(Account.username == username)):
-        raise AccountError(f"username {username!r} is taken")
+        raise AccountError(f"用户名 {username!r} 已被占用")
     needed = {
-        AccountRole.street_planner: ("street office", street_code),
-        AccountRole.community_planner: ("community", community_code),
-        AccountRole.grid_worker: ("staff record", staff_id),
+        AccountRole.street_planner: ("街道规划员", "街道办代码", street_code),
+        AccountRole.community_planner: ("社区规划员", "社区代码", community_code),
+        AccountRole.grid_worker: ("网格员", "人员编号", staff_id),
     }.get(role)
-    if needed and needed[1] is None:
-        raise AccountError(f"a {role.value} account needs its {needed[0]}")
+    if needed and needed[2] is None:
+        raise AccountError(f"{role.value}（{needed[0]}）账号必须指定{needed[1]}")
     for model, key, what in [
-        (StreetOffice, street_code, "street office"),
-        (Community, community_code, "community"),
-        (Staff, staff_id, "staff record"),
+        (StreetOffice, street_code, "街道办代码"),
+        (Community, community_code, "社区代码"),
+        (Staff, staff_id, "人员编号"),
     ]:
         if key is not None and session.get(model, key) is None:
-            raise AccountError(f"no {what} {key!r}")
+            raise AccountError(f"没有{what}为 {key!r} 的记录")
     account = Account(
         username=username,
         display_name=display_name or username,

@@ -83,21 +83,21 @@ class Exported:
         return MEDIA_TYPES["zip" if self.format.zipped else self.format.name]
 
     def summary(self) -> str:
-        layers = ", ".join(f"{name} {n}" for name, n in self.counts.items())
-        return f"{self.path.name}: {layers} features; CRS {self.target.label}"
+        layers = "、".join(f"{name} {n} 个要素" for name, n in self.counts.items())
+        return f"{self.path.name}：{layers}；坐标系 {self.target.label}"
 
 
 def parse_format(name: str) -> Format:
     key = FORMAT_ALIASES.get(name.lower(), name.lower())
     if key not in FORMATS:
-        raise ExportError(f"unknown format {name!r}: use {', '.join(FORMATS)}")
+        raise ExportError(f"不支持的格式 {name!r}，可选：{'、'.join(FORMATS)}")
     return FORMATS[key]
 
 
 def parse_encoding(name: str) -> str:
     enc = ENCODINGS.get(name.lower())
     if enc is None:
-        raise ExportError(f"unknown encoding {name!r}: use UTF-8 or GBK")
+        raise ExportError(f"不支持的编码 {name!r}，可选：UTF-8、GBK")
     return enc
 
 
@@ -155,9 +155,9 @@ def check_access(layer: Layer, actor: str | None, reason: str | None) -> None:
     if layer.access is Access.public:
         return
     if not actor:
-        raise ExportForbidden(f"layer {layer.name} is for authorised staff only")
+        raise ExportForbidden(f"图层 {layer.name} 只有登录的工作人员才能导出")
     if layer.access is Access.personal and not (reason and reason.strip()):
-        raise ExportForbidden(f"exporting {layer.name} (personal data) needs a stated reason")
+        raise ExportForbidden(f"图层 {layer.name} 含个人信息，导出时必须写明理由")
 
 
 def export(
@@ -184,7 +184,7 @@ def export(
     except CRSError as exc:
         raise ExportError(str(exc)) from exc
     if form.name == "kml" and not target.geographic:
-        raise ExportError("KML holds longitude/latitude only: use 4326, 4490, gcj02 or bd09")
+        raise ExportError("KML 只能存经纬度，坐标系请选 4326、4490、gcj02 或 bd09")
 
     stem = f"{'_'.join(layer_names)}_{target.key}"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -214,17 +214,17 @@ def _layers_to_export(
 ) -> list[Layer]:
     """The layers named, once each is known, allowed to ``actor`` and fits the format."""
     if not names:
-        raise ExportError("no layer named")
+        raise ExportError("没有指定要导出的图层")
     unknown = [n for n in names if n not in LAYERS]
     if unknown:
-        raise ExportError(f"unknown layer {unknown[0]!r}: use {', '.join(LAYERS)}")
+        raise ExportError(f"没有图层 {unknown[0]!r}，可选：{'、'.join(LAYERS)}")
     if len(names) > 1 and form.name != "gpkg":
-        raise ExportError("several layers go into one GeoPackage only; export the others apart")
+        raise ExportError("只有 GeoPackage 能一次装下多个图层；其他格式请逐个图层导出")
     layers = [LAYERS[n] for n in names]
     for layer in layers:
         check_access(layer, actor, reason)
     if prefix and not (prefix.isdigit() and len(prefix) <= 12):
-        raise ExportError(f"area {prefix!r}: give a district, street or community code")
+        raise ExportError(f"范围 {prefix!r} 不对：请填区县、街道或社区的代码")
     return layers
 
 

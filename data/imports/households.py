@@ -61,19 +61,19 @@ def import_households(
     label = label or path.name
     step = progress or (lambda *args: None)
     raw = read_table(path, label, sheet, limits)
-    step("reading", len(raw), len(raw))
+    step("正在读取", len(raw), len(raw))
     table, col = _columns(raw, mapping, label)
     out, issues = _values(table, col)
-    step("checking", len(raw) // 3, len(raw))
+    step("正在检查", len(raw) // 3, len(raw))
     scope = sorted(area_communities(conn, community, label)["code"])
     issues += _place(conn, table, out, col, scope)
-    step("matching addresses", 2 * len(raw) // 3, len(raw))
+    step("正在匹配地址", 2 * len(raw) // 3, len(raw))
     issues += _rooms(conn, table, out, col, scope)
     if issues:
         raise ImportRejected(sorted(issues, key=lambda issue: issue.row or 0))
     _copy(conn, out)
     _audit(conn, actor, community, len(out), label)
-    step("writing", len(raw), len(raw))
+    step("正在写入", len(raw), len(raw))
     return Imported("households", label, inserted=len(out))
 
 

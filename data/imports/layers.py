@@ -106,7 +106,7 @@ def import_layer(
     gdf, geometry_issues, notes = checked_geometries(gdf, set(spec.geometries))
     _stop_if(issues + geometry_issues)
     if progress:
-        progress(f"checking {spec.kind}", 0, len(frame))
+        progress(f"正在检查{spec.noun}", 0, len(frame))
     issues = _values(frame, gdf, spec, columns)
     areas = area_communities(conn, community, label)
     issues += _located(frame, gdf, areas, columns)
@@ -120,7 +120,7 @@ def import_layer(
     result = _write(conn, frame, gdf, spec)
     result.file, result.crs, result.notes = label, gdf.attrs.get("source_crs", ""), notes
     if progress:
-        progress(f"checking {spec.kind}", len(frame), len(frame))
+        progress(f"正在检查{spec.noun}", len(frame), len(frame))
     return result
 
 

@@ -161,10 +161,7 @@ def write_assignment(
     undrawn = sorted({int(g) for g in assignment["grid"]} - drawn)
     if undrawn:  # members would point at a grid that is about to be deleted
         numbers = "、".join(str(n) for n in undrawn)
-        raise EngineError(
-            f"网格引擎未能画出第{numbers}网格的边界，修改未保存 "
-            f"(the grid engine drew no boundary for grid {numbers}; nothing was changed)"
-        )
+        raise EngineError(f"网格引擎未能画出第{numbers}网格的边界，修改未保存")
     existing = {g.number: g for g in session.scalars(select(Grid).where(Grid.plan_id == plan.id))}
     wanted = sorted(int(n) for n in polygons.index)
     geometry = polygons.to_crs(STORAGE_CRS).geometry

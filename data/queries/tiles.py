@@ -145,10 +145,10 @@ class UnknownVersion(NotFound):
 
 def check_tile(z: int, x: int, y: int) -> None:
     if not 0 <= z <= MAX_ZOOM:
-        raise TileOutOfRange(f"zoom {z} outside 0–{MAX_ZOOM}")
+        raise TileOutOfRange(f"缩放级别 {z} 超出范围 0–{MAX_ZOOM}")
     n = 1 << z
     if not (0 <= x < n and 0 <= y < n):
-        raise TileOutOfRange(f"tile {z}/{x}/{y} outside the {n}×{n} tiles of zoom {z}")
+        raise TileOutOfRange(f"瓦片 {z}/{x}/{y} 超出第 {z} 级的 {n}×{n} 个瓦片")
 
 
 async def tile(

@@ -21,6 +21,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from data.db import connect_failure
 from data.settings import libpq_url
 from data.store.cluster import PG_BIN
 
@@ -77,8 +78,7 @@ def _connect(url: str, dbname: str | None = None) -> psycopg.Connection:
             connect_timeout=10,
         )
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BackupUnreachable(f"无法连接数据库 {_where(url)}（{reason}）") from exc
+        raise BackupUnreachable(f"连不上数据库 {_where(url)}（{connect_failure(exc)}）") from exc
 
 
 def user_tables(conn: psycopg.Connection) -> list[str]:
@@ -122,8 +122,8 @@ def _run(command: list[str], pattern: re.Pattern, total: int, stage: str, step: 
             elif "error" in line.lower() or "fatal" in line.lower():
                 errors.append(line.strip())
     if proc.returncode != 0:
-        first = errors[0] if errors else f"exit code {proc.returncode}"
-        raise BackupError(f"{Path(command[0]).name} 执行失败：{first}")
+        first = errors[0] if errors else f"退出码 {proc.returncode}"
+        raise BackupError(f"{Path(command[0]).name} 运行失败：{first}")
     step(stage, total, total)
 
 
@@ -144,7 +144,7 @@ def backup(url: str, path: Path, progress: Progress | None = None) -> Done:
         f"--dbname={libpq_url(url)}",
     ]
     try:
-        _run(command, _DUMPING, tables, "dumping tables", step)
+        _run(command, _DUMPING, tables, "正在备份各表", step)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
@@ -163,13 +163,14 @@ def archive_tables(path: Path) -> int:
         raise BackupError(f"{path}：文件不存在")
     with path.open("rb") as fh:
         if fh.read(len(MAGIC)) != MAGIC:
-            raise BackupError(f"{path}：不是 `wangge backup` 生成的备份（pg_dump -Fc）")
+            raise BackupError(f"{path}：不是 `wangge backup` 写出的备份文件（`pg_dump -Fc` 格式）")
     listing = subprocess.run(
         [_tool("pg_restore"), "--list", str(path)], capture_output=True, text=True
     )
     if listing.returncode != 0:
         lines = listing.stderr.strip().splitlines()
-        raise BackupError(f"{path}：备份无法读取（{lines[-1] if lines else 'pg_restore'}）")
+        reason = lines[-1] if lines else "pg_restore"
+        raise BackupError(f"{path}：备份文件已损坏，无法读取（{reason}）")
     return sum(" TABLE DATA " in line for line in listing.stdout.splitlines())
 
 
@@ -177,12 +178,12 @@ def _ensure_database(url: str) -> bool:
     """Create the database named by ``url`` when it does not exist; True if created."""
     name = make_url(url).database
     if name is None:
-        raise BackupError("数据库 URL 未指定数据库名")
+        raise BackupError("数据库 URL 里没有写库名")
     try:
         _connect(url).close()
         return False
     except BackupError as exc:
-        if "does not exist" not in str(exc):
+        if "does not exist" not in str(exc.__cause__):  # libpq's own words
             raise
     with _connect(url, "postgres") as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -201,8 +202,8 @@ def restore(url: str, path: Path, *, force: bool = False, progress: Progress | N
         present = user_tables(conn)
         if present and not force:
             raise NotEmpty(
-                f"{_where(url)} 不是空库（已有 {len(present)} 张表，例如 {present[0]}）；"
-                "请恢复到空数据库，或加 `--force` 替换其中的内容"
+                f"数据库 {_where(url)} 不是空库（已有 {len(present)} 张表，如 {present[0]}）；"
+                "请恢复到空库，或加 --force 先删除其中原有的全部数据再恢复"
             )
         if present:
             for schema in _schemas(conn):
@@ -218,5 +219,5 @@ def restore(url: str, path: Path, *, force: bool = False, progress: Progress | N
         f"--dbname={libpq_url(url)}",
         str(path),
     ]
-    _run(command, _RESTORING, tables, "restoring tables", step)
+    _run(command, _RESTORING, tables, "正在恢复各表", step)
     return Done(path, _where(url), tables, path.stat().st_size, time.perf_counter() - started)

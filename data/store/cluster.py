@@ -53,8 +53,8 @@ class LocalCluster:
         """Create the cluster if it does not exist and start it if it is stopped."""
         if not (PG_BIN / "initdb").exists():
             raise ClusterError(
-                "PostgreSQL 15 server binaries are missing: run `make setup` "
-                "(installs postgresql-15-postgis-3) or set DATABASE_URL"
+                "找不到 PostgreSQL 15 服务器程序：请运行 `make setup`"
+                "（会安装 postgresql-15-postgis-3），或设置 DATABASE_URL"
             )
         if not (self.datadir / "PG_VERSION").exists():
             self._init()
@@ -103,7 +103,7 @@ class LocalCluster:
         deadline = time.monotonic() + 30
         while not self.is_running():
             if time.monotonic() > deadline:
-                raise ClusterError(f"PostgreSQL did not start; see {self.logfile}")
+                raise ClusterError(f"PostgreSQL 没有启动，请查看日志 {self.logfile}")
             time.sleep(0.2)
 
     def _give_to_server_user(self, path: Path) -> None:
@@ -121,7 +121,7 @@ class LocalCluster:
             # The cause is the first error line; the last is often only the clean-up's.
             errors = [line for line in lines if "error" in line.lower() or "FATAL" in line]
             reason = (errors or lines or [str(result.returncode)])[0]
-            raise ClusterError(f"{tool} failed: {reason}")
+            raise ClusterError(f"{tool} 运行失败：{reason}")
         return result
 
 
@@ -136,7 +136,7 @@ class LocalStandby(LocalCluster):
         """Clone the primary if the standby does not exist yet, and start it if stopped."""
         if not (self.datadir / "PG_VERSION").exists():
             if not self.primary.is_running():
-                raise ClusterError(f"the primary at {self.primary.datadir} is not running")
+                raise ClusterError(f"主库（{self.primary.datadir}）没有运行")
             self._clone()
         if not self.is_running():
             self._start()

@@ -114,21 +114,21 @@ def test_backup_and_restore_refuse_in_one_line(tmp_path, monkeypatch, capsys, da
     not_a_dump = tmp_path / "notes.txt"
     not_a_dump.write_text("hello")
     code, err = _wangge(capsys, "restore", str(not_a_dump))
-    assert code == 2 and len(err) == 1 and "不是 `wangge backup` 生成的备份" in err[0]
+    assert code == 2 and len(err) == 1 and "不是 `wangge backup` 写出的备份文件" in err[0]
     code, err = _wangge(capsys, "backup", str(tmp_path / "no" / "such" / "folder.dump"))
     assert code == 2 and len(err) == 1 and "文件夹不存在" in err[0]
 
     truncated = tmp_path / "truncated.dump"
     truncated.write_bytes(b"PGDMP" + b"\0" * 100)
     code, err = _wangge(capsys, "restore", str(truncated))
-    assert code == 2 and len(err) == 1 and "备份无法读取" in err[0], err
+    assert code == 2 and len(err) == 1 and "已损坏" in err[0], err
     archive = tmp_path / "good.dump"
     assert _wangge(capsys, "backup", str(archive))[0] == 0
 
     nowhere = f"postgresql://postgres@127.0.0.1:{_free_port()}/wangge"
     monkeypatch.setenv("DATABASE_URL", nowhere)
     code, err = _wangge(capsys, "backup", str(tmp_path / "x.dump"))
-    assert code == 1 and len(err) == 1 and "无法连接数据库" in err[0], err
+    assert code == 1 and len(err) == 1 and "连不上数据库" in err[0], err
     assert not (tmp_path / "x.dump").exists()
     code, err = _wangge(capsys, "restore", str(archive))
-    assert code == 1 and len(err) == 1 and "无法连接数据库" in err[0], err
+    assert code == 1 and len(err) == 1 and "连不上数据库" in err[0], err

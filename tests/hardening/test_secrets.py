@@ -76,6 +76,6 @@ def test_wangge_serve_refuses_to_start_with_one_line():
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines == [
-        "wangge: WANGGE_ENV=production: DATABASE_URL to 10.0.0.5 has an empty or default "
-        "password; set a real one"
+        "wangge: WANGGE_ENV=production：DATABASE_URL 连到 10.0.0.5 用的是空密码或默认密码；"
+        "请设置真正的密码"
     ]

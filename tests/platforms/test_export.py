@@ -142,7 +142,7 @@ def _audits(engine) -> int:
 
 def test_household_export_needs_a_reason_and_is_audited(platforms_engine, tmp_path):
     before = _audits(platforms_engine)
-    with pytest.raises(ExportForbidden, match="reason"):
+    with pytest.raises(ExportForbidden, match="理由"):
         export(platforms_engine, ["households"], "csv", "4490", tmp_path, actor="operator:t")
     assert _audits(platforms_engine) == before
     result = export(
