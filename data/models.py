@@ -158,13 +158,19 @@ class Building(Base):
 
 
 class UnitEntrance(Base):
-    """单元: a stairwell entrance of a building; ``dwellings`` is its number of flats."""
+    """单元: a stairwell entrance of a building; ``dwellings`` is its number of flats.
+
+    ``created_at``: when the entrance was added ('-infinity' for those standing before the
+    column existed), so that re-balancing can tell the entrances built since the published
+    plan (``data.plans.engine.new_entrances``).
+    """
 
     __tablename__ = "unit_entrance"
     id: Mapped[int] = mapped_column(primary_key=True)
     building_id: Mapped[int] = mapped_column(ForeignKey("building.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(SmallInteger)
     dwellings: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     building: Mapped[Building] = relationship(back_populates="units")
     __table_args__ = (
         Index("uq_unit_entrance_building_number", "building_id", "number", unique=True),

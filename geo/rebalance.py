@@ -152,7 +152,7 @@ def rebalance(
     """
     prepared = prepare(community, buildings, units, barriers, band)
     old_piece = grid_of_pieces(prepared.atoms, assignment).astype(int)
-    fresh = _new_households(prepared.atoms.pieces, units, new_units)
+    fresh = new_households(prepared.atoms.pieces, units, new_units)
     plan = whole = _plan(prepared, old_piece, band, seed, method, time_limit, fresh)
     split = _split_before(prepared, old_piece)
     if split and whole.violation > 0:
@@ -274,11 +274,27 @@ def _split_before(prepared: Prepared, old_piece: np.ndarray) -> list[int]:
     return [int(a) for a in grids.index[grids.to_numpy() > 1] if kind[a] == "compound"]
 
 
-def _new_households(
+def new_households(
     pieces: pd.DataFrame, units: pd.DataFrame | None, new_units: Collection[int]
 ) -> np.ndarray:
     """Households of each piece in the ``new_units`` entrances: a unit piece's own, a whole
-    building's in its new entrances."""
+    building's in its new entrances.
+
+    Parameters
+    ----------
+    pieces
+        Pieces (``building_id``, ``unit_id`` or None, ``households``): an assignment's rows or
+        ``Rebalance.moves``.
+    units
+        Unit entrances (``building_id``, ``unit_id``, ``households``), or None.
+    new_units
+        ``unit_id`` of the entrances built since the plan.
+
+    Returns
+    -------
+    numpy.ndarray
+        One count per piece, at most the piece's ``households``.
+    """
     if units is None or not len(new_units):
         return np.zeros(len(pieces), dtype=int)
     new = units[units["unit_id"].isin(list(new_units))]

@@ -39,7 +39,7 @@ from geo.divide import divide
 from geo.errors import GridError
 from geo.numbering import grid_codes
 from geo.polygons import grid_polygons
-from geo.rebalance import rebalance
+from geo.rebalance import new_households, rebalance
 
 #: A building may move only to a grid whose polygon lies this close to it.
 NEIGHBOUR_DISTANCE_M = 30.0
@@ -196,6 +196,28 @@ def write_assignment(
     )
 
 
+def new_entrances(session: Session, community_code: str) -> list[int]:
+    """Unit entrances of the community added since its published plan was published.
+
+    The published plan is the one people live with: its grid workers serve every household of
+    the entrances that stood when it was published, whatever older version a draft was started
+    from. An entrance added since (``unit_entrance.created_at``) has households with no grid
+    worker yet, so re-balancing may place them freely. A plan with no publication time counts
+    nothing as new.
+    """
+    return list(
+        session.scalars(
+            text(
+                "SELECT u.id FROM unit_entrance u JOIN building b ON b.id = u.building_id "
+                "JOIN grid_plan p ON p.community_code = b.community_code "
+                "AND p.status = 'published' "
+                "WHERE b.community_code = :code AND u.created_at > p.published_at ORDER BY u.id"
+            ),
+            {"code": community_code},
+        )
+    )
+
+
 def rebalance_draft(
     session: Session,
     plan: GridPlan,
@@ -207,10 +229,16 @@ def rebalance_draft(
     """Re-balance the draft under today's household counts; returns the moves. ``best``: the
     "best plan", the exact solver's (``geo.optimum``) when it moves fewer households within
     ``BEST_PLAN_SECONDS``. The grids left out of band (or a compound left split) are logged
-    with the edit, each with its reason."""
+    with the edit, each with its reason.
+
+    The households of entrances built since the published plan (``new_entrances``) have no
+    grid worker yet: they are placed where they fit best and not counted as moved. Each move
+    carries ``new_households``, those of its households in such entrances; the edit logs how
+    many households changed grid worker and how many new ones moved uncounted."""
     begin_edit(session, plan, expected_revision, actor, "rebalance", "自动调整（再平衡）")
     view = view_plan(session, plan)
     frames = view.frames
+    new = new_entrances(session, plan.community_code)
     try:
         result = rebalance(
             frames.boundary,
@@ -222,19 +250,22 @@ def rebalance_draft(
             seed,
             method="exact" if best else "fast",
             time_limit=BEST_PLAN_SECONDS,
+            new_units=new,
         )
     except GridError as exc:
         raise EngineError(str(exc)) from exc
     write_assignment(session, plan, frames, result.assignment, result.grids)
-    moved = result.moves
+    moved = result.moves.assign(new_households=new_households(result.moves, frames.units, new))
+    settled = (moved["households"] - moved["new_households"]).set_axis(moved["building_id"])
     finish_edit(
         session,
         plan,
         actor,
         "rebalance",
         {
-            "buildings_moved": int(moved["building_id"].nunique()),
-            "households_moved": int(moved["households"].sum()),
+            "buildings_moved": int(settled.loc[settled > 0].index.nunique()),
+            "households_moved": int(settled.sum()),
+            "new_households_moved": int(moved["new_households"].sum()),
             "exceptions": [flag.message for flag in result.exceptions],
         },
     )

@@ -196,6 +196,8 @@ def generate(
             "building_id": building["id"].to_numpy()[stock.unit_building],
             "number": stock.unit_number,
             "dwellings": stock.unit_dwellings,
+            # built before the plan was drawn: none is new to re-balancing
+            "created_at": PLAN_PUBLISHED - pd.Timedelta(days=30),
         }
     )
     household, care = make_households(

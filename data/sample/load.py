@@ -41,7 +41,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id", "community_code", "compound_id", "name", "road", "door_number", "kind", "floors",
         "geom",
     ),
-    "unit_entrance": ("id", "building_id", "number", "dwellings"),
+    "unit_entrance": ("id", "building_id", "number", "dwellings", "created_at"),
     "household": (
         "id", "building_id", "unit_id", "floor", "room", "head_name", "head_phone", "id_number",
         "members",
