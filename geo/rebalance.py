@@ -69,7 +69,8 @@ class Rebalance:
         Grid polygons indexed by label, with ``households``.
     moves
         One row per piece that changes grid: ``building_id``, ``unit_id``, ``households``,
-        ``from_grid``, ``to_grid`` — the households whose grid worker changes.
+        ``new_households`` (those of them in ``new_units``, who had no grid worker yet),
+        ``from_grid``, ``to_grid``.
     per_grid
         Per grid label: ``households_before``, ``households_after``, ``buildings_in``,
         ``buildings_out``, ``households_in``, ``households_out``.
@@ -172,6 +173,7 @@ def rebalance(
     moves = new.loc[changed, ["building_id", "unit_id"]].assign(
         households=weight[changed], from_grid=old_piece[changed], to_grid=new["grid"][changed]
     )
+    moves.insert(3, "new_households", new_households(moves, units, new_units))
     before = pd.Series(weight).groupby(old_piece).sum()
     exceptions = _exceptions(plan, band)
     if plan is not whole:

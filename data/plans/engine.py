@@ -39,7 +39,7 @@ from geo.divide import divide
 from geo.errors import GridError
 from geo.numbering import grid_codes
 from geo.polygons import grid_polygons
-from geo.rebalance import new_households, rebalance
+from geo.rebalance import rebalance
 
 #: A building may move only to a grid whose polygon lies this close to it.
 NEIGHBOUR_DISTANCE_M = 30.0
@@ -255,7 +255,7 @@ def rebalance_draft(
     except GridError as exc:
         raise EngineError(str(exc)) from exc
     write_assignment(session, plan, frames, result.assignment, result.grids)
-    moved = result.moves.assign(new_households=new_households(result.moves, frames.units, new))
+    moved = result.moves
     settled = (moved["households"] - moved["new_households"]).set_axis(moved["building_id"])
     finish_edit(
         session,
