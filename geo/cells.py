@@ -37,8 +37,8 @@ MIN_SHARED_M = 0.5
 BRIDGE_REACH_M = 30.0
 #: Spacing of the extra sites chaining the cells of a compound split by other buildings' cells.
 CHAIN_SPACING_M = 4.0
-#: Faces without a piece smaller than this (10 cm by 10 cm) are left out of the complex: a gap
-#: far below the rule check's tolerance (``geo.check.AREA_TOLERANCE_M2``).
+#: Faces without a piece smaller than this (10 cm by 10 cm) join the neighbour they share most
+#: boundary with (``_absorb_slivers``).
 SLIVER_M2 = 0.01
 
 
@@ -215,10 +215,8 @@ def _cells(
     piece = np.full(len(faces), -1)
     owner = hit_site if site_piece is None else site_piece[hit_site]
     piece[hit_face[own][::-1]] = owner[own][::-1]
-    # Snap-rounding leaves the odd sliver where lines nearly coincide: a face of no area that
-    # meets its neighbours at points only, so whichever grid took it would be in two parts.
-    kept = (shapely.area(faces) >= SLIVER_M2) | (piece >= 0)
-    faces, block, piece = faces[kept], block[kept], piece[kept]
+    faces, kept = _absorb_slivers(faces, piece)
+    block, piece = block[kept], piece[kept]
 
     rivers = _rivers(barriers)
     river = np.zeros(len(faces), dtype=bool)
@@ -233,6 +231,46 @@ def _cells(
     return Cells(
         faces, piece, block, river, a, b, shared, on_river, _bridges(faces, river, barriers)
     )
+
+
+def _absorb_slivers(faces: np.ndarray, piece: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Faces with each free sliver merged into its neighbour; returns (faces, index kept).
+
+    Snap-rounding leaves the odd sliver where lines nearly coincide: a free face of next to no
+    area whose edges are all shorter than ``MIN_SHARED_M``, so it is adjacent to nothing and
+    whichever grid took it would be in two parts. Dropping it would leave a hole in the
+    coverage; instead each sliver joins the neighbour it shares most boundary with, preferring
+    a face that is not a sliver itself (a sliver next only to slivers follows them to one).
+    The faces are noded, so ``coverage_union_all`` merges them exactly.
+    """
+    small = np.flatnonzero((shapely.area(faces) < SLIVER_M2) & (piece < 0))
+    if not len(small):
+        return faces, np.arange(len(faces))
+    s, n = shapely.STRtree(faces).query(faces[small], predicate="intersects")
+    s = small[s]
+    shared = shapely.length(
+        shapely.intersection(shapely.boundary(faces[s]), shapely.boundary(faces[n]))
+    )
+    ok = (n != s) & (shared > 0)
+    s, n, shared = s[ok], n[ok], shared[ok]
+    order = np.lexsort((-shared, np.isin(n, small), s))
+    best = order[np.unique(s[order], return_index=True)[1]]
+    # each sliver points at one face and other faces point nowhere, so a component of these
+    # links holds one face that is not a sliver, which absorbs the rest, or none (kept as is)
+    count = len(faces)
+    links = coo_array((np.ones(len(best)), (s[best], n[best])), shape=(count, count))
+    component = connected_components(links, directed=False)[1]
+    sliver = np.zeros(count, dtype=bool)
+    sliver[small] = True
+    host = np.full(count, -1)
+    host[component[~sliver]] = np.flatnonzero(~sliver)
+    absorbed = sliver & (host[component] >= 0)
+    faces = faces.copy()
+    for face in np.unique(host[component[absorbed]]):
+        members = np.flatnonzero(component == component[face])
+        faces[face] = shapely.coverage_union_all(faces[members])
+    kept = np.flatnonzero(~absorbed)
+    return faces[kept], kept
 
 
 def _chain_sites(

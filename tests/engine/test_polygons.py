@@ -4,7 +4,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from geo.cells import cell_complex, locate
@@ -33,6 +33,7 @@ def labelled(seed: int, columns: int, rows: int) -> tuple:
 
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), columns=st.integers(1, 5), rows=st.integers(1, 4))
+@example(seed=205, columns=1, rows=1)  # a sliver face left out of the complex left a hole
 def test_polygons_tile_and_hold_their_buildings(seed, columns, rows):
     c, buildings = labelled(seed, columns, rows)
     grids = grid_polygons(c.boundary, buildings, c.barriers)
