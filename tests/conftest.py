@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import hypothesis
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -37,6 +38,13 @@ from data.store.setup import load_sample
 
 FIXTURE_SEED = 7
 FIXTURE_COMMUNITIES = 1
+
+# Property tests draw new examples on every developer run, to find what nobody thought of; CI
+# (``HYPOTHESIS_PROFILE=ci`` in ``.ci/run``) draws the same ones every time, so the gate says
+# whether a change broke something rather than whether a new example turned up. An example that
+# fails anywhere is pinned with ``@example``.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def _server_urls() -> tuple[str, str]:
