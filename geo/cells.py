@@ -37,9 +37,6 @@ MIN_SHARED_M = 0.5
 BRIDGE_REACH_M = 30.0
 #: Spacing of the extra sites chaining the cells of a compound split by other buildings' cells.
 CHAIN_SPACING_M = 4.0
-#: Faces without a piece smaller than this (10 cm by 10 cm) join the neighbour they share most
-#: boundary with (``_absorb_slivers``).
-SLIVER_M2 = 0.01
 
 
 @dataclass(frozen=True)
@@ -215,37 +212,40 @@ def _cells(
     piece = np.full(len(faces), -1)
     owner = hit_site if site_piece is None else site_piece[hit_site]
     piece[hit_face[own][::-1]] = owner[own][::-1]
-    faces, kept = _absorb_slivers(faces, piece)
-    block, piece = block[kept], piece[kept]
-
-    rivers = _rivers(barriers)
-    river = np.zeros(len(faces), dtype=bool)
-    if rivers is not None:
-        river = shapely.within(shapely.point_on_surface(faces), rivers) & (piece < 0)
     river_lines = None
     if barriers is not None and (barriers["kind"] == "river").any():
         river_lines = shapely.union_all(
             barrier_lines(barriers[(barriers["kind"] == "river").to_numpy()])
         )
     a, b, shared, on_river = _shared_edges(faces, river_lines)
+    isolated = piece < 0
+    isolated[a] = isolated[b] = False
+    if isolated.any():
+        faces, kept = _absorb(faces, isolated)
+        block, piece = block[kept], piece[kept]
+        a, b, shared, on_river = _shared_edges(faces, river_lines)
+
+    rivers = _rivers(barriers)
+    river = np.zeros(len(faces), dtype=bool)
+    if rivers is not None:
+        river = shapely.within(shapely.point_on_surface(faces), rivers) & (piece < 0)
     return Cells(
         faces, piece, block, river, a, b, shared, on_river, _bridges(faces, river, barriers)
     )
 
 
-def _absorb_slivers(faces: np.ndarray, piece: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Faces with each free sliver merged into its neighbour; returns (faces, index kept).
+def _absorb(faces: np.ndarray, absorbed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Faces with each ``absorbed`` face merged into its neighbour; returns (faces, index of
+    the faces kept).
 
-    Snap-rounding leaves the odd sliver where lines nearly coincide: a free face of next to no
-    area whose edges are all shorter than ``MIN_SHARED_M``, so it is adjacent to nothing and
-    whichever grid took it would be in two parts. Dropping it would leave a hole in the
-    coverage; instead each sliver joins the neighbour it shares most boundary with, preferring
-    a face that is not a sliver itself (a sliver next only to slivers follows them to one).
-    The faces are noded, so ``coverage_union_all`` merges them exactly.
+    Snap-rounding leaves the odd sliver where lines nearly coincide: a free face whose edges
+    are all shorter than ``MIN_SHARED_M``, so it is adjacent to nothing and whichever grid
+    took it would be in two parts. Dropping it would leave a hole in the coverage; instead it
+    joins the neighbour it shares most boundary with, preferring a face that stays (a sliver
+    next only to slivers follows them to one). The faces are noded, so ``coverage_union_all``
+    merges them exactly.
     """
-    small = np.flatnonzero((shapely.area(faces) < SLIVER_M2) & (piece < 0))
-    if not len(small):
-        return faces, np.arange(len(faces))
+    small = np.flatnonzero(absorbed)
     s, n = shapely.STRtree(faces).query(faces[small], predicate="intersects")
     s = small[s]
     shared = shapely.length(
@@ -253,23 +253,20 @@ def _absorb_slivers(faces: np.ndarray, piece: np.ndarray) -> tuple[np.ndarray, n
     )
     ok = (n != s) & (shared > 0)
     s, n, shared = s[ok], n[ok], shared[ok]
-    order = np.lexsort((-shared, np.isin(n, small), s))
+    order = np.lexsort((-shared, absorbed[n], s))
     best = order[np.unique(s[order], return_index=True)[1]]
-    # each sliver points at one face and other faces point nowhere, so a component of these
-    # links holds one face that is not a sliver, which absorbs the rest, or none (kept as is)
+    # each absorbed face points at one face and the others point nowhere, so a component of
+    # these links holds one face that stays, which takes the rest, or none (all kept as is)
     count = len(faces)
     links = coo_array((np.ones(len(best)), (s[best], n[best])), shape=(count, count))
     component = connected_components(links, directed=False)[1]
-    sliver = np.zeros(count, dtype=bool)
-    sliver[small] = True
     host = np.full(count, -1)
-    host[component[~sliver]] = np.flatnonzero(~sliver)
-    absorbed = sliver & (host[component] >= 0)
+    host[component[~absorbed]] = np.flatnonzero(~absorbed)
+    merged = absorbed & (host[component] >= 0)
     faces = faces.copy()
-    for face in np.unique(host[component[absorbed]]):
-        members = np.flatnonzero(component == component[face])
-        faces[face] = shapely.coverage_union_all(faces[members])
-    kept = np.flatnonzero(~absorbed)
+    for face in np.unique(host[component[merged]]):
+        faces[face] = shapely.coverage_union_all(faces[component == component[face]])
+    kept = np.flatnonzero(~merged)
     return faces[kept], kept
 
 
