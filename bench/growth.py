@@ -32,7 +32,7 @@ from geo.atoms import grid_of_pieces
 from geo.divide import divide
 from geo.errors import GridError
 from geo.prepared import prepare
-from geo.rebalance import rebalance
+from geo.rebalance import new_households, rebalance
 from geo.tables import Community, community_frames
 
 BAND = (300, 500)
@@ -72,15 +72,10 @@ def year_on(c: Community, rng: np.random.Generator) -> Community:
 
 
 def settled(pieces: pd.DataFrame, units: pd.DataFrame, before: set) -> np.ndarray:
-    """Households of each piece (``building_id``, ``unit_id``) in entrances standing ``before``:
-    a unit's households if it stood, a whole building's in its entrances that stood."""
-    old = units[units["unit_id"].isin(before)]
-    per_building = old.groupby("building_id")["households"].sum()
-    per_unit = old.set_index("unit_id")["households"]
-    whole = pieces["unit_id"].isna().to_numpy()
-    by_building = per_building.reindex(pieces["building_id"]).fillna(0).to_numpy()
-    by_unit = per_unit.reindex(pieces["unit_id"].fillna(-1)).fillna(0).to_numpy()
-    return np.where(whole, by_building, by_unit).astype(int)
+    """Households of each piece (``building_id``, ``unit_id``, ``households``) in entrances
+    standing ``before``: all but those of the entrances built since."""
+    new = set(units["unit_id"]) - before
+    return pieces["households"].to_numpy() - new_households(pieces, units, new)
 
 
 def scratch_moved(c: Community, live: pd.DataFrame, before: set, seed: int) -> int | None:
@@ -139,7 +134,7 @@ def simulate(
                 f"{c.code}/{g}: {int(t)} 户{'（例外）' if g in proven else ''}"
                 for g, t in totals[~ok].items()
             ]
-            moved += int(settled(result.moves, c.units, before).sum())
+            moved += int(result.moves["settled_households"].sum())
             households += int(c.buildings["households"].sum())
             again = scratch_moved(c, assignment, before, seed)
             no_plan += again is None

@@ -134,7 +134,13 @@ class Compound(Base):
 
 
 class Building(Base):
-    """楼栋. ``geom`` is the footprint polygon, or a point where only a point is known."""
+    """楼栋. ``geom`` is the footprint polygon, or a point where only a point is known.
+
+    ``created_at``: when the building was added ('-infinity' for those standing before the
+    column existed). A building imported after a community's plans were drawn joins the grid
+    it lies in (``data.plans.membership``), and its households count as new when re-balancing
+    (``data.plans.engine.new_since_published``).
+    """
 
     __tablename__ = "building"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -146,6 +152,7 @@ class Building(Base):
     kind: Mapped[BuildingKind] = mapped_column(Enum(BuildingKind, name="building_kind"))
     floors: Mapped[int] = mapped_column(SmallInteger)
     geom = mapped_column(_geom("GEOMETRY"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     units: Mapped[list[UnitEntrance]] = relationship(
         back_populates="building", order_by="UnitEntrance.number"
     )
@@ -162,7 +169,7 @@ class UnitEntrance(Base):
 
     ``created_at``: when the entrance was added ('-infinity' for those standing before the
     column existed), so that re-balancing can tell the entrances built since the published
-    plan (``data.plans.engine.new_entrances``).
+    plan (``data.plans.engine.new_since_published``).
     """
 
     __tablename__ = "unit_entrance"

@@ -69,7 +69,8 @@ class Rebalance:
         Grid polygons indexed by label, with ``households``.
     moves
         One row per piece that changes grid: ``building_id``, ``unit_id``, ``households``,
-        ``new_households`` (those of them in ``new_units``, who had no grid worker yet),
+        ``new_households`` (those of them in ``new_units`` or ``new_buildings``, who had no
+        grid worker yet), ``settled_households`` (the others: their grid worker changes),
         ``from_grid``, ``to_grid``.
     per_grid
         Per grid label: ``households_before``, ``households_after``, ``buildings_in``,
@@ -113,6 +114,7 @@ def rebalance(
     method: str = "fast",
     time_limit: float = 10.0,
     new_units: Collection[int] = (),
+    new_buildings: Collection[int] = (),
 ) -> Rebalance:
     """Fix every band violation of ``assignment`` under new household counts, moving few.
 
@@ -144,6 +146,9 @@ def rebalance(
         households have no grid worker yet, so every method places them where they fit best
         and counts as moved only the other households (``moves`` still lists every piece that
         changes grid).
+    new_buildings
+        Buildings (``buildings`` index) built since ``assignment`` was made: all their
+        households are new, as for ``new_units``.
 
     Returns
     -------
@@ -153,7 +158,7 @@ def rebalance(
     """
     prepared = prepare(community, buildings, units, barriers, band)
     old_piece = grid_of_pieces(prepared.atoms, assignment).astype(int)
-    fresh = new_households(prepared.atoms.pieces, units, new_units)
+    fresh = new_households(prepared.atoms.pieces, units, new_units, new_buildings)
     plan = whole = _plan(prepared, old_piece, band, seed, method, time_limit, fresh)
     split = _split_before(prepared, old_piece)
     if split and whole.violation > 0:
@@ -173,7 +178,9 @@ def rebalance(
     moves = new.loc[changed, ["building_id", "unit_id"]].assign(
         households=weight[changed], from_grid=old_piece[changed], to_grid=new["grid"][changed]
     )
-    moves.insert(3, "new_households", new_households(moves, units, new_units))
+    fresh_moved = new_households(moves, units, new_units, new_buildings)
+    moves.insert(3, "new_households", fresh_moved)
+    moves.insert(4, "settled_households", moves["households"].to_numpy() - fresh_moved)
     before = pd.Series(weight).groupby(old_piece).sum()
     exceptions = _exceptions(plan, band)
     if plan is not whole:
@@ -277,10 +284,13 @@ def _split_before(prepared: Prepared, old_piece: np.ndarray) -> list[int]:
 
 
 def new_households(
-    pieces: pd.DataFrame, units: pd.DataFrame | None, new_units: Collection[int]
+    pieces: pd.DataFrame,
+    units: pd.DataFrame | None,
+    new_units: Collection[int],
+    new_buildings: Collection[int] = (),
 ) -> np.ndarray:
-    """Households of each piece in the ``new_units`` entrances: a unit piece's own, a whole
-    building's in its new entrances.
+    """Households of each piece in the ``new_units`` entrances or ``new_buildings``: a unit
+    piece's own, a whole building's in its new entrances, and all of a new building's.
 
     Parameters
     ----------
@@ -291,22 +301,26 @@ def new_households(
         Unit entrances (``building_id``, ``unit_id``, ``households``), or None.
     new_units
         ``unit_id`` of the entrances built since the plan.
+    new_buildings
+        ``building_id`` of the buildings built since the plan.
 
     Returns
     -------
     numpy.ndarray
         One count per piece, at most the piece's ``households``.
     """
-    if units is None or not len(new_units):
-        return np.zeros(len(pieces), dtype=int)
-    new = units[units["unit_id"].isin(list(new_units))]
-    per_building = new.groupby("building_id")["households"].sum()
-    per_unit = new.set_index("unit_id")["households"]
-    whole = pieces["unit_id"].isna().to_numpy()
-    by_building = per_building.reindex(pieces["building_id"]).fillna(0).to_numpy()
-    by_unit = per_unit.reindex(pieces["unit_id"].fillna(-1)).fillna(0).to_numpy()
-    fresh = np.where(whole, by_building, by_unit)
-    return np.minimum(fresh, pieces["households"].to_numpy()).astype(int)
+    households = pieces["households"].to_numpy()
+    fresh = np.zeros(len(pieces))
+    if units is not None and len(new_units):
+        new = units[units["unit_id"].isin(list(new_units))]
+        per_building = new.groupby("building_id")["households"].sum()
+        per_unit = new.set_index("unit_id")["households"]
+        whole = pieces["unit_id"].isna().to_numpy()
+        by_building = per_building.reindex(pieces["building_id"]).fillna(0).to_numpy()
+        by_unit = per_unit.reindex(pieces["unit_id"].fillna(-1)).fillna(0).to_numpy()
+        fresh = np.where(whole, by_building, by_unit)
+    fresh = np.where(pieces["building_id"].isin(list(new_buildings)), households, fresh)
+    return np.minimum(fresh, households).astype(int)
 
 
 def _held_households(share: pd.DataFrame) -> pd.DataFrame:

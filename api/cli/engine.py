@@ -160,7 +160,7 @@ def register(app: typer.Typer) -> None:
             )
         console.print(
             f"草稿第 {version} 版：{len(moves)} 栋楼/单元、"
-            f"{int((moves['households'] - moves['new_households']).sum())} 户换了网格员"
+            f"{int(moves['settled_households'].sum())} 户换了网格员"
         )
         if placed := int(moves["new_households"].sum()):
             console.print(f"新增住户 {placed} 户就近编入网格，不计入调整")

@@ -5,7 +5,8 @@ anywhere, for operators): every feature must lie in it, and a row may only updat
 or compound that is in it before and stays in the same community after. A row names the
 object it updates by ``id``; without one it is matched by address (buildings: 路名 + 门牌号 +
 楼栋 in its community) or name (compounds), so importing the same file twice adds nothing
-twice. The writes run on the caller's connection and transaction.
+twice. A new building joins the grid it lies in, in each of its community's live plans
+(``data.plans.membership``). The writes run on the caller's connection and transaction.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from data.imports.limits import InputLimits
 from data.imports.location import area_communities, locate
 from data.imports.reading import read_vector
 from data.imports.report import Imported, ImportRejected, Issue, Progress, issues_at
+from data.plans.membership import place_new_buildings, placement_note
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,10 @@ def import_layer(
     if matched:
         notes.append(f"{matched} 个{spec.noun}按{_key_words(spec)}匹配到已有记录，已更新")
     result = _write(conn, frame, gdf, spec)
+    if spec is BUILDINGS:
+        placed = place_new_buildings(conn, set(frame["community_code"]))
+        if len(placed):
+            notes.append(placement_note(placed))
     result.file, result.crs, result.notes = label, gdf.attrs.get("source_crs", ""), notes
     if progress:
         progress(f"正在检查{spec.noun}", len(frame), len(frame))

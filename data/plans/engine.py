@@ -45,6 +45,14 @@ from geo.rebalance import rebalance
 NEIGHBOUR_DISTANCE_M = 30.0
 
 
+@dataclass(frozen=True)
+class NewSincePublished:
+    """Unit entrance ids and building ids added since a community's plan was published."""
+
+    units: list[int]
+    buildings: list[int]
+
+
 class RulesBroken(PlanError):
     """Publishing a plan that breaks the grid rules without a recorded reason."""
 
@@ -196,26 +204,33 @@ def write_assignment(
     )
 
 
-def new_entrances(session: Session, community_code: str) -> list[int]:
-    """Unit entrances of the community added since its published plan was published.
+def new_since_published(session: Session, community_code: str) -> NewSincePublished:
+    """Unit entrances and buildings of the community added since its published plan was
+    published.
 
     The published plan is the one people live with: its grid workers serve every household of
-    the entrances that stood when it was published, whatever older version a draft was started
-    from. An entrance added since (``unit_entrance.created_at``) has households with no grid
+    the entrances and buildings that stood when it was published, whatever older version a
+    draft was started from. One added since (``created_at``) has households with no grid
     worker yet, so re-balancing may place them freely. A plan with no publication time counts
     nothing as new.
     """
-    return list(
-        session.scalars(
-            text(
-                "SELECT u.id FROM unit_entrance u JOIN building b ON b.id = u.building_id "
-                "JOIN grid_plan p ON p.community_code = b.community_code "
-                "AND p.status = 'published' "
-                "WHERE b.community_code = :code AND u.created_at > p.published_at ORDER BY u.id"
-            ),
-            {"code": community_code},
-        )
+    since = (
+        "JOIN grid_plan p ON p.community_code = b.community_code AND p.status = 'published' "
+        "WHERE b.community_code = :code AND {table}.created_at > p.published_at"
     )
+    units = session.scalars(
+        text(
+            "SELECT u.id FROM unit_entrance u JOIN building b ON b.id = u.building_id "
+            + since.format(table="u")
+            + " ORDER BY u.id"
+        ),
+        {"code": community_code},
+    )
+    buildings = session.scalars(
+        text("SELECT b.id FROM building b " + since.format(table="b") + " ORDER BY b.id"),
+        {"code": community_code},
+    )
+    return NewSincePublished(list(units), list(buildings))
 
 
 def rebalance_draft(
@@ -231,14 +246,15 @@ def rebalance_draft(
     ``BEST_PLAN_SECONDS``. The grids left out of band (or a compound left split) are logged
     with the edit, each with its reason.
 
-    The households of entrances built since the published plan (``new_entrances``) have no
-    grid worker yet: they are placed where they fit best and not counted as moved. Each move
-    carries ``new_households``, those of its households in such entrances; the edit logs how
-    many households changed grid worker and how many new ones moved uncounted."""
+    The households of entrances and buildings added since the published plan
+    (``new_since_published``) have no grid worker yet: they are placed where they fit best
+    and not counted as moved. Each move carries ``new_households``, those of its households
+    that are new; the edit logs how many households changed grid worker and how many new ones
+    moved uncounted."""
     begin_edit(session, plan, expected_revision, actor, "rebalance", "自动调整（再平衡）")
     view = view_plan(session, plan)
     frames = view.frames
-    new = new_entrances(session, plan.community_code)
+    new = new_since_published(session, plan.community_code)
     try:
         result = rebalance(
             frames.boundary,
@@ -250,13 +266,14 @@ def rebalance_draft(
             seed,
             method="exact" if best else "fast",
             time_limit=BEST_PLAN_SECONDS,
-            new_units=new,
+            new_units=new.units,
+            new_buildings=new.buildings,
         )
     except GridError as exc:
         raise EngineError(str(exc)) from exc
     write_assignment(session, plan, frames, result.assignment, result.grids)
     moved = result.moves
-    settled = (moved["households"] - moved["new_households"]).set_axis(moved["building_id"])
+    settled = moved["settled_households"].set_axis(moved["building_id"])
     finish_edit(
         session,
         plan,

@@ -34,6 +34,10 @@ from data.sample.shapes import METRIC_CRS, STORAGE_CRS
 from data.sample.staff import add_liaison_leaders, finish, grid_staff
 from data.sample.stock import housing_stock, select_parcels
 
+#: When the sample's plans were drawn; every building and entrance stood by then, so none is
+#: new to re-balancing.
+DRAWN = PLAN_PUBLISHED - pd.Timedelta(days=30)
+
 
 class _Stages:
     """Progress reporting over the generator's stages."""
@@ -188,6 +192,7 @@ def generate(
         built, stock, label, comm_code, compound_id_of, hamlet_name, addr_road, addr_door
     )
     building["compound_name"] = [compound_name.get(c) for c in building["compound_id"]]
+    building["created_at"] = DRAWN
 
     unit_ids = np.arange(1, len(stock.unit_building) + 1)
     unit_entrance = pd.DataFrame(
@@ -196,8 +201,7 @@ def generate(
             "building_id": building["id"].to_numpy()[stock.unit_building],
             "number": stock.unit_number,
             "dwellings": stock.unit_dwellings,
-            # built before the plan was drawn: none is new to re-balancing
-            "created_at": PLAN_PUBLISHED - pd.Timedelta(days=30),
+            "created_at": DRAWN,
         }
     )
     household, care = make_households(
@@ -266,7 +270,7 @@ def generate(
                 "version": 1,
                 "status": "published",
                 "revision": 1,
-                "created_at": PLAN_PUBLISHED - pd.Timedelta(days=30),
+                "created_at": DRAWN,
                 "created_by": region.plan_author,
                 "updated_by": None,
                 "published_at": PLAN_PUBLISHED,

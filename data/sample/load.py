@@ -39,7 +39,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "compound": ("id", "community_code", "name", "geom"),
     "building": (
         "id", "community_code", "compound_id", "name", "road", "door_number", "kind", "floors",
-        "geom",
+        "geom", "created_at",
     ),
     "unit_entrance": ("id", "building_id", "number", "dwellings", "created_at"),
     "household": (

@@ -144,3 +144,21 @@ def test_the_exact_solver_may_open_a_grid_of_new_households_alone():
     assert result.grids["households"].between(*BAND).all()
     assert set(result.moves["unit_id"]) <= new
     assert result.optimum is not None and result.optimum.proven and result.optimum.moved == 0
+
+
+@pytest.mark.parametrize("method", ["fast", "exact"])
+def test_a_new_building_moves_for_free(method):
+    # grid 2 (260) | grid 1: a new building of 150, then 240 and 120 (510) | grid 3 (380):
+    # grid 2 reaches the floor only by taking the new building, the one next to it
+    boundary, buildings = row_of_buildings([260, 150, 240, 120, 380], [None] * 5)
+    plan = plan_of([2, 1, 1, 1, 3])
+    counted = rebalance(boundary, buildings, None, None, plan, BAND, method=method)
+    free = rebalance(boundary, buildings, None, None, plan, BAND, method=method, new_buildings={2})
+    for result in (counted, free):
+        assert result.moves[["building_id", "households"]].values.tolist() == [[2, 150]]
+        assert result.grids["households"].between(*BAND).all()
+    assert counted.moves["new_households"].tolist() == [0]
+    assert free.moves["new_households"].tolist() == [150]
+    if method == "exact":
+        assert counted.optimum is not None and counted.optimum.moved == 150
+        assert free.optimum is not None and free.optimum.moved == 0

@@ -4,7 +4,7 @@ Re-balancing a draft counts the households it moves to another grid, because the
 worker changes. A unit entrance built since the published plan has households with no grid
 worker yet, and ``geo.rebalance.rebalance(new_units=...)`` places them for free; the database
 did not say which entrances those are. ``created_at`` does: an entrance added after the
-published plan's ``published_at`` is new to it (``data.plans.engine.new_entrances``).
+published plan's ``published_at`` is new to it (``data.plans.engine.new_since_published``).
 
 Existing rows get '-infinity' (nothing standing today counts as new); rows added from now on
 get the time of their transaction.
