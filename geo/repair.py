@@ -523,11 +523,6 @@ class Repair(MoveSearch):
         self.restructure(grid, cheapest=True)
         return bool((self.labels != before).any())
 
-    def restore(self, labels: np.ndarray) -> None:
-        """Move every node whose label differs from ``labels`` back to it."""
-        for node in np.flatnonzero(self.labels != labels).tolist():
-            self.move(node, int(labels[node]))
-
     def revert(self) -> None:
         """Move atoms back to the grid they started in wherever no grid ends further out of band
         and both grids stay in one piece: the searches above fix one grid at a time, and a later
