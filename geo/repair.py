@@ -50,18 +50,15 @@ take no part (other connected parts of the community).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
 import numpy as np
 
 from geo.graph import AtomGraph
-from geo.hops import Hops
+from geo.greedy import MAX_ROUNDS, REBALANCING, GreedySearch
 from geo.labelling import Links, violation
 from geo.moves import atom_bound
 from geo.partition import partition
-from geo.redraw import Redrawing
 
-MAX_ROUNDS = 400
 #: Most grids out of band that a re-balancing first tries to fix together (``MoveSearch.fix``).
 JOINT = 3
 #: Cheapest choices of ``Repair.spread`` tried until one keeps every grid in one piece.
@@ -70,35 +67,8 @@ SPREAD_TRIES = 5
 NEAR_BOUND = 1.1
 
 
-@dataclass(frozen=True)
-class Greedy:
-    """Where the greedy search (``Repair.greedy``) differs between the two algorithms.
-
-    Attributes
-    ----------
-    early_chains
-        Try a two-grid chain of an over-full grid before a push (a fresh division: it divides
-        more communities); otherwise only when nothing else helps (a two-grid chain often moves
-        whole compounds).
-    cheapest_split
-        Split an over-full grid (alone or with neighbours) in every way tried and keep the
-        split moving the fewest households; otherwise take the first split found.
-    """
-
-    early_chains: bool
-    cheapest_split: bool
-
-
-DIVIDING = Greedy(early_chains=True, cheapest_split=False)
-REBALANCING = Greedy(early_chains=False, cheapest_split=True)
-
-
-class Repair(Hops, Redrawing):
+class Repair(GreedySearch):
     """The moves of the greedy search on a ``MoveSearch`` (see the module docstring)."""
-
-    def __init__(self, graph: AtomGraph, households, labels, band, rng, links=None, cost=None):
-        super().__init__(graph, households, labels, band, links, cost)
-        self.rng = rng
 
     def one_piece(self, grid: int) -> None:
         """Join the parts of ``grid`` through free faces that their grids can spare, else
@@ -320,45 +290,6 @@ class Repair(Hops, Redrawing):
             self.move(atom, target)
         return True
 
-    def greedy(self, order: Greedy) -> np.ndarray:
-        """The greedy search, the worst grid first: the cheapest chain of moves, the best single
-        move, a two-grid chain (early in ``order``) or a push; when none helps, a split or a
-        dissolve of a grid not tried yet; last (late in ``order``), a two-grid chain."""
-        stuck: set[int] = set()
-        for _ in range(MAX_ROUNDS):
-            bad = self.bad()
-            if not bad:
-                break
-            progressed = False
-            for grid in bad:
-                if self.shortest_chain(grid):
-                    progressed = True
-                    break
-                best = self.single(grid)
-                if best is not None:
-                    self.move(best[1], best[2])
-                    progressed = True
-                    break
-                early_chain = order.early_chains and self.totals[grid] > self.band[1]
-                if (early_chain and self.chain(grid)) or self.push(grid):
-                    progressed = True
-                    break
-            if progressed:
-                continue
-            grid = next((g for g in bad if g not in stuck), None)
-            if grid is not None:
-                stuck.add(grid)
-                before = self.labels.copy()
-                self.restructure(grid, order.cheapest_split)
-                if (self.labels != before).any():
-                    continue
-            chained = not order.early_chains and any(
-                self.totals[g] > self.band[1] and self.chain(g) for g in bad
-            )
-            if not chained and grid is None:
-                break
-        return self.labels
-
 
 class Rebalancing(Repair):
     """The repair of a plan people live with: a chain's hop may move an atom with the atoms
@@ -367,34 +298,6 @@ class Rebalancing(Repair):
     through four grids (914 households moved, now 572)."""
 
     hanging = True
-
-
-def finish_division(
-    graph: AtomGraph, households: np.ndarray, labels: np.ndarray, band: tuple[int, int], rng
-) -> np.ndarray:
-    """Bring a fresh division into band by the greedy search (``DIVIDING``); violations may
-    remain.
-
-    Parameters
-    ----------
-    graph
-        Atom graph (``geo.graph.atom_graph``).
-    households
-        Households per node.
-    labels
-        Integer grid label per node; each grid connected.
-    band
-        (low, high) households per grid.
-    rng
-        Random generator, used when a grid has to be split.
-
-    Returns
-    -------
-    numpy.ndarray
-        New integer label per node. Check the totals: a violation remains when no move, chain,
-        split or merge the search tried could remove it.
-    """
-    return Repair(graph, households, labels, band, rng).greedy(DIVIDING)
 
 
 def rebalance_labels(
@@ -417,10 +320,10 @@ def rebalance_labels(
     plan is in band within ``NEAR_BOUND`` of ``geo.moves.atom_bound``), and the plan with fewer
     households out of band, then fewer moved, is kept. Violations may remain.
 
-    Parameters are those of ``finish_division``, and ``links``: the fragments of the nodes
-    (``geo.labelling.Links``), so that a grid counts as one piece only when its cells are;
-    None: the graph's nodes; and ``cost``: the households per node whose grid worker a move
-    changes (those of new entrances have none yet); None: ``households``.
+    Parameters are those of ``geo.greedy.finish_division``, and ``links``: the fragments of the
+    nodes (``geo.labelling.Links``), so that a grid counts as one piece only when its cells
+    are; None: the graph's nodes; and ``cost``: the households per node whose grid worker a
+    move changes (those of new entrances have none yet); None: ``households``.
     """
     spare = copy.deepcopy(rng)
     search, split = _repair(Rebalancing(graph, households, labels, band, rng, links, cost), True)

@@ -28,6 +28,7 @@ import numpy as np
 from geo.errors import NoValidDivision
 from geo.exhaustive import MAX_NODES, Undecided, exhaustive_partition
 from geo.graph import components, connected
+from geo.greedy import finish_division
 from geo.labelling import in_band, violation
 from geo.mend import mend
 from geo.multilevel import metis_labels
@@ -40,7 +41,6 @@ from geo.reasons import (
     infeasible_reason,
     stranded_reason,
 )
-from geo.repair import finish_division
 from geo.split import split_compounds
 
 #: Widenings of the band (share of each bound) tried before repair when the strict search fails.
