@@ -58,6 +58,8 @@ from geo.graph import AtomGraph
 from geo.greedy import MAX_ROUNDS, REBALANCING, GreedySearch
 from geo.labelling import Links, violation
 from geo.moves import atom_bound
+from geo.pieces import Joining
+from geo.revert import Reverting
 from geo.spread import Spreading
 
 #: Most grids out of band that a re-balancing first tries to fix together (``MoveSearch.fix``).
@@ -66,91 +68,8 @@ JOINT = 3
 NEAR_BOUND = 1.1
 
 
-class Repair(GreedySearch, Spreading, Founding):
-    """The moves of the greedy search on a ``MoveSearch`` (see the module docstring)."""
-
-    def one_piece(self, grid: int) -> None:
-        """Join the parts of ``grid`` through free faces that their grids can spare, else
-        make each part but the one with the most households a new grid."""
-        while self.pieces(self.members[grid]) > 1 and self._bridge(grid):
-            pass
-        parts = self._parts(grid)
-        if len(parts) > 1:
-            parts.sort(key=lambda part: (-float(self.weight[sorted(part)].sum()), min(part)))
-            for part in parts[1:]:
-                label = max(self.totals) + 1
-                for node in sorted(part):
-                    self.move(node, label)
-
-    def _bridge(self, grid: int) -> bool:
-        """Give ``grid`` the free faces on a shortest path joining two of its parts, when the
-        grids holding them stay in one piece."""
-        parts = self._parts(grid)
-        start = {f for node in parts[0] for f in self.fragments[node]}
-        others = {f for part in parts[1:] for node in part for f in self.fragments[node]}
-        parent: dict[int, int | None] = dict.fromkeys(sorted(start))
-        queue = list(parent)
-        for f in queue:
-            if f in others:
-                path = []
-                while parent[f] is not None and parent[f] not in start:
-                    f = parent[f]
-                    path.append(self.owner[f])
-                return self._give(path, grid)
-            for n in sorted(self.links[f]):
-                free = self.weight[self.owner[n]] == 0 and self.labels[self.owner[n]] >= 0
-                if n not in parent and (free or n in others):
-                    parent[n] = f
-                    queue.append(n)
-        return False
-
-    def _give(self, nodes: list[int], grid: int) -> bool:
-        """Move free-face ``nodes`` to ``grid`` if every grid giving them stays in one piece."""
-        moving = set(nodes) - self.members[grid]
-        donors = {self.labels[n] for n in moving}
-        if not moving or not all(
-            self.keeps_connected_without(moving & self.members[d], d) for d in donors
-        ):
-            return False
-        for node in sorted(moving):
-            self.move(node, grid)
-        return True
-
-    def revert(self) -> None:
-        """Move atoms back to the grid they started in wherever no grid ends further out of band
-        and both grids stay in one piece: the searches above fix one grid at a time, and a later
-        step often makes an earlier move needless. The atoms that moved between the same two
-        grids go back together first (a bundle may only fit whole), then one at a time, the
-        largest first, until nothing more goes back."""
-        while True:
-            moved = np.flatnonzero((self.labels != self.origin) & (self.weight > 0))
-            pairs: dict[tuple[int, int], list[int]] = {}
-            for atom in moved.tolist():
-                pairs.setdefault((int(self.labels[atom]), int(self.origin[atom])), []).append(atom)
-            groups = [group for group in pairs.values() if len(group) > 1]
-            groups += [[atom] for atom in sorted(moved.tolist(), key=lambda a: -self.weight[a])]
-            if not any(self._back(set(group)) for group in groups):
-                return
-
-    def _back(self, atoms: set[int]) -> bool:
-        """Move ``atoms`` (all in one grid) back to their grid of origin if that leaves no grid
-        further out of band and both grids in one piece."""
-        first = min(atoms)
-        source, target = int(self.labels[first]), int(self.origin[first])
-        if target not in self.members or source == target:
-            return False
-        if any(self.labels[a] != source or self.origin[a] != target for a in atoms):
-            return False
-        w = float(self.weight[sorted(atoms)].sum())
-        s, t = self.totals[source], self.totals[target]
-        before = violation(s, self.band) + violation(t, self.band)
-        if violation(s - w, self.band) + violation(t + w, self.band) > before + 1e-9:
-            return False
-        if not (self.keeps_connected_without(atoms, source) and self.joins(atoms, target)):
-            return False
-        for atom in sorted(atoms):
-            self.move(atom, target)
-        return True
+class Repair(GreedySearch, Spreading, Founding, Joining, Reverting):
+    """Every step of a repair on one labelling (see the module docstring)."""
 
 
 class Rebalancing(Repair):
