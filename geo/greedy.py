@@ -1,10 +1,22 @@
-"""The greedy search that brings grids into band by the first step that lowers the violation,
-the worst grid first, and ``finish_division``, which runs it on a fresh division that fell short.
+"""The greedy search that brings grids into band one step at a time, each one that lowers the
+violation, and ``finish_division``, which runs it on a fresh division that fell short.
 
-Each round tries on each grid out of band, in turn: the cheapest chain of moves
-(``MoveSearch.shortest_chain``), the best single move, a two-grid chain or a push (``geo.hops``);
-when none helps, it splits or dissolves a grid it has not tried yet (``geo.redraw``). A fresh
-division (``DIVIDING``) and a re-balancing (``REBALANCING``, the last step of
+The greedy search (``GreedySearch.greedy``) on the atom graph, the worst grid first:
+
+1. *Single moves* (``geo.hops``): an atom on the boundary of a violating grid moves to an
+   adjacent grid, or an atom of an adjacent grid moves into an under-full grid. The move must
+   lower the total violation (Σ households above the ceiling + Σ shortfall below the floor),
+   keep the losing grid connected, and is chosen by violation removed per household moved.
+2. *Chains*: the cheapest chain of moves between adjacent grids (``MoveSearch.shortest_chain``);
+   an atom moving into a full neighbour while that neighbour passes another atom on to a third
+   grid with room; households pushed along the shortest path of grids to the nearest grid with
+   room (or pulled from the nearest grid with a surplus), one boundary atom per hop, kept only
+   if the total violation drops (``geo.hops``).
+3. *Structure* (``geo.redraw``): a grid that still exceeds the ceiling is split into one more
+   grid (alone or with neighbours, ``geo.partition``); a grid that is still under the floor is
+   dissolved into its neighbours.
+
+A fresh division (``DIVIDING``) and a re-balancing (``REBALANCING``, a late step of
 ``geo.repair.rebalance_labels``) differ only in when two-grid chains come and which split is
 kept (``Greedy``). Violations may remain: the search stops when no step helps.
 """

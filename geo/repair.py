@@ -1,45 +1,40 @@
-"""Repair band violations of a grid labelling by moving few households across grid boundaries.
+"""Repair band violations of a grid labelling by moving few households across grid boundaries:
+``rebalance_labels`` re-balances a plan people live with, by the steps that ``Repair`` gathers
+from the modules below.
 
-Two algorithms share one set of parts::
+The parts, each a class of the steps of one module on a labelling::
 
-    Labelling          geo.labelling   labels, totals, hashes; move/undo; one-piece tests
-        ^  (subclass)
-    MoveSearch         geo.moves       cheapest sequences of moves: fix (best-first, A*),
-        ^                              shortest_chain (Dijkstra over adjacent grids)
-    Repair             this module     single, chain, push, one_piece, restructure, redraw,
-        |                              found, dissolve, split, revert,
-        |                              and greedy(order): the loop over them
-        |
-        +-- finish_division(...)   geo.divide: a fresh division that fell short
-        |       greedy(DIVIDING)                 two-grid chains early, first split found
-        |
-        +-- rebalance_labels(...)  geo.rebalance: a plan people live with, on a Rebalancing
-                                                 (a chain's hop may take what hangs on an atom;
-                                                 moves cost households with a grid worker)
-                one_piece per grid               grids in several pieces joined or split
-                fix(grids) when two or three are out of band, then per grid, worst first;
-                  a small under-full grid dissolved first, an over-full one no move fixes
-                  opens a new grid from its edge (found), else is split with neighbours
-                greedy(REBALANCING)              two-grid chains last, cheapest split
-                redraw(grid) per grid still out of band
-                revert                           needless moves moved back
+    class         module         base             steps
+    Labelling     geo.labelling                   labels, totals, hashes; move/undo/restore;
+                                                  one-piece tests
+    MoveSearch    geo.moves      Labelling        fix (best-first, A*), shortest_chain
+                                                  (Dijkstra over adjacent grids)
+    Hops          geo.hops       MoveSearch       single, chain, push
+    Redrawing     geo.redraw     MoveSearch       restructure (split or dissolve), split, redraw
+    GreedySearch  geo.greedy     Hops, Redrawing  greedy(order): the loop over them
+    Spreading     geo.spread     MoveSearch       fix_or_dissolve: fix, spread or dissolve
+    Founding      geo.found      MoveSearch       found: a new grid from an over-full grid's edge
+    Joining       geo.pieces     Labelling        one_piece
+    Reverting     geo.revert     Labelling        revert
+    Repair        this module    all of the five above
+
+The two algorithms built from them::
+
+    finish_division(...)   geo.greedy, for geo.search: a fresh division that fell short
+        greedy(DIVIDING) on a GreedySearch      two-grid chains early, first split found
+
+    rebalance_labels(...)  this module, for geo.rebalance: a plan people live with, on a
+                           Rebalancing (a Repair whose chain hops may take what hangs on an
+                           atom; moves cost households with a grid worker)
+        one_piece per grid               grids in several pieces joined or split
+        fix(grids) when two or three are out of band, then per grid, worst first;
+          a small under-full grid dissolved first, an over-full one no move fixes
+          opens a new grid from its edge (found), else is split with neighbours
+        greedy(REBALANCING)              two-grid chains last, cheapest split
+        redraw(grid) per grid still out of band
+        revert                           needless moves moved back
 
 ``geo.optimum`` solves the re-balancing exactly (CP-SAT), the yardstick for ``rebalance_labels``.
-
-The greedy search (``Repair.greedy``) on the atom graph:
-
-1. *Single moves*: an atom on the boundary of a violating grid moves to an adjacent grid, or an
-   atom of an adjacent grid moves into an under-full grid. The move must lower the total
-   violation (Σ households above the ceiling + Σ shortfall below the floor), keep the losing
-   grid connected, and is chosen by violation removed per household moved.
-2. *Chains*: the cheapest chain of moves between adjacent grids (``MoveSearch.shortest_chain``);
-   an atom moving into a full neighbour while that neighbour passes another atom on to a third
-   grid with room; households pushed along the shortest path of grids to the nearest grid with
-   room (or pulled from the nearest grid with a surplus), one boundary atom per hop, kept only
-   if the total violation drops.
-3. *Structure*: a grid that still exceeds the ceiling is split into one more grid (alone or
-   with neighbours, ``geo.partition``); a grid that is still under the floor is dissolved into
-   its neighbours.
 
 A re-balancing keeps every grid in one piece down to the cells of its atoms (``Links``), and a
 grid even the greedy search leaves out of band is redrawn together with the grids around it.
@@ -93,10 +88,10 @@ def rebalance_labels(
     """Bring a plan people live with into band moving as few households as the search finds:
     grids in several pieces are joined or split; the best-first search (``MoveSearch.fix``)
     fixes the grids out of band one at a time, the worst first; where it finds no moves an
-    over-full grid opens a new grid from its edge (``Repair.found``), else is split with its
-    neighbours (``Repair.split``); the greedy search (``REBALANCING``) takes what they leave; a
+    over-full grid opens a new grid from its edge (``Founding.found``), else is split with its
+    neighbours (``Redrawing.split``); the greedy search (``REBALANCING``) takes what they leave; a
     grid still out of band is redrawn with the grids around it; last, needless moves are moved
-    back (``Repair.revert``). A split early can make the grids after it dearer to fix than the
+    back (``Reverting.revert``). A split early can make the grids after it dearer to fix than the
     greedy search would, so when one was made the repair also runs without splits (unless the
     plan is in band within ``NEAR_BOUND`` of ``geo.moves.atom_bound``), and the plan with fewer
     households out of band, then fewer moved, is kept. Violations may remain.
@@ -116,7 +111,7 @@ def rebalance_labels(
 
 
 def _repair(search: Repair, splits: bool) -> tuple[Repair, bool]:
-    """The steps of ``rebalance_labels`` on ``search``, with or without ``Repair.split``, and
+    """The steps of ``rebalance_labels`` on ``search``, with or without ``Redrawing.split``, and
     whether a grid was split."""
     for grid in sorted(search.members):
         search.one_piece(grid)
