@@ -11,7 +11,7 @@
    METIS (``geo.multilevel``), so that the search's cost stays bounded per chunk and the whole
    division grows near-linearly with the region; a grid a chunk's search leaves out of band
    is drawn again with the grids around it (``geo.mend``). When lumpy atoms defeat the
-   search, it runs again with a widened band and ``geo.repair`` moves atoms until every grid
+   search, it runs again with a widened band and ``geo.greedy`` moves atoms until every grid
    is in band; failing that, the strict search tries every feasible count, and a small part is
    searched exhaustively. The inputs are validated and the graph built once by
    ``geo.prepared``; the search is ``geo.search``.

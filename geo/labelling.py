@@ -136,6 +136,11 @@ class Labelling:
             for atom in atoms:
                 self.move(atom, source)
 
+    def restore(self, labels: np.ndarray) -> None:
+        """Move every node whose label differs from ``labels`` back to it."""
+        for node in np.flatnonzero(self.labels != labels).tolist():
+            self.move(node, int(labels[node]))
+
     def boundary(self, grid: int) -> Iterator[tuple[int, int]]:
         """(atom of ``grid``, adjacent grid) pairs."""
         for atom in sorted(self.members[grid]):

@@ -42,7 +42,7 @@ def mend(
     """Labels where each grid out of band has been drawn again with its neighbours, wherever
     such a drawing puts every grid of the group in band.
 
-    Parameters are those of ``geo.repair.finish_division`` (``labels``: -1 for a node in no
+    Parameters are those of ``geo.greedy.finish_division`` (``labels``: -1 for a node in no
     grid), and:
 
     draw

@@ -10,7 +10,7 @@ with, so the parts returned are always connected.
 
 ``geo.divide`` uses it twice: to cut a large region into chunks of a few grids each, which the
 exact-band search then divides, and as the quick plan of least violation (one part per grid, then
-``geo.repair``) that a chunk falls back on when its search finds nothing in time.
+``geo.greedy``) that a chunk falls back on when its search finds nothing in time.
 """
 
 from __future__ import annotations

@@ -1,45 +1,40 @@
-"""Repair band violations of a grid labelling by moving few households across grid boundaries.
+"""Repair band violations of a grid labelling by moving few households across grid boundaries:
+``rebalance_labels`` re-balances a plan people live with, by the steps that ``Repair`` gathers
+from the modules below.
 
-Two algorithms share one set of parts::
+The parts, each a class of the steps of one module on a labelling::
 
-    Labelling          geo.labelling   labels, totals, hashes; move/undo; one-piece tests
-        ^  (subclass)
-    MoveSearch         geo.moves       cheapest sequences of moves: fix (best-first, A*),
-        ^                              shortest_chain (Dijkstra over adjacent grids)
-    Repair             this module     single, chain, push, one_piece, restructure, redraw,
-        |                              found, dissolve, split, revert,
-        |                              and greedy(order): the loop over them
-        |
-        +-- finish_division(...)   geo.divide: a fresh division that fell short
-        |       greedy(DIVIDING)                 two-grid chains early, first split found
-        |
-        +-- rebalance_labels(...)  geo.rebalance: a plan people live with, on a Rebalancing
-                                                 (a chain's hop may take what hangs on an atom;
-                                                 moves cost households with a grid worker)
-                one_piece per grid               grids in several pieces joined or split
-                fix(grids) when two or three are out of band, then per grid, worst first;
-                  a small under-full grid dissolved first, an over-full one no move fixes
-                  opens a new grid from its edge (found), else is split with neighbours
-                greedy(REBALANCING)              two-grid chains last, cheapest split
-                redraw(grid) per grid still out of band
-                revert                           needless moves moved back
+    class         module         base             steps
+    Labelling     geo.labelling                   labels, totals, hashes; move/undo/restore;
+                                                  one-piece tests
+    MoveSearch    geo.moves      Labelling        fix (best-first, A*), shortest_chain
+                                                  (Dijkstra over adjacent grids)
+    Hops          geo.hops       MoveSearch       single, chain, push
+    Redrawing     geo.redraw     MoveSearch       restructure (split or dissolve), split, redraw
+    GreedySearch  geo.greedy     Hops, Redrawing  greedy(order): the loop over them
+    Spreading     geo.spread     MoveSearch       fix_or_dissolve: fix, spread or dissolve
+    Founding      geo.found      MoveSearch       found: a new grid from an over-full grid's edge
+    Joining       geo.pieces     Labelling        one_piece
+    Reverting     geo.revert     Labelling        revert
+    Repair        this module    all of the five above
+
+The two algorithms built from them::
+
+    finish_division(...)   geo.greedy, for geo.search: a fresh division that fell short
+        greedy(DIVIDING) on a GreedySearch      two-grid chains early, first split found
+
+    rebalance_labels(...)  this module, for geo.rebalance: a plan people live with, on a
+                           Rebalancing (a Repair whose chain hops may take what hangs on an
+                           atom; moves cost households with a grid worker)
+        one_piece per grid               grids in several pieces joined or split
+        fix(grids) when two or three are out of band, then per grid, worst first;
+          a small under-full grid dissolved first, an over-full one no move fixes
+          opens a new grid from its edge (found), else is split with neighbours
+        greedy(REBALANCING)              two-grid chains last, cheapest split
+        redraw(grid) per grid still out of band
+        revert                           needless moves moved back
 
 ``geo.optimum`` solves the re-balancing exactly (CP-SAT), the yardstick for ``rebalance_labels``.
-
-The greedy search (``Repair.greedy``) on the atom graph:
-
-1. *Single moves*: an atom on the boundary of a violating grid moves to an adjacent grid, or an
-   atom of an adjacent grid moves into an under-full grid. The move must lower the total
-   violation (Σ households above the ceiling + Σ shortfall below the floor), keep the losing
-   grid connected, and is chosen by violation removed per household moved.
-2. *Chains*: the cheapest chain of moves between adjacent grids (``MoveSearch.shortest_chain``);
-   an atom moving into a full neighbour while that neighbour passes another atom on to a third
-   grid with room; households pushed along the shortest path of grids to the nearest grid with
-   room (or pulled from the nearest grid with a surplus), one boundary atom per hop, kept only
-   if the total violation drops.
-3. *Structure*: a grid that still exceeds the ceiling is split into one more grid (alone or
-   with neighbours, ``geo.partition``); a grid that is still under the floor is dissolved into
-   its neighbours.
 
 A re-balancing keeps every grid in one piece down to the cells of its atoms (``Links``), and a
 grid even the greedy search leaves out of band is redrawn together with the grids around it.
@@ -50,558 +45,26 @@ take no part (other connected parts of the community).
 from __future__ import annotations
 
 import copy
-import itertools
-from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
-from geo.exhaustive import MAX_NODES, Undecided, exhaustive_partition
+from geo.found import Founding
 from geo.graph import AtomGraph
+from geo.greedy import MAX_ROUNDS, REBALANCING, GreedySearch
 from geo.labelling import Links, violation
-from geo.moves import MoveSearch, atom_bound
-from geo.partition import feasible_counts, partition
+from geo.moves import atom_bound
+from geo.pieces import Joining
+from geo.revert import Reverting
+from geo.spread import Spreading
 
-MAX_ROUNDS = 400
-#: Rings of neighbouring grids a re-balancing redraws at most around a grid no move fixes, and
-#: the connected sets the exhaustive search may try on each.
-REDRAW_RINGS = 2
-REDRAW_BUDGET = 20_000
 #: Most grids out of band that a re-balancing first tries to fix together (``MoveSearch.fix``).
 JOINT = 3
-#: Cheapest choices of ``Repair.spread`` tried until one keeps every grid in one piece.
-SPREAD_TRIES = 5
 #: A re-balancing moving at most this multiple of the whole-atom bound is not searched further.
 NEAR_BOUND = 1.1
 
 
-@dataclass(frozen=True)
-class Greedy:
-    """Where the greedy search (``Repair.greedy``) differs between the two algorithms.
-
-    Attributes
-    ----------
-    early_chains
-        Try a two-grid chain of an over-full grid before a push (a fresh division: it divides
-        more communities); otherwise only when nothing else helps (a two-grid chain often moves
-        whole compounds).
-    cheapest_split
-        Split an over-full grid (alone or with neighbours) in every way tried and keep the
-        split moving the fewest households; otherwise take the first split found.
-    """
-
-    early_chains: bool
-    cheapest_split: bool
-
-
-DIVIDING = Greedy(early_chains=True, cheapest_split=False)
-REBALANCING = Greedy(early_chains=False, cheapest_split=True)
-
-
-class Repair(MoveSearch):
-    """The moves of the greedy search on a ``MoveSearch`` (see the module docstring)."""
-
-    def __init__(self, graph: AtomGraph, households, labels, band, rng, links=None, cost=None):
-        super().__init__(graph, households, labels, band, links, cost)
-        self.rng = rng
-
-    def gain(self, atom: int, source: int, target: int) -> float:
-        """Violation removed by moving ``atom`` from ``source`` to ``target``."""
-        w = self.weight[atom]
-        s, t = self.totals[source], self.totals[target]
-        before = violation(s, self.band) + violation(t, self.band)
-        return before - violation(s - w, self.band) - violation(t + w, self.band)
-
-    def single(self, grid: int) -> tuple | None:
-        """Best single move touching ``grid``: (score, atom, target)."""
-        moves = [(atom, other) for atom, other in self.boundary(grid)]
-        incoming = [
-            (n, grid)
-            for atom, other in moves
-            for n in self.neighbours[atom]
-            if self.labels[n] == other
-        ]
-        best = None
-        for atom, target in moves + incoming:
-            source = self.labels[atom]
-            g = self.gain(atom, source, target)
-            if g <= 1e-9 or not self.keeps_connected(atom, source):
-                continue
-            key = (g / max(self.cost[atom], 1.0), g, -atom)
-            if best is None or key > best[0]:
-                best = (key, atom, target)
-        return best
-
-    def chain(self, grid: int) -> bool:
-        """Move an atom of an over-full ``grid`` into a neighbour that passes one on."""
-        before = {g: violation(t, self.band) for g, t in self.totals.items()}
-        best = None
-        for atom, middle in self.boundary(grid):
-            if not self.keeps_connected(atom, grid):
-                continue
-            self.move(atom, middle)
-            for passed, target in self.boundary(middle):
-                if passed == atom or target == grid or not self.keeps_connected(passed, middle):
-                    continue
-                w = self.weight[passed]
-                after = (
-                    violation(self.totals[grid], self.band)
-                    + violation(self.totals[middle] - w, self.band)
-                    + violation(self.totals[target] + w, self.band)
-                )
-                gain = before[grid] + before[middle] + before[target] - after
-                moved = self.cost[atom] + self.cost[passed]
-                key = (gain / max(moved, 1.0), gain, -atom, -passed)
-                if gain > 1e-9 and (best is None or key > best[0]):
-                    best = (key, atom, middle, passed, target)
-            self.move(atom, grid)
-        if best is None:
-            return False
-        _, atom, middle, passed, target = best
-        self.move(atom, middle)
-        self.move(passed, target)
-        return True
-
-    def path(self, grid: int, wanted) -> list[int] | None:
-        """Shortest path of adjacent grids from ``grid`` to the nearest one with ``wanted``."""
-        parent = {grid: None}
-        queue = [grid]
-        for current in queue:
-            if current != grid and wanted(current):
-                path = [current]
-                while parent[path[-1]] is not None:
-                    path.append(parent[path[-1]])
-                return path[::-1]
-            for nxt in sorted(self.grid_neighbours(current)):
-                if nxt not in parent:
-                    parent[nxt] = current
-                    queue.append(nxt)
-        return None
-
-    def hop(self, source: int, target: int, need: float) -> int | None:
-        """Move the smallest boundary atom of ``source`` next to ``target`` covering ``need``."""
-        options = sorted(
-            {a for a, other in self.boundary(source) if other == target},
-            key=lambda a: (
-                self.weight[a] < need,
-                self.weight[a] if self.weight[a] >= need else -self.weight[a],
-                a,
-            ),
-        )
-        for atom in options:
-            if self.keeps_connected(atom, source):
-                self.move(atom, target)
-                return atom
-        return None
-
-    def push(self, grid: int) -> bool:
-        """Pass households along a path of grids from an over-full ``grid`` or to an under-full
-        one; undone unless the total violation drops."""
-        low, high = self.band
-        before = sum(violation(t, self.band) for t in self.totals.values())
-        over = self.totals[grid] > high
-        if over:
-            path = self.path(grid, lambda g: self.totals[g] < high)
-            need = self.totals[grid] - high
-        else:
-            path = self.path(grid, lambda g: self.totals[g] > low)
-            need = low - self.totals[grid]
-            path = None if path is None else path[::-1]
-        if path is None:
-            return False
-        done = []
-        for source, target in itertools.pairwise(path):
-            atom = self.hop(source, target, need)
-            if atom is None:
-                break
-            done.append((atom, source))
-        if sum(violation(t, self.band) for t in self.totals.values()) < before - 1e-9:
-            return True
-        for atom, source in reversed(done):
-            self.move(atom, source)
-        return False
-
-    def one_piece(self, grid: int) -> None:
-        """Join the parts of ``grid`` through free faces that their grids can spare, else
-        make each part but the one with the most households a new grid."""
-        while self.pieces(self.members[grid]) > 1 and self._bridge(grid):
-            pass
-        parts = self._parts(grid)
-        if len(parts) > 1:
-            parts.sort(key=lambda part: (-float(self.weight[sorted(part)].sum()), min(part)))
-            for part in parts[1:]:
-                label = max(self.totals) + 1
-                for node in sorted(part):
-                    self.move(node, label)
-
-    def _bridge(self, grid: int) -> bool:
-        """Give ``grid`` the free faces on a shortest path joining two of its parts, when the
-        grids holding them stay in one piece."""
-        parts = self._parts(grid)
-        start = {f for node in parts[0] for f in self.fragments[node]}
-        others = {f for part in parts[1:] for node in part for f in self.fragments[node]}
-        parent: dict[int, int | None] = dict.fromkeys(sorted(start))
-        queue = list(parent)
-        for f in queue:
-            if f in others:
-                path = []
-                while parent[f] is not None and parent[f] not in start:
-                    f = parent[f]
-                    path.append(self.owner[f])
-                return self._give(path, grid)
-            for n in sorted(self.links[f]):
-                free = self.weight[self.owner[n]] == 0 and self.labels[self.owner[n]] >= 0
-                if n not in parent and (free or n in others):
-                    parent[n] = f
-                    queue.append(n)
-        return False
-
-    def _give(self, nodes: list[int], grid: int) -> bool:
-        """Move free-face ``nodes`` to ``grid`` if every grid giving them stays in one piece."""
-        moving = set(nodes) - self.members[grid]
-        donors = {self.labels[n] for n in moving}
-        if not moving or not all(
-            self.keeps_connected_without(moving & self.members[d], d) for d in donors
-        ):
-            return False
-        for node in sorted(moving):
-            self.move(node, grid)
-        return True
-
-    def restructure(self, grid: int, cheapest: bool) -> None:
-        """Split an over-full grid (with one or two neighbours when too small to halve) into
-        more grids, the ``cheapest`` split tried or the first found; or dissolve an under-full
-        one into its neighbours. A split adds one grid, or as few as the households need (a
-        grid grown past twice the ceiling)."""
-        if self.totals[grid] > self.band[1]:
-            near = sorted(self.grid_neighbours(grid), key=lambda g: (-self.totals[g], g))
-            groups = [[grid], *([grid, other] for other in near)]
-            groups += [[grid, *pair] for pair in itertools.combinations(near, 2)]
-            best = None
-            for group in groups:
-                total = sum(self.totals[g] for g in group)
-                more = [k for k in feasible_counts(total, self.band) if k > len(group)]
-                if not more:
-                    continue
-                nodes = np.array(sorted(set().union(*(self.members[g] for g in group))))
-                parts = partition(
-                    self.graph, self.weight, nodes, self.band, self.rng, counts=[min(more)]
-                )
-                drawn = self.drawing(parts, group, nodes)
-                if drawn is None:
-                    continue
-                if best is None or drawn[0] < best[0]:
-                    best = drawn
-                if not cheapest:
-                    break
-            if best is not None:
-                self.adopt(best)
-            return
-        pending = sorted(self.members[grid])
-        while pending:
-            left = []
-            for atom in pending:
-                others = sorted(
-                    {self.labels[n] for n in self.neighbours[atom]} - {grid, -1},
-                    key=lambda g: (self.totals[g], g),
-                )
-                # the smallest neighbour that takes it in one piece; a free face holds no one
-                fits = [g for g in others if self.weight[atom] == 0 or self.joins({atom}, g)]
-                if fits:
-                    self.move(int(atom), fits[0])
-                else:
-                    left.append(atom)
-            if len(left) == len(pending):
-                break
-            pending = left
-
-    def drawing(self, parts: list[np.ndarray] | None, group: list[int], nodes: np.ndarray):
-        """(households moved, ``parts``, their labels by ``naming``) for drawing the grids
-        ``group`` (holding ``nodes``) as ``parts``; None without parts or when a part is in
-        pieces (parts are connected nodes, but a node's cells may lie apart)."""
-        if parts is None or any(self.pieces(set(part.tolist())) > 1 for part in parts):
-            return None
-        names, kept = self.naming(parts, group)
-        return float(self.cost[nodes].sum()) - kept, parts, names
-
-    def adopt(self, drawn) -> None:
-        """Move every node to its part's label in a ``drawing``."""
-        _, parts, names = drawn
-        for part, label in zip(parts, names, strict=True):
-            for node in part.tolist():
-                if self.labels[node] != label:
-                    self.move(node, label)
-
-    def naming(self, parts: list[np.ndarray], labels: list[int]) -> tuple[list[int], float]:
-        """Labels for ``parts`` (the old ``labels``, then new ones) that keep the most
-        households in their grid (an assignment problem), and the households kept."""
-        new = max(self.totals) + 1
-        names = [*labels, *range(new, new + max(0, len(parts) - len(labels)))]
-        held = np.array(
-            [[self.cost[part[self.labels[part] == g]].sum() for g in names] for part in parts]
-        )
-        rows, cols = linear_sum_assignment(held, maximize=True)
-        return [names[c] for c in cols[np.argsort(rows)]], float(held[rows, cols].sum())
-
-    def redraw(self, grid: int) -> None:
-        """Draw ``grid`` and the grids around it afresh, one ring of neighbours wider each time
-        until a division of them in band is found (the randomised search, then the exhaustive
-        one on small regions); of the grid counts that work, the one moving fewest households.
-
-        The last resort of a re-balancing: where compounds are lumpy no chain of moves may
-        exist, yet a new boundary between three or four grids does."""
-        region = {grid}
-        for _ in range(REDRAW_RINGS):
-            wider = region | {g for member in region for g in self.grid_neighbours(member)}
-            if wider == region:
-                return
-            region = wider
-            group = sorted(region)
-            nodes = np.array(sorted(set().union(*(self.members[g] for g in group))))
-            best = None
-            counts = feasible_counts(float(self.weight[nodes].sum()), self.band)
-            for count in sorted(set(counts) & {len(group) - 1, len(group), len(group) + 1}):
-                parts = partition(self.graph, self.weight, nodes, self.band, self.rng, [count])
-                if parts is None and len(nodes) <= MAX_NODES:
-                    try:
-                        parts = exhaustive_partition(
-                            self.graph, self.weight, nodes, self.band, REDRAW_BUDGET
-                        )
-                    except Undecided:
-                        parts = None
-                drawn = self.drawing(parts, group, nodes)
-                if drawn is not None and (best is None or drawn[0] < best[0]):
-                    best = drawn
-            if best is not None:
-                self.adopt(best)
-                return
-
-    def found(self, grid: int) -> bool:
-        """Open a new grid from the edge of an over-full ``grid``: a border atom or bundle of
-        it moves to the new grid, then the cheapest chains fill the new grid and what is left
-        of ``grid`` (``shortest_chain``). Of the openings tried, the one moving the fewest
-        households that leaves every grid it touched in band and no other grid worse; False
-        when none does. For grids of a few large compounds, which no chain can shrink.
-
-        A grid over the ceiling by more than a grid holds needs several new grids: it may stay
-        over the ceiling (by less), to found the next one in the next round; a new tower of
-        six entrances, say, becomes two new grids each topped up by a few buildings."""
-        low, high = self.band
-        if self.totals[grid] <= high:
-            return False
-        start = self.labels.copy()
-        base = {g: violation(t, self.band) for g, t in self.totals.items()}
-        fresh = max(self.totals) + 1
-        several = self.totals[grid] - high > high
-        allowed = {**base, fresh: 0.0, grid: base[grid] if several else 0.0}
-        best: tuple[float, np.ndarray] | None = None
-        offers = list(self._offers(grid, fresh, [self.totals[grid] - high, low], set()))
-        if self.totals[grid] >= 2 * low:
-            # a grid big enough for two may simply be halved: the smaller half moves
-            nodes = np.array(sorted(self.members[grid]))
-            halves = partition(self.graph, self.weight, nodes, self.band, self.rng, counts=[2])
-            if halves is not None and self.pieces(set(halves[0].tolist())) == 1:
-                smaller = min(halves, key=lambda half: (float(self.weight[half].sum()), half[0]))
-                if self.pieces(set(smaller.tolist())) == 1:
-                    offers.append(tuple(smaller.tolist()))
-        for atoms in offers:
-            self.apply([(atoms, grid, fresh)])
-            for g in (fresh,) if several else (fresh, grid):
-                while violation(self.totals.get(g, 0.0), self.band) > 0:
-                    if not self.shortest_chain(g):
-                        break
-            worse = any(
-                violation(t, self.band) > allowed.get(g, 0.0) + 1e-9 for g, t in self.totals.items()
-            )
-            cost = float(self.cost[self.labels != start].sum())
-            if not worse and (best is None or cost < best[0]):
-                best = (cost, self.labels.copy())
-            self.restore(start)
-        if best is None:
-            return False
-        self.restore(best[1])
-        return True
-
-    def fix_or_dissolve(self, grid: int) -> bool:
-        """``fix([grid])``; an under-full grid holding no more than it lacks is first
-        dissolved, as no filling moves fewer households; one that no move fills, last."""
-        total = self.totals[grid]
-        first = total < self.band[0] and total <= self.band[0] - total
-        return (first and self.dissolve(grid)) or self.fix_or_spread(grid) or self.dissolve(grid)
-
-    def fix_or_spread(self, grid: int) -> bool:
-        """``fix([grid])`` or ``spread(grid)``, whichever moves fewer households."""
-        start = self.labels.copy()
-        plans = []
-        for step in (lambda: self.fix([grid]), lambda: self.spread(grid)):
-            if step():
-                plans.append((float(self.cost[self.labels != self.origin].sum()), len(plans)))
-                plans[-1] += (self.labels.copy(),)
-            self.restore(start)
-        if not plans:
-            return False
-        self.restore(min(plans, key=lambda plan: plan[:2])[2])
-        return True
-
-    def spread(self, grid: int) -> bool:
-        """Fill an under-full ``grid`` from several neighbours at once, or drain an over-full
-        one into several: one border atom (with what hangs on it) per neighbour, each
-        neighbour staying in band; of the choices that bring ``grid`` into band, the one moving
-        the fewest households (a knapsack over the neighbours), when its moves keep every grid
-        in one piece. ``fix`` reaches such a plan only step by step, and often not within its
-        states (a grid 46 short next to three grids that can spare 20-40 each)."""
-        low, high = self.band
-        total = self.totals[grid]
-        over = total > high
-        need, cap = (total - high, total - low) if over else (low - total, high - total)
-        if need <= 0:
-            return False
-        # households gathered -> (cost, moves); one option per neighbour at most
-        states: dict[float, tuple[float, tuple]] = {0.0: (0.0, ())}
-        for other in sorted(self.grid_neighbours(grid)):
-            room = high - self.totals[other] if over else self.totals[other] - low
-            source, target = (grid, other) if over else (other, grid)
-            options = []
-            for atoms in self._bundles(source, target, 0.0, set()):
-                w = float(self.weight[list(atoms)].sum())
-                if 0 < w <= room:
-                    options.append((w, float(self.cost[list(atoms)].sum()), (atoms, target)))
-            after = dict(states)
-            for gathered, (paid, moves) in states.items():
-                for w, c, move in options:
-                    h = gathered + w
-                    if h <= cap and (h not in after or paid + c < after[h][0]):
-                        after[h] = (paid + c, (*moves, move))
-            states = after
-        start = self.labels.copy()
-        reached = sorted((paid, h, moves) for h, (paid, moves) in states.items() if h >= need)
-        for _, _, moves in reached[:SPREAD_TRIES]:
-            # an atom next to two neighbours may be offered to both: the totals tell
-            grids = {grid, *(self.labels[atoms[0]] for atoms, _ in moves)}
-            grids |= {target for _, target in moves}
-            if self.commit(moves) and all(violation(self.totals[g], self.band) == 0 for g in grids):
-                return True
-            self.restore(start)
-        return False
-
-    def dissolve(self, grid: int) -> bool:
-        """Give every atom of an under-full ``grid`` to a neighbouring grid with room (the
-        emptiest one that takes it in one piece), those next to other grids first; undone and
-        False unless all go. Moves the grid's households, which beats filling it when they are
-        fewer than it lacks."""
-        low, high = self.band
-        if self.totals[grid] >= low:
-            return False
-        start = self.labels.copy()
-        pending = sorted(self.members[grid])
-        while pending:
-            left = []
-            for atom in pending:
-                w = self.weight[atom]
-                fits = sorted(
-                    (self.totals[g], g)
-                    for g in {self.labels[n] for n in self.neighbours[atom]} - {grid, -1}
-                    if self.totals[g] + w <= high and (w == 0 or self.joins({atom}, g))
-                )
-                if fits:  # what is left of ``grid`` may fall apart: it goes entirely
-                    self.move(atom, fits[0][1])
-                else:
-                    left.append(atom)
-            if len(left) == len(pending):
-                self.restore(start)
-                return False
-            pending = left
-        return True
-
-    def split(self, grid: int) -> bool:
-        """Split an over-full ``grid`` (alone or with neighbours) into one more grid, the
-        split moving the fewest households (``restructure``); whether it did. Before the greedy
-        search, whose single moves would pass its households on from grid to grid."""
-        if self.totals[grid] <= self.band[1]:
-            return False
-        before = self.labels.copy()
-        self.restructure(grid, cheapest=True)
-        return bool((self.labels != before).any())
-
-    def restore(self, labels: np.ndarray) -> None:
-        """Move every node whose label differs from ``labels`` back to it."""
-        for node in np.flatnonzero(self.labels != labels).tolist():
-            self.move(node, int(labels[node]))
-
-    def revert(self) -> None:
-        """Move atoms back to the grid they started in wherever no grid ends further out of band
-        and both grids stay in one piece: the searches above fix one grid at a time, and a later
-        step often makes an earlier move needless. The atoms that moved between the same two
-        grids go back together first (a bundle may only fit whole), then one at a time, the
-        largest first, until nothing more goes back."""
-        while True:
-            moved = np.flatnonzero((self.labels != self.origin) & (self.weight > 0))
-            pairs: dict[tuple[int, int], list[int]] = {}
-            for atom in moved.tolist():
-                pairs.setdefault((int(self.labels[atom]), int(self.origin[atom])), []).append(atom)
-            groups = [group for group in pairs.values() if len(group) > 1]
-            groups += [[atom] for atom in sorted(moved.tolist(), key=lambda a: -self.weight[a])]
-            if not any(self._back(set(group)) for group in groups):
-                return
-
-    def _back(self, atoms: set[int]) -> bool:
-        """Move ``atoms`` (all in one grid) back to their grid of origin if that leaves no grid
-        further out of band and both grids in one piece."""
-        first = min(atoms)
-        source, target = int(self.labels[first]), int(self.origin[first])
-        if target not in self.members or source == target:
-            return False
-        if any(self.labels[a] != source or self.origin[a] != target for a in atoms):
-            return False
-        w = float(self.weight[sorted(atoms)].sum())
-        s, t = self.totals[source], self.totals[target]
-        before = violation(s, self.band) + violation(t, self.band)
-        if violation(s - w, self.band) + violation(t + w, self.band) > before + 1e-9:
-            return False
-        if not (self.keeps_connected_without(atoms, source) and self.joins(atoms, target)):
-            return False
-        for atom in sorted(atoms):
-            self.move(atom, target)
-        return True
-
-    def greedy(self, order: Greedy) -> np.ndarray:
-        """The greedy search, the worst grid first: the cheapest chain of moves, the best single
-        move, a two-grid chain (early in ``order``) or a push; when none helps, a split or a
-        dissolve of a grid not tried yet; last (late in ``order``), a two-grid chain."""
-        stuck: set[int] = set()
-        for _ in range(MAX_ROUNDS):
-            bad = self.bad()
-            if not bad:
-                break
-            progressed = False
-            for grid in bad:
-                if self.shortest_chain(grid):
-                    progressed = True
-                    break
-                best = self.single(grid)
-                if best is not None:
-                    self.move(best[1], best[2])
-                    progressed = True
-                    break
-                early_chain = order.early_chains and self.totals[grid] > self.band[1]
-                if (early_chain and self.chain(grid)) or self.push(grid):
-                    progressed = True
-                    break
-            if progressed:
-                continue
-            grid = next((g for g in bad if g not in stuck), None)
-            if grid is not None:
-                stuck.add(grid)
-                before = self.labels.copy()
-                self.restructure(grid, order.cheapest_split)
-                if (self.labels != before).any():
-                    continue
-            chained = not order.early_chains and any(
-                self.totals[g] > self.band[1] and self.chain(g) for g in bad
-            )
-            if not chained and grid is None:
-                break
-        return self.labels
+class Repair(GreedySearch, Spreading, Founding, Joining, Reverting):
+    """Every step of a repair on one labelling (see the module docstring)."""
 
 
 class Rebalancing(Repair):
@@ -611,34 +74,6 @@ class Rebalancing(Repair):
     through four grids (914 households moved, now 572)."""
 
     hanging = True
-
-
-def finish_division(
-    graph: AtomGraph, households: np.ndarray, labels: np.ndarray, band: tuple[int, int], rng
-) -> np.ndarray:
-    """Bring a fresh division into band by the greedy search (``DIVIDING``); violations may
-    remain.
-
-    Parameters
-    ----------
-    graph
-        Atom graph (``geo.graph.atom_graph``).
-    households
-        Households per node.
-    labels
-        Integer grid label per node; each grid connected.
-    band
-        (low, high) households per grid.
-    rng
-        Random generator, used when a grid has to be split.
-
-    Returns
-    -------
-    numpy.ndarray
-        New integer label per node. Check the totals: a violation remains when no move, chain,
-        split or merge the search tried could remove it.
-    """
-    return Repair(graph, households, labels, band, rng).greedy(DIVIDING)
 
 
 def rebalance_labels(
@@ -653,18 +88,18 @@ def rebalance_labels(
     """Bring a plan people live with into band moving as few households as the search finds:
     grids in several pieces are joined or split; the best-first search (``MoveSearch.fix``)
     fixes the grids out of band one at a time, the worst first; where it finds no moves an
-    over-full grid opens a new grid from its edge (``Repair.found``), else is split with its
-    neighbours (``Repair.split``); the greedy search (``REBALANCING``) takes what they leave; a
+    over-full grid opens a new grid from its edge (``Founding.found``), else is split with its
+    neighbours (``Redrawing.split``); the greedy search (``REBALANCING``) takes what they leave; a
     grid still out of band is redrawn with the grids around it; last, needless moves are moved
-    back (``Repair.revert``). A split early can make the grids after it dearer to fix than the
+    back (``Reverting.revert``). A split early can make the grids after it dearer to fix than the
     greedy search would, so when one was made the repair also runs without splits (unless the
     plan is in band within ``NEAR_BOUND`` of ``geo.moves.atom_bound``), and the plan with fewer
     households out of band, then fewer moved, is kept. Violations may remain.
 
-    Parameters are those of ``finish_division``, and ``links``: the fragments of the nodes
-    (``geo.labelling.Links``), so that a grid counts as one piece only when its cells are;
-    None: the graph's nodes; and ``cost``: the households per node whose grid worker a move
-    changes (those of new entrances have none yet); None: ``households``.
+    Parameters are those of ``geo.greedy.finish_division``, and ``links``: the fragments of the
+    nodes (``geo.labelling.Links``), so that a grid counts as one piece only when its cells
+    are; None: the graph's nodes; and ``cost``: the households per node whose grid worker a
+    move changes (those of new entrances have none yet); None: ``households``.
     """
     spare = copy.deepcopy(rng)
     search, split = _repair(Rebalancing(graph, households, labels, band, rng, links, cost), True)
@@ -676,7 +111,7 @@ def rebalance_labels(
 
 
 def _repair(search: Repair, splits: bool) -> tuple[Repair, bool]:
-    """The steps of ``rebalance_labels`` on ``search``, with or without ``Repair.split``, and
+    """The steps of ``rebalance_labels`` on ``search``, with or without ``Redrawing.split``, and
     whether a grid was split."""
     for grid in sorted(search.members):
         search.one_piece(grid)

@@ -8,7 +8,7 @@
    A part of more than ``CHUNK_ABOVE`` grids is first cut by METIS (``geo.multilevel``) into
    chunks of about ``CHUNK_GRIDS`` grids, so the search's cost stays bounded per chunk.
 3. The search (``geo.partition``) tries the strict band at the count nearest its middle, then a
-   band widened by each of ``RELAXATIONS`` and repaired (``geo.repair``), then every feasible
+   band widened by each of ``RELAXATIONS`` and repaired (``geo.greedy``), then every feasible
    count; a small part the randomised searches fail on is searched exhaustively
    (``geo.exhaustive``). A chunk gets one strict search and, failing that, METIS's quick plan
    of least violation; once every chunk is done, ``geo.mend`` draws each grid still out of
@@ -28,6 +28,7 @@ import numpy as np
 from geo.errors import NoValidDivision
 from geo.exhaustive import MAX_NODES, Undecided, exhaustive_partition
 from geo.graph import components, connected
+from geo.greedy import finish_division
 from geo.labelling import in_band, violation
 from geo.mend import mend
 from geo.multilevel import metis_labels
@@ -40,7 +41,6 @@ from geo.reasons import (
     infeasible_reason,
     stranded_reason,
 )
-from geo.repair import finish_division
 from geo.split import split_compounds
 
 #: Widenings of the band (share of each bound) tried before repair when the strict search fails.
@@ -136,7 +136,7 @@ class Planner:
 
     def chunk(self, nodes: np.ndarray, seconds: float | None) -> None:
         """Grids of a chunk of a large part: the strict search within ``seconds``, else the
-        quick plan of least violation (METIS, then ``geo.repair``), whose grids out of band
+        quick plan of least violation (METIS, then ``geo.greedy``), whose grids out of band
         ``mend`` draws again with the grids around them once every chunk is done."""
         deadline = self.deadline
         if seconds is not None:
@@ -350,7 +350,7 @@ class Planner:
         enough: tuple[float, int] = (0, 0),
     ) -> list[tuple[tuple, list]]:
         """Partitions under a band widened by each share, as found and repaired to the strict
-        band (``geo.repair``: its merges may leave more violation than they started with), as
+        band (``geo.greedy``: its merges may leave more violation than they started with), as
         (violation key, parts); stops at the first whose key is ``enough`` (default: keeps the
         band). ``counts``: the grid counts tried (default: the two nearest the middle of the
         band, ``nearest_counts``: where the nearest fails under a widened band, counts further
@@ -390,7 +390,7 @@ class Planner:
     def least(self, nodes: np.ndarray, reason: str, tried=()) -> None:
         """The plan of least violation of a connected set among ``tried`` (violation key,
         parts), METIS parts for the counts nearest the band, as they are and repaired
-        (``geo.repair``) while there is time, and (for a part with a proof) the widened search;
+        (``geo.greedy``) while there is time, and (for a part with a proof) the widened search;
         the search for candidates stops at one no plan can beat (``unbeatable``)."""
         candidates = list(tried)
         goal = self.unbeatable(nodes)
