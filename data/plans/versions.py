@@ -9,7 +9,6 @@ edit, publish and rollback is in the audit log.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, select, text
@@ -338,7 +337,9 @@ def archive_published(session: Session, community_code: str) -> GridPlan | None:
 
 def make_published(session: Session, plan: GridPlan, actor: str) -> None:
     plan.status = PlanStatus.published
-    plan.published_at = datetime.now(UTC)
+    # the database's clock, which also stamps the entrances and buildings added since
+    # (``data.plans.engine.new_since_published`` compares the two)
+    plan.published_at = func.now()
     plan.updated_by = actor
     plan.revision += 1
     session.execute(delete(PlanEdit).where(PlanEdit.plan_id == plan.id))
