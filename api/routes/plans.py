@@ -87,6 +87,14 @@ class PlanDetail(BaseModel):
     report_zh: str
 
 
+class Rebalanced(PlanDetail):
+    households_moved: int = Field(description="Households whose grid worker changes.")
+    new_households_moved: int = Field(
+        description="Households of entrances and buildings added since the published plan, "
+        "placed where they fit best and not counted in households_moved."
+    )
+
+
 class Revision(BaseModel):
     revision: int = Field(
         ge=1, le=PG_INT_MAX, description="The draft revision this edit was made against."
@@ -192,14 +200,18 @@ def delete_draft(
     session.commit()
 
 
-@router.post("/plans/{plan_id}/rebalance", response_model=PlanDetail)
+@router.post("/plans/{plan_id}/rebalance", response_model=Rebalanced)
 def rebalance(
     plan: ScopedPlan, body: RebalanceRun, scope: PlannerDep, session: SessionDep
-) -> PlanDetail:
+) -> Rebalanced:
     """Re-balance the draft under today's households, moving as few as possible."""
-    rebalance_draft(session, plan, body.revision, scope.actor, body.seed, body.best)
+    moves = rebalance_draft(session, plan, body.revision, scope.actor, body.seed, body.best)
     session.commit()
-    return plan_detail(session, plan)
+    return Rebalanced(
+        **plan_detail(session, plan).model_dump(),
+        households_moved=int(moves["settled_households"].sum()),
+        new_households_moved=int(moves["new_households"].sum()),
+    )
 
 
 @router.post("/plans/{plan_id}/divide", response_model=PlanDetail)

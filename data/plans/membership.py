@@ -72,6 +72,6 @@ def placement_note(placed: pd.DataFrame) -> str:
     per_grid = placed.groupby("grid").size()
     grids = "，".join(f"第{grid}网格 {count} 栋" for grid, count in per_grid.items())
     return (
-        f"{len(placed)} 个新楼栋已按所在位置编入网格（{grids}）；"
+        f"{len(placed)} 个新楼栋已按所在位置暂编入网格（{grids}）；"
         "如有网格户数因此超出规定范围，请在草稿中“自动调整”"
     )

@@ -68,7 +68,7 @@ def test_a_new_building_joins_the_grid_it_lies_in(world: World) -> None:
 
     number, code, answer = _import_new_building(world)
     assert answer["inserted"] == 1
-    assert f"1 个新楼栋已按所在位置编入网格（第{number}网格 1 栋）" in "".join(answer["notes"])
+    assert f"1 个新楼栋已按所在位置暂编入网格（第{number}网格 1 栋）" in "".join(answer["notes"])
     [(building,)] = world.sql("SELECT id FROM building WHERE road = '新建路'")
     members = world.sql(
         "SELECT p.status::text, g.number FROM grid_member m JOIN grid g ON g.id = m.grid_id "
@@ -108,6 +108,9 @@ def test_a_new_building_joins_the_grid_it_lies_in(world: World) -> None:
         b=building,
     )
     assert logged["new_households_moved"] == (NEW_HOUSEHOLDS if new_grid != number else 0)
+    answer = rebalanced.json()
+    assert answer["new_households_moved"] == logged["new_households_moved"]
+    assert answer["households_moved"] == logged["households_moved"]
 
 
 def test_importing_the_building_again_places_it_once(world: World) -> None:
