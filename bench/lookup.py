@@ -10,10 +10,12 @@
 (b) and (c) are served at the same time and loaded by wrk at concurrency 64 in alternating
 rounds (b, c, b, c, ...), so that the load other work puts on a shared machine falls on both
 alike; the medians of the rounds and the ratio (c)/(b) are printed. Then the district map
-page's transfer size and draw time in headless Chromium. Prints throughput, p50 and p99.
+page's transfer size, draw time and tile requests in headless Chromium. Prints throughput,
+p50 and p99.
 
 Run: ``.venv/bin/python bench/lookup.py [--seconds 10] [--rounds 3]`` (loads the sample
-district first if the database is empty).
+district first if the database is empty); ``--map-only --map-runs 5`` times only the map page,
+each run against a freshly started app (its tile cache cold).
 """
 
 from __future__ import annotations
@@ -152,8 +154,9 @@ def _median(rounds: list[tuple[float, float, float]]) -> tuple[float, float, flo
     return tuple(sorted(column)[len(column) // 2] for column in zip(*rounds, strict=True))
 
 
-def bench_map_page(base: str) -> tuple[float, float]:
-    """(kB transferred, ms until the first view's grid tiles are drawn) for /map."""
+def bench_map_page(base: str) -> tuple[float, float, dict[str, int]]:
+    """(kB transferred, ms until the first view's grid tiles are drawn, tile requests by
+    layer) for /map, in a fresh browser (nothing cached)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -161,6 +164,8 @@ def bench_map_page(base: str) -> tuple[float, float]:
         page = browser.new_page(viewport={"width": 1366, "height": 900})
         sizes: list[int] = []
         page.on("requestfinished", lambda req: sizes.append(_transferred(req)))
+        tiles: dict[str, int] = {}
+        page.on("request", lambda req: _count_tile(req.url, tiles))
         t = time.perf_counter()
         page.goto(base + "/map")
         # Polled through the DevTools protocol: wait_for_function evals in the page, which the
@@ -172,7 +177,45 @@ def bench_map_page(base: str) -> tuple[float, float]:
         draw_ms = (time.perf_counter() - t) * 1000
         page.wait_for_load_state("networkidle")
         browser.close()
-    return sum(sizes) / 1024, draw_ms
+    return sum(sizes) / 1024, draw_ms, tiles
+
+
+TILE_URL = re.compile(r"/tiles/(?:v/\d+/)?(\w+)/\d+/\d+/\d+\.pbf")
+
+
+def _count_tile(url: str, counts: dict[str, int]) -> None:
+    """Count a vector tile request under its layer (grids, basemap, ...)."""
+    found = TILE_URL.search(url)
+    if found:
+        counts[found.group(1)] = counts.get(found.group(1), 0) + 1
+
+
+def bench_map(env: dict[str, str], runs: int) -> tuple[float, list[float], dict[str, int]]:
+    """``bench_map_page`` ``runs`` times, each against a freshly started app (its tile cache
+    cold, as on a first visit after a publication): kB of the last run, every draw time, and
+    the tile requests of the last run."""
+    draws = []
+    for _ in range(runs):
+        port = free_port()
+        proc = start_uvicorn("api.app:create_app", port, env, ROOT)
+        try:
+            kb, draw_ms, tiles = bench_map_page(f"http://127.0.0.1:{port}")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+        draws.append(draw_ms)
+    return kb, draws, tiles
+
+
+def _print_map(kb: float, draws: list[float], tiles: dict[str, int]) -> None:
+    requests = ", ".join(f"{layer} {n}" for layer, n in sorted(tiles.items()))
+    runs = ", ".join(f"{d:.0f}" for d in draws)
+    print(
+        f"district map /map: {kb:.0f} kB transferred, grids drawn in "
+        f"{sorted(draws)[len(draws) // 2]:.0f} ms (median; runs: {runs}) "
+        "(targets <= 1536 kB, <= 2000 ms)"
+    )
+    print(f"  tile requests of a first visit: {sum(tiles.values())} ({requests})")
 
 
 def _transferred(req) -> int:
@@ -184,6 +227,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="length of each wrk round")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of (b) and of (c)")
+    ap.add_argument(
+        "--map-only", action="store_true", help="only the /map page's draw time, no lookups"
+    )
+    ap.add_argument(
+        "--map-runs", type=int, default=1, help="times /map is drawn, each by a fresh app"
+    )
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench/lookup.py: wrk is missing (make system installs it)")
@@ -195,6 +244,10 @@ def main() -> None:
         print("loaded the sample district")
     engine.dispose()
     dsn = libpq_url(url)
+    env = {"DATABASE_URL": dsn, "WANGGE_LOOKUP_RATE_PER_MINUTE": "0", "PYTHONPATH": str(ROOT)}
+    if args.map_only:
+        _print_map(*bench_map(env, args.map_runs))
+        return
     with psycopg.connect(dsn) as conn:
         points = [tuple(r) for r in conn.execute(POINTS_SQL, {"seed": 8}).fetchall()]
         counts = conn.execute(
@@ -212,11 +265,12 @@ def main() -> None:
     points_file.write_text("\n".join(f"?lon={x:.6f}&lat={y:.6f}" for x, y in points) + "\n")
     bare_dir = Path(tempfile.mkdtemp())
     (bare_dir / "bench_bare_app.py").write_text(BARE_APP)
-    env = {"BENCH_DSN": dsn, "PYTHONPATH": f"{bare_dir}:{ROOT}"}
+    bare_env = {"BENCH_DSN": dsn, "PYTHONPATH": f"{bare_dir}:{ROOT}"}
 
     bare_port, real_port = free_port(), free_port()
-    bare = start_uvicorn("bench_bare_app:create_app", bare_port, env, bare_dir, ready_path="/docs")
-    env = {"DATABASE_URL": dsn, "WANGGE_LOOKUP_RATE_PER_MINUTE": "0", "PYTHONPATH": str(ROOT)}
+    bare = start_uvicorn(
+        "bench_bare_app:create_app", bare_port, bare_env, bare_dir, ready_path="/docs"
+    )
     real = start_uvicorn("api.app:create_app", real_port, env, ROOT)
     rounds_b, rounds_c = [], []
     try:
@@ -229,7 +283,7 @@ def main() -> None:
             )
         bare.terminate()
         bare.wait(timeout=20)
-        kb, draw_ms = bench_map_page(f"http://127.0.0.1:{real_port}")
+        kb, draw_ms, tiles = bench_map_page(f"http://127.0.0.1:{real_port}")
     finally:
         for proc in (bare, real):
             proc.terminate()
@@ -261,10 +315,7 @@ def main() -> None:
         f"p99 (c)/(b) = {c[2] / b[2]:.2f}x   targets: >= 85% of (b), p99 <= 1.5x (b)'s"
     )
     print(f"(d)/(c) = {d[0] / c[0]:.0%}   the shared rate limit's cost")
-    print(
-        f"district map /map: {kb:.0f} kB transferred, grids drawn in {draw_ms:.0f} ms "
-        "(targets <= 1536 kB, <= 2000 ms)"
-    )
+    _print_map(kb, [draw_ms], tiles)
 
 
 if __name__ == "__main__":
