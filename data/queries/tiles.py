@@ -1,7 +1,9 @@
 """Mapbox vector tiles of the public layers, built by PostGIS (``ST_AsMVT``).
 
 Layers: ``grids`` (grids of published plans), ``communities`` and ``streets`` (street offices).
-Each carries only public attributes: codes, numbers and names. ``basemap`` is the residents'
+Each carries only public attributes: codes, numbers and names. ``overlay`` is the three in one
+tile (``streets``, ``communities``, ``grids``, in that drawing order), what the public maps draw:
+one request per map tile instead of three. ``basemap`` is the residents'
 offline basemap drawn from Wangge's own data: one tile holding the layers ``water`` (rivers),
 ``compounds`` (小区, with their names), ``buildings`` (footprints and their kind, from zoom 15) and
 ``roads`` (name and level), in that drawing order. Tiles are in Web Mercator
@@ -100,6 +102,7 @@ def _source(layer: str, version: int | None) -> tuple[str, dict]:
 
 #: Tiles made of several layers, drawn in this order.
 COMPOSITES: dict[str, tuple[str, ...]] = {
+    "overlay": ("streets", "communities", "grids"),
     "basemap": ("water", "compounds", "buildings", "roads"),
 }
 #: Layers left out of tiles below a zoom: they would be unreadable specks and heavy tiles.
@@ -232,7 +235,7 @@ async def tile_in_datum(
         # An MVT tile is a sequence of layers: the parts' bytes simply concatenate.
         check_tile(z, x, y)
         parts = [p for p in COMPOSITES[layer] if z >= MIN_ZOOM.get(p, 0)]
-        return b"".join([await tile_in_datum(conn, p, z, x, y, datum) for p in parts])
+        return b"".join([await tile_in_datum(conn, p, z, x, y, datum, version) for p in parts])
     if datum is Datum.wgs84:
         return await tile(conn, layer, z, x, y, version)
     rows, source_params = _source(layer, version)
