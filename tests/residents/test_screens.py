@@ -189,6 +189,7 @@ def test_district_map_on_the_basemap(server, chromium, facts, size):
         link = popup.query_selector("a")
         assert link.get_attribute("href") == f"/g/{facts.grid_code}"
         assert link.inner_text() == "公示页"
+        w.page.wait_for_load_state("networkidle")  # the basemap at the new zoom, for the shot
         w.shot("district-map-popup")
         w.assert_clean()
 
