@@ -6,8 +6,9 @@ load (one COPY transaction into the scratch database ``wangge_bench_city``); the
 division (``geo.district.divide_all``, one community per core); point lookups per second under
 wrk at concurrency 64 against the primary alone and against the primary plus a local hot
 standby (``wangge db replica``'s, serving the public reads), in alternating rounds; versioned
-vector tiles per second, cold (first request of each) and warm (from the server's cache); and
-``bench/lookup.py``'s (c)/(b) ratio on the district sample.
+overlay tiles (streets, communities and grids in one tile, what the map pages draw) per second,
+cold (first request of each) and warm (from the server's cache); and ``bench/lookup.py``'s
+(c)/(b) ratio on the district sample.
 
 Run: ``.venv/bin/python bench/city.py [--seconds 10] [--rounds 2] [--skip-divide] [--reuse]``;
 ``--divide-only`` builds the city in memory and times its division alone, without a database.
@@ -178,10 +179,10 @@ def tiles(url: str) -> None:
     proc = start_uvicorn("api.app:create_app", port, env, ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
-        version = re.search(r"/tiles/v/(\d+)/grids/", httpx.get(base + "/map").text).group(1)
+        version = re.search(r"/tiles/v/(\d+)/overlay/", httpx.get(base + "/map").text).group(1)
         with psycopg.connect(libpq_url(url)) as conn:
             paths = [
-                f"/tiles/v/{version}/grids/{TILE_ZOOM}/{x}/{y}.pbf"
+                f"/tiles/v/{version}/overlay/{TILE_ZOOM}/{x}/{y}.pbf"
                 for x, y in conn.execute(
                     "SELECT DISTINCT floor((ST_X(p) + 180) / 360 * 2 ^ %(z)s)::int, "
                     "floor((1 - ln(tan(radians(ST_Y(p))) + 1 / cos(radians(ST_Y(p)))) / pi()) "

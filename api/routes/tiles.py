@@ -1,9 +1,11 @@
 """Vector tiles of the public layers: ``/tiles/{layer}/{z}/{x}/{y}.pbf``.
 
 Grids of published plans, communities and street offices, with public attributes only
-(``data/queries/tiles.py``). Used by the district map and the residents' page, and by city
-platforms. ``basemap`` is the residents' offline basemap (rivers, compounds, buildings,
-roads) and ``/tiles/labels.json`` the names to write on it.
+(``data/queries/tiles.py``), each its own layer for city platforms (TileJSON) and the staff
+pages, and all three in one tile (``overlay``). The district map and the residents' page draw
+``/tiles/v/{version}/overlay/…``: one request per map tile, cached for good. ``basemap`` is the
+residents' offline basemap (rivers, compounds, buildings, roads) and ``/tiles/labels.json`` the
+names to write on it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ router = APIRouter(tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
 EMPTY_BOUNDS = (109.10, 27.65, 109.30, 27.80)  # Bijiang's centre, before data is loaded
-Layer = Literal["grids", "communities", "streets", "basemap"]
+Layer = Literal["grids", "communities", "streets", "overlay", "basemap"]
+VersionedLayer = Literal["overlay"]
+"""What the map pages draw from versioned URLs: the grids of a version, with the outlines."""
 IMMUTABLE = "public, max-age=31536000, immutable"
 Version = Annotated[
     int, Path(ge=0, le=2**62, description="plan version: the /map page's current one")
@@ -65,15 +69,16 @@ async def versioned_tile(
     request: Request,
     pool: PoolDep,
     version: Version,
-    layer: Layer,
+    layer: VersionedLayer,
     z: int,
     x: int,
     y: int,
     coordsys: Datum = Datum.wgs84,
 ) -> Response:
-    """A tile of the grids as published at ``version`` (the instant of a publication, as the
-    /map page names it): it never changes, so browsers keep it (``immutable``, ``ETag``) and
-    each server process keeps it in memory. An old version's URL keeps giving the old tile."""
+    """The overlay tile with the grids as published at ``version`` (the instant of a
+    publication, as the map pages name it): it never changes, so browsers keep it
+    (``immutable``, ``ETag``) and each server process keeps it in memory. An old version's URL
+    keeps giving the old tile."""
     etag = f'"{version}-{layer}-{coordsys.value}-{z}-{x}-{y}"'
     headers = {"Cache-Control": IMMUTABLE, "ETag": etag}
     if request.headers.get("if-none-match") == etag:

@@ -31,6 +31,22 @@ def test_grid_tile_holds_the_grid_with_public_attributes_only(open_client, facts
     assert set(layer["features"][0]["properties"]) == {"code", "number", "name", "community"}
 
 
+@pytest.mark.parametrize("coordsys", ["wgs84", "gcj02"])
+def test_overlay_tile_is_the_three_public_layers_in_drawing_order(open_client, facts, coordsys):
+    """One request per map tile: the streets, communities and grids tiles, concatenated (an
+    MVT tile is a sequence of layers), the grids last so that they are drawn on top."""
+    x, y = _tile(*facts.inside, 15)
+    params = {"coordsys": coordsys}
+    r = open_client.get(f"/tiles/overlay/15/{x}/{y}.pbf", params=params)
+    assert r.status_code == 200
+    parts = [
+        open_client.get(f"/tiles/{layer}/15/{x}/{y}.pbf", params=params).content
+        for layer in ("streets", "communities", "grids")
+    ]
+    assert r.content == b"".join(parts)
+    assert list(mapbox_vector_tile.decode(r.content)) == ["streets", "communities", "grids"]
+
+
 def test_other_layers_and_bad_tiles(open_client, facts):
     x, y = _tile(*facts.inside, 12)
     for layer in ("communities", "streets"):

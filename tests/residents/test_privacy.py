@@ -19,7 +19,7 @@ def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:
 def _urls(openapi: dict, facts) -> list[str]:
     lon, lat = facts.inside
     x, y = _tile(lon, lat, 15)
-    values = {"code": facts.grid_code, "layer": "grids", "z": "15", "x": str(x), "y": str(y)}
+    values = {"code": facts.grid_code, "layer": "overlay", "z": "15", "x": str(x), "y": str(y)}
     urls = []
     for path, ops in openapi["paths"].items():
         if "get" not in ops:
@@ -36,7 +36,7 @@ def _urls(openapi: dict, facts) -> list[str]:
             ]
         else:
             urls.append(url)
-    for layer in ("communities", "streets"):
+    for layer in ("grids", "communities", "streets"):
         urls.append(f"/tiles/{layer}/15/{x}/{y}.pbf")
     return urls
 

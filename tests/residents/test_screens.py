@@ -144,13 +144,53 @@ def test_grid_page_is_titled_and_a_bad_code_is_a_chinese_404(server, chromium, f
         w.assert_clean()
 
 
+# Where a point is on the screen once the map is centred on it (the map zoomed to 17).
+SCREEN_POINT = f"""([lat, lon]) => {{ const m = {MAP};
+  m.setView([lat, lon], 17, {{animate: false}});
+  const p = m.latLngToContainerPoint([lat, lon]);
+  const box = m.getContainer().getBoundingClientRect();
+  return [box.left + p.x, box.top + p.y]; }}"""
+
+# Per overlay tile drawn: the layers its paths come in, and whether each takes clicks.
+OVERLAY_PATHS = """() => Array.from(document.querySelectorAll('.wg-overlay svg'))
+  .map(svg => Array.from(svg.querySelectorAll('path')).map(p => [
+    p.classList.contains('wg-outline') ? 'outline' : 'grid',
+    getComputedStyle(p).pointerEvents !== 'none']))
+  .filter(paths => paths.length)"""
+
+
 @pytest.mark.parametrize("size", SIZES)
-def test_district_map_on_the_basemap(server, chromium, size):
+def test_district_map_on_the_basemap(server, chromium, facts, size):
+    """The streets, communities and grids come in one tile per map tile; the grids are drawn
+    last, on top, and only they take clicks: clicking one opens its popup."""
+    card = httpx.get(f"{server}/api/v1/lookup/grids/{facts.grid_code}").json()
     with watched(chromium, size) as w:
+        tiles: list[str] = []
+        w.page.on("request", lambda r: tiles.append(r.url) if r.url.endswith(".pbf") else None)
         w.page.goto(server + "/map")
         wait_until(w.page, "() => window.wanggeTilesLoaded === true", 30)
         _basemap_drawn(w.page)
         w.shot("district-map")
+        overlay = [url for url in tiles if "/tiles/basemap/" not in url]
+        assert overlay and all("/overlay/" in url for url in overlay), overlay
+        drawn = w.page.evaluate(OVERLAY_PATHS)
+        assert any(paths[0][0] == "outline" for paths in drawn), "outlines under the grids"
+        for paths in drawn:
+            kinds = [kind for kind, _ in paths]
+            assert kinds == sorted(kinds, key=lambda k: k == "grid"), "grids last, on top"
+            assert all(clickable == (kind == "grid") for kind, clickable in paths)
+
+        w.page.evaluate("() => { window.wanggeTilesLoaded = false; }")
+        x, y = w.page.evaluate(SCREEN_POINT, [facts.inside[1], facts.inside[0]])
+        wait_until(w.page, "() => window.wanggeTilesLoaded === true", 30)
+        w.page.mouse.click(x, y)
+        popup = w.page.wait_for_selector(".leaflet-popup-content")
+        assert f"第{card['grid']['number']}网格" in popup.inner_text()
+        link = popup.query_selector("a")
+        assert link.get_attribute("href") == f"/g/{facts.grid_code}"
+        assert link.inner_text() == "公示页"
+        w.page.wait_for_load_state("networkidle")  # the basemap at the new zoom, for the shot
+        w.shot("district-map-popup")
         w.assert_clean()
 
 

@@ -1,6 +1,7 @@
-"""Tiles of a plan version never change: the map pages name the version in their tile URLs,
-which are cached (``immutable``, ``ETag``, in the server's memory), and an old version's URL
-keeps giving the old tile after a new plan is published."""
+"""Tiles of a plan version never change: the map pages name the version in their tile URL
+(one overlay tile of streets, communities and grids), which is cached (``immutable``, ``ETag``,
+in the server's memory), and an old version's URL keeps giving the old tile after a new plan is
+published."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def _client(url: str) -> TestClient:
 
 def _version(http: TestClient) -> int:
     page = http.get("/map").text
-    versions = set(re.findall(r"/tiles/v/(\d+)/(?:grids|communities|streets)/", page))
+    versions = set(re.findall(r"/tiles/v/(\d+)/overlay/", page))
     assert len(versions) == 1, versions
     return int(versions.pop())
 
@@ -37,7 +38,7 @@ def test_an_old_versions_tile_url_keeps_the_old_tile(isolated_url):
     x, y = _tile(*point, Z)
     with _client(isolated_url) as http:
         old = _version(http)
-        url = f"/tiles/v/{old}/grids/{Z}/{x}/{y}.pbf"
+        url = f"/tiles/v/{old}/overlay/{Z}/{x}/{y}.pbf"
         first = http.get(url)
         assert first.status_code == 200
         assert "immutable" in first.headers["cache-control"]
@@ -49,10 +50,12 @@ def test_an_old_versions_tile_url_keeps_the_old_tile(isolated_url):
         publish_renamed(isolated_url, community, "新名网格")
         new = _version(http)
         assert new > old
-        assert "新名网格" in _names(http.get(f"/tiles/v/{new}/grids/{Z}/{x}/{y}.pbf").content)
+        assert "新名网格" in _names(http.get(f"/tiles/v/{new}/overlay/{Z}/{x}/{y}.pbf").content)
         assert "新名网格" in _names(http.get(f"/tiles/grids/{Z}/{x}/{y}.pbf").content)
         assert http.get(url).content == first.content
-        assert http.get(f"/tiles/v/{new + 1}/grids/{Z}/{x}/{y}.pbf").status_code == 404
+        assert http.get(f"/tiles/v/{new + 1}/overlay/{Z}/{x}/{y}.pbf").status_code == 404
+        # Only the overlay is versioned: the pages draw nothing else from /tiles/v/.
+        assert http.get(f"/tiles/v/{new}/grids/{Z}/{x}/{y}.pbf").status_code == 422
 
     # A new process (empty cache) renders the old version from the archived plan.
     with _client(isolated_url) as http:

@@ -13,7 +13,7 @@ def test_tile_bounds_follow_web_mercator_quad():
     assert lat0 == pytest.approx(0.0, abs=1e-9) and lat1 == pytest.approx(85.0511287798, abs=1e-6)
 
 
-@pytest.mark.parametrize("layer", ["grids", "basemap"])
+@pytest.mark.parametrize("layer", ["grids", "overlay", "basemap"])
 def test_tilejson_names_the_url_bounds_and_fields(client, layer):
     r = client.get(f"/tiles/{layer}.json", params={"coordsys": "gcj02"})
     assert r.status_code == 200
@@ -25,6 +25,8 @@ def test_tilejson_names_the_url_bounds_and_fields(client, layer):
     layers = {v["id"]: v for v in doc["vector_layers"]}
     if layer == "grids":
         assert set(layers["grids"]["fields"]) == {"code", "number", "name", "community"}
+    elif layer == "overlay":
+        assert list(layers) == ["streets", "communities", "grids"]
     else:
         assert set(layers) == {"water", "compounds", "buildings", "roads"}
         assert layers["buildings"]["minzoom"] == 15

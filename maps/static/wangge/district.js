@@ -5,9 +5,11 @@
   var W = window.Wangge;
   var opts = W.options("wg-opts");
   var map = W.mapNamed(opts.map);
-  var grids = W.mapNamed(opts.grids_layer);
+  // Streets, communities and grids in one tile layer; only the grids take clicks (the outlines
+  // are wg-outline, which public.css lets clicks through).
+  var overlay = W.mapNamed(opts.overlay);
   W.furnish(map, opts.basemap);
-  grids.on("click", function (ev) {
+  overlay.on("click", function (ev) {
     var p = ev.layer.properties;
     var box = document.createElement("div");
     var name = document.createElement("strong");
@@ -22,5 +24,5 @@
     L.popup().setLatLng(ev.latlng).setContent(box).openOn(map);
   });
   // For the benchmark and the browser tests: set once the first view's tiles are drawn.
-  grids.on("load", function () { window.wanggeTilesLoaded = true; });
+  overlay.on("load", function () { window.wanggeTilesLoaded = true; });
 })();
