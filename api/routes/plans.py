@@ -269,6 +269,10 @@ class Diff(BaseModel):
     published_version: int | None = None
     moved_buildings: list[MovedBuilding]
     households_changing_worker: int
+    new_households_changing_grid: int = Field(
+        description="Of them, households of entrances and buildings added since the published "
+        "plan: placed in the grid they lie in for now, moved on by the draft."
+    )
 
 
 class ChangedHousehold(BaseModel):
@@ -276,11 +280,16 @@ class ChangedHousehold(BaseModel):
     building_id: int
     from_grid: str | None
     to_grid: str | None
+    new: bool = Field(description="In an entrance or building added since the last publishing.")
 
 
 class Published(BaseModel):
     version: int
     households_changing_worker: int
+    new_households_changing_grid: int = Field(
+        description="Of them, households of entrances and buildings added since the previous "
+        "publishing: placed in the grid they lay in for now, moved on by this plan."
+    )
     changed: list[ChangedHousehold] = Field(
         description="households whose grid, hence grid worker, changed"
     )

@@ -405,7 +405,9 @@ def move_buildings(
 
 
 def changed_households(session: Session, old_plan_id: int, new_plan_id: int) -> pd.DataFrame:
-    """Households whose grid changes between two plans (so their grid worker changes)."""
+    """Households whose grid changes between two plans (so their grid worker changes);
+    ``new``: the household's entrance or building was added since the old plan was published
+    (placed there for now, ``data.plans.membership``)."""
     return pd.read_sql(
         text(
             """
@@ -421,8 +423,13 @@ def changed_households(session: Session, old_plan_id: int, new_plan_id: int) -> 
               JOIN grid g ON g.id = m.grid_id WHERE m.plan_id = :new
             )
             SELECT new.id AS household_id, h.building_id, old.code AS from_grid,
-                   new.code AS to_grid
+                   new.code AS to_grid,
+                   coalesce(b.created_at > p.published_at
+                            OR u.created_at > p.published_at, false) AS new
             FROM new JOIN old USING (id) JOIN household h ON h.id = new.id
+            JOIN building b ON b.id = h.building_id
+            LEFT JOIN unit_entrance u ON u.id = h.unit_id
+            JOIN grid_plan p ON p.id = :old
             WHERE old.code <> new.code ORDER BY new.id
             """
         ),
@@ -435,7 +442,11 @@ def diff_against_published(session: Session, plan: GridPlan) -> dict:
     """Moved buildings and households per grid change, draft against the published plan."""
     published = published_plan(session, plan.community_code)
     if published is None:
-        return {"moved_buildings": [], "households_changing_worker": 0}
+        return {
+            "moved_buildings": [],
+            "households_changing_worker": 0,
+            "new_households_changing_grid": 0,
+        }
     moved = pd.read_sql(
         text(
             """
@@ -463,6 +474,7 @@ def diff_against_published(session: Session, plan: GridPlan) -> dict:
         # None, not NaN, for a building outside any compound: NaN is not JSON.
         "moved_buildings": moved.astype(object).where(moved.notna(), None).to_dict("records"),
         "households_changing_worker": len(changed),
+        "new_households_changing_grid": int(changed["new"].sum()),
     }
 
 
@@ -483,6 +495,7 @@ def publish(
     make_published(session, plan, actor)
     changed = changed_households(session, previous.id, plan.id) if previous is not None else None
     count = 0 if changed is None else len(changed)
+    new = 0 if changed is None else int(changed["new"].sum())
     record(
         session,
         actor,
@@ -496,11 +509,13 @@ def publish(
             "previous_version": previous.version if previous else None,
             "rules_ok": report.ok,
             "households_changing_worker": count,
+            "new_households_changing_grid": new,
         },
     )
     return {
         "version": plan.version,
         "households_changing_worker": count,
+        "new_households_changing_grid": new,
         "changed": [] if changed is None else changed.to_dict("records"),
     }
 

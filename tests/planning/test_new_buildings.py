@@ -12,11 +12,14 @@ from tests.planning.test_import_scope import _geojson, _post
 
 NEW_HOUSEHOLDS = 120
 
-# A spot in the worker's grid of the published plan, clear of every building.
+# A spot in the worker's grid of the published plan, clear of every building and within about
+# 20 m of another grid (so that the building may be moved there).
 SPOT = """
 SELECT g.number, g.code, ST_AsText(ST_PointOnSurface(ST_Difference(
-         g.geom, (SELECT ST_Union(ST_Buffer(b.geom, 0.0002)) FROM building b
-                   WHERE b.community_code = p.community_code))))
+         ST_Intersection(g.geom, (SELECT ST_Buffer(ST_Union(o.geom), 0.0002) FROM grid o
+                                   WHERE o.plan_id = g.plan_id AND o.id <> g.id)),
+         (SELECT ST_Union(ST_Buffer(b.geom, 0.0002)) FROM building b
+           WHERE b.community_code = p.community_code))))
   FROM grid g JOIN grid_plan p ON p.id = g.plan_id AND p.status = 'published'
   JOIN grid_staff s ON s.grid_id = g.id
   JOIN account a ON a.staff_id = s.staff_id AND a.username = 'worker'
@@ -123,3 +126,29 @@ def test_importing_the_building_again_places_it_once(world: World) -> None:
         "SELECT count(*) FROM grid_member m JOIN building b ON b.id = m.building_id "
         "WHERE b.road = '新建路'"
     ) == [(1,)]
+
+
+def test_the_diff_names_new_households_the_draft_moves_on(world: World) -> None:
+    """Moved on from where the import placed them, the new households are counted among those
+    changing grid, and named as new: on the API and on the planner's page."""
+    planner = world.clients["planner"]
+    base = f"/api/v1/communities/{world.home}"
+    draft = planner.post(f"{base}/drafts").json()["plan"]
+    number, _, _ = _import_new_building(world)
+    _import_households(world)
+    [(building,)] = world.sql("SELECT id FROM building WHERE road = '新建路'")
+    targets = planner.get(f"{base}/plans/{draft['id']}/buildings/{building}/neighbours").json()
+    assert targets and number not in targets
+    moved = planner.post(
+        f"{base}/plans/{draft['id']}/moves",
+        json={"revision": draft["revision"], "building_ids": [building], "to_grid": targets[0]},
+    )
+    assert moved.status_code == 200, moved.text
+
+    diff = planner.get(f"{base}/plans/{draft['id']}/diff").json()
+    assert diff["households_changing_worker"] == NEW_HOUSEHOLDS
+    assert diff["new_households_changing_grid"] == NEW_HOUSEHOLDS
+    page = planner.get(f"/plan/{world.home}", params={"plan": draft["id"]})
+    assert page.status_code == 200, page.text
+    summary = f"{NEW_HOUSEHOLDS} 户将更换网格员（其中新增住户 {NEW_HOUSEHOLDS} 户，原为暂编）"
+    assert summary in page.text
