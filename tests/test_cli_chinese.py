@@ -43,7 +43,7 @@ TERMS = {
 
 CODES = [
     r"--?[\w-]+",  # options
-    r"<[^>]*>",  # types and choices of options
+    r"<[^>|]*\|[^>]*>",  # choices of an option, as typed (a type label must be Chinese)
     r"\{[^}]*\}",  # arguments in the usage line
     r"\[默认：[^\]]*\]",  # default values
     r"\[环境变量：[^\]]*\]",

@@ -6,7 +6,8 @@ through ``gettext``, and its Rich help reads its labels from module constants of
 
 - the Rich labels (panel titles, ``[default: …]``, ``[required]``, the error hint) are replaced
   in ``typer.rich_utils`` when this module is imported, and so is its highlighter, to wrap
-  Chinese lines;
+  Chinese lines; so are the type labels of parameters (``<str>`` → ``<文本>``; a flag shows
+  none), which Typer builds from the annotations;
 - ``Typer`` below makes every command and group of the app a ``Command`` / ``Group`` of this
   module, which write ``用法：`` and ``[选项]`` in the usage line and give ``--help`` a Chinese
   help;
@@ -74,6 +75,34 @@ for _name, _label in {**RICH_LABELS, "highlighter": _FoldingHighlighter()}.items
     if not hasattr(rich_utils, _name):  # renamed by a Typer upgrade: say so, not stay English
         raise RuntimeError(f"typer.rich_utils has no {_name}")
     setattr(rich_utils, _name, _label)
+
+TYPE_LABELS = {
+    "str": "文本",
+    "int": "整数",
+    "float": "数值",
+    "path": "路径",
+    "file": "文件",
+    "directory": "文件夹",
+    "int range": "整数",
+    "float range": "数值",
+    "datetime": "日期时间",
+    "list[str]": "文本",
+    "list[int]": "整数",
+}
+"""Chinese for Typer's type labels (``<str>``); a range's bounds are in the help text."""
+
+_display_type = typer.core._TyperParameter.display_type
+
+
+def _display_type_zh(param: Any, ctx: Any) -> str:
+    """The parameter's type label in Chinese, none for a flag; choices stay as they are typed."""
+    label = _display_type(param, ctx)[1:-1]
+    if label == "bool":
+        return ""
+    return f"<{TYPE_LABELS.get(label, label)}>"
+
+
+typer.core._TyperParameter.display_type = _display_type_zh  # type: ignore[assignment,method-assign]
 
 MESSAGES = [
     (
