@@ -160,12 +160,14 @@ def _median(rounds: list[tuple[float, float, float]]) -> tuple[float, float, flo
 @dataclass
 class MapDraw:
     """One first visit of /map: kB transferred, ms until the first view's grids are drawn
-    (their tile layer's ``load``), ms until the basemap is drawn too, tile requests by layer."""
+    (their tile layer's ``load``), ms until the basemap is drawn too, tile requests by layer,
+    and the page's other requests (the page, its scripts, stylesheets, labels, favicon)."""
 
     kb: float
     grids_ms: float
     full_ms: float
     tiles: dict[str, int]
+    others: list[str]
 
 
 GRIDS_DRAWN = "() => window.wanggeTilesLoaded === true"
@@ -183,7 +185,8 @@ def bench_map_page(base: str) -> MapDraw:
         sizes: list[int] = []
         page.on("requestfinished", lambda req: sizes.append(_transferred(req)))
         tiles: dict[str, int] = {}
-        page.on("request", lambda req: _count_tile(req.url, tiles))
+        others: list[str] = []
+        page.on("request", lambda req: _count_tile(req.url, tiles) or others.append(req.url))
         t = time.perf_counter()
         page.goto(base + "/map")
         # Polled through the DevTools protocol: wait_for_function evals in the page, which the
@@ -198,17 +201,19 @@ def bench_map_page(base: str) -> MapDraw:
             page.wait_for_timeout(10)
         page.wait_for_load_state("networkidle")
         browser.close()
-    return MapDraw(sum(sizes) / 1024, drawn["grids"], max(drawn.values()), tiles)
+    return MapDraw(sum(sizes) / 1024, drawn["grids"], max(drawn.values()), tiles, others)
 
 
 TILE_URL = re.compile(r"/tiles/(?:v/\d+/)?(\w+)/\d+/\d+/\d+\.pbf")
 
 
-def _count_tile(url: str, counts: dict[str, int]) -> None:
-    """Count a vector tile request under its layer (overlay, basemap, ...)."""
+def _count_tile(url: str, counts: dict[str, int]) -> bool:
+    """Count a vector tile request under its layer (overlay, basemap, ...); False for a
+    request that is not a tile."""
     found = TILE_URL.search(url)
     if found:
         counts[found.group(1)] = counts.get(found.group(1), 0) + 1
+    return found is not None
 
 
 WARM_UP = "/tiles/streets/9/411/214.pbf"
@@ -253,6 +258,8 @@ def _print_map(draws: list[MapDraw]) -> None:
     )
     print(f"  with the basemap: {median([d.full_ms for d in draws])}")
     print(f"  tile requests of a first visit: {sum(last.tiles.values())} ({requests})")
+    assets = [url.split("/", 3)[-1] for url in last.others]
+    print(f"  other requests of a first visit: {len(assets)} ({', '.join(assets)})")
 
 
 def _transferred(req) -> int:

@@ -36,6 +36,16 @@ CSS = {
 # Folium also links Bootstrap 3's glyphicons and its own rotate CSS for rotated awesome markers;
 # neither is used by Wangge's maps, so they are dropped rather than fetched.
 DROPPED = {"glyphicons_css", "awesome_rotate_css"}
+WIDGETS = {
+    "jquery",
+    "bootstrap",
+    "awesome_markers",
+    "bootstrap_css",
+    "awesome_markers_font_css",
+    "awesome_markers_css",
+}
+"""Folium's defaults for its own widgets and marker icons (jQuery, Bootstrap, Font Awesome,
+Leaflet.awesome-markers): what :func:`leaflet_map` leaves out."""
 
 
 def _local(pairs: list[tuple[str, str]], table: dict[str, str]) -> list[tuple[str, str]]:
@@ -64,6 +74,18 @@ def local_map(**kwargs) -> folium.Map:
     render.install()
     m = folium.Map(**kwargs)
     localise(m)
+    return m
+
+
+def leaflet_map(**kwargs) -> folium.Map:
+    """:func:`local_map` with Leaflet's script and stylesheet only, none of :data:`WIDGETS`.
+
+    For the public pages, which draw with Leaflet and their own scripts and CSS: the six files
+    they do not use were half of what a first visit loaded before asking for its first tile.
+    """
+    m = local_map(**kwargs)
+    m.default_js = [(name, url) for name, url in m.default_js if name not in WIDGETS]
+    m.default_css = [(name, url) for name, url in m.default_css if name not in WIDGETS]
     return m
 
 

@@ -21,12 +21,14 @@ SHOTS = Path(os.environ.get("WANGGE_SCREENSHOTS", Path(__file__).parent.parent /
 @dataclass
 class Watched:
     """A page and what went wrong on it; ``expect`` lists URL patterns of error answers the
-    test asks for on purpose (a lookup of an address that does not exist is a 404)."""
+    test asks for on purpose (a lookup of an address that does not exist is a 404);
+    ``requested``, every URL the page asked for."""
 
     page: object
     size: str
     problems: list[str] = field(default_factory=list)
     expect: list[str] = field(default_factory=list)
+    requested: list[str] = field(default_factory=list)
 
     def expected(self, url: str) -> bool:
         return any(re.search(p, url) for p in self.expect)
@@ -67,6 +69,7 @@ def watched(browser, size: str) -> Iterator[Watched]:
     page.on("pageerror", lambda exc: w.problems.append(f"page error: {exc}"))
     page.on("requestfailed", on_failed)
     page.on("response", on_response)
+    page.on("request", lambda req: w.requested.append(req.url))
     try:
         yield w
     finally:

@@ -18,6 +18,15 @@ pytestmark = pytest.mark.browser
 
 MAP = """Object.values(window).find(v => v instanceof L.Map)"""
 
+WIDGETS = ("jquery", "bootstrap", "fontawesome", "awesome-markers")
+"""Folium's default widget assets (``maps.assets.WIDGETS``), which the public pages do not use
+and must not load: six files that held back a first visit's first tile."""
+
+
+def _no_widgets(w) -> None:
+    loaded = [url for url in w.requested for name in WIDGETS if f"/static/vendor/{name}/" in url]
+    assert loaded == [], "the public pages draw with Leaflet alone"
+
 
 @pytest.fixture(scope="module")
 def server(database_url: str) -> Iterator[str]:
@@ -59,6 +68,7 @@ def test_find_opens_on_a_readable_offline_map(server, chromium, size):
         assert len(state["roads"]) >= 3, "road names are written on the map"
         w.shot("find-basemap")
         w.assert_clean()
+        _no_widgets(w)
         assert outside == [], "the basemap needs no internet"
 
 
@@ -135,6 +145,7 @@ def test_grid_page_is_titled_and_a_bad_code_is_a_chinese_404(server, chromium, f
         assert card["grid"]["community"]["name"] in title
         _basemap_drawn(w.page)
         w.shot("grid-page")
+        _no_widgets(w)
         w.expect = [r"/g/abc$"]
         response = w.page.goto(f"{server}/g/abc")
         assert response.status == 404
@@ -192,6 +203,7 @@ def test_district_map_on_the_basemap(server, chromium, facts, size):
         w.page.wait_for_load_state("networkidle")  # the basemap at the new zoom, for the shot
         w.shot("district-map-popup")
         w.assert_clean()
+        _no_widgets(w)
 
 
 def test_distances_past_a_kilometre_are_in_km(open_client):
