@@ -20,31 +20,27 @@ from sqlalchemy import Connection, text
 
 _PLACE = text(
     """
-    INSERT INTO grid_member (plan_id, grid_id, building_id, unit_id)
-    SELECT p.id, nearest.id, b.id, NULL
-      FROM building b
-      JOIN grid_plan p ON p.community_code = b.community_code
-                      AND p.status IN ('draft', 'published')
-      CROSS JOIN LATERAL (
-            SELECT g.id FROM grid g
-             WHERE g.plan_id = p.id
-             ORDER BY ST_Distance(g.geom, ST_PointOnSurface(b.geom)), g.number
-             LIMIT 1) nearest
-     WHERE b.community_code = ANY(:codes) AND b.created_at = now()
-       AND NOT EXISTS (SELECT 1 FROM grid_member m
-                        WHERE m.plan_id = p.id AND m.building_id = b.id)
-    RETURNING plan_id, grid_id, building_id
-    """
-)
-
-_PLACED = text(
-    """
-    SELECT b.id AS building_id, b.name, b.road, b.door_number, g.number AS grid
-      FROM grid g JOIN grid_plan p ON p.id = g.plan_id
-      JOIN building b ON b.id = ANY(:buildings)
-     WHERE g.id = ANY(:grids) AND p.status = 'published'
-       AND EXISTS (SELECT 1 FROM grid_member m WHERE m.grid_id = g.id AND m.building_id = b.id)
-     ORDER BY g.number, b.id
+    WITH placed AS (
+      INSERT INTO grid_member (plan_id, grid_id, building_id, unit_id)
+      SELECT p.id, nearest.id, b.id, NULL
+        FROM building b
+        JOIN grid_plan p ON p.community_code = b.community_code
+                        AND p.status IN ('draft', 'published')
+        CROSS JOIN LATERAL (
+              SELECT g.id FROM grid g
+               WHERE g.plan_id = p.id
+               ORDER BY ST_Distance(g.geom, ST_PointOnSurface(b.geom)), g.number
+               LIMIT 1) nearest
+       WHERE b.community_code = ANY(:codes) AND b.created_at = now()
+         AND NOT EXISTS (SELECT 1 FROM grid_member m
+                          WHERE m.plan_id = p.id AND m.building_id = b.id)
+      RETURNING plan_id, grid_id, building_id
+    )
+    SELECT placed.building_id, g.number AS grid
+      FROM placed
+      JOIN grid_plan p ON p.id = placed.plan_id AND p.status = 'published'
+      JOIN grid g ON g.id = placed.grid_id
+     ORDER BY g.number, placed.building_id
     """
 )
 
@@ -54,16 +50,12 @@ def place_new_buildings(conn: Connection, community_codes: Collection[str]) -> p
     ``created_at`` is the transaction's ``now()``) a member of the grid it lies in, in each
     live plan.
 
-    Returns the buildings placed in the published plans (``building_id``, ``name``, ``road``,
-    ``door_number``, ``grid`` number), one row each, for the note the planner reads; buildings
-    of communities with only a draft are placed in it too but not listed.
+    Returns the buildings placed in the published plans (``building_id``, ``grid`` number),
+    one row each, for the note the planner reads; buildings of communities with only a draft
+    are placed in it too but not listed.
     """
     rows = conn.execute(_PLACE, {"codes": sorted(community_codes)}).all()
-    if not rows:
-        return pd.DataFrame(columns=["building_id", "name", "road", "door_number", "grid"])
-    grids = sorted({row.grid_id for row in rows})
-    buildings = sorted({row.building_id for row in rows})
-    return pd.DataFrame(conn.execute(_PLACED, {"grids": grids, "buildings": buildings}).all())
+    return pd.DataFrame(rows, columns=["building_id", "grid"])
 
 
 def placement_note(placed: pd.DataFrame) -> str:
