@@ -45,13 +45,15 @@ WIDGETS = {
     "awesome_markers_css",
 }
 """Folium's defaults for its own widgets and marker icons (jQuery, Bootstrap, Font Awesome,
-Leaflet.awesome-markers): what :func:`leaflet_map` leaves out."""
+Leaflet.awesome-markers): what ``local_map(widgets=False)`` leaves out."""
 
 
-def _local(pairs: list[tuple[str, str]], table: dict[str, str]) -> list[tuple[str, str]]:
+def _local(
+    pairs: list[tuple[str, str]], table: dict[str, str], drop: set[str]
+) -> list[tuple[str, str]]:
     out = []
     for name, url in pairs:
-        if name in DROPPED:
+        if name in drop:
             continue
         if name not in table:
             raise KeyError(f"no local copy of {name} ({url}); add it to maps/assets.py")
@@ -59,33 +61,25 @@ def _local(pairs: list[tuple[str, str]], table: dict[str, str]) -> list[tuple[st
     return out
 
 
-def localise(element) -> None:
-    """Point one folium element's ``default_js``/``default_css`` at the local copies.
+def localise(element, drop: set[str] = DROPPED) -> None:
+    """Point one folium element's ``default_js``/``default_css`` at the local copies, leaving
+    out those named in ``drop``.
 
     Set on the instance, so folium's classes stay untouched for any other user in the process.
     """
-    element.default_js = _local(list(type(element).default_js), JS)
-    element.default_css = _local(list(type(element).default_css), CSS)
+    element.default_js = _local(list(type(element).default_js), JS, drop)
+    element.default_css = _local(list(type(element).default_css), CSS, drop)
 
 
-def local_map(**kwargs) -> folium.Map:
+def local_map(*, widgets: bool = True, **kwargs) -> folium.Map:
     """A ``folium.Map`` whose assets all come from ``/static/vendor``, rendered by
-    :func:`maps.render.install`'s one-pass renderer."""
+    :func:`maps.render.install`'s one-pass renderer. ``widgets=False``: Leaflet's script and
+    stylesheet only, none of :data:`WIDGETS`, for the public pages, which draw with Leaflet and
+    their own scripts and CSS (the six files they do not use were half of what a first visit
+    loaded before asking for its first tile)."""
     render.install()
     m = folium.Map(**kwargs)
-    localise(m)
-    return m
-
-
-def leaflet_map(**kwargs) -> folium.Map:
-    """:func:`local_map` with Leaflet's script and stylesheet only, none of :data:`WIDGETS`.
-
-    For the public pages, which draw with Leaflet and their own scripts and CSS: the six files
-    they do not use were half of what a first visit loaded before asking for its first tile.
-    """
-    m = local_map(**kwargs)
-    m.default_js = [(name, url) for name, url in m.default_js if name not in WIDGETS]
-    m.default_css = [(name, url) for name, url in m.default_css if name not in WIDGETS]
+    localise(m, DROPPED if widgets else DROPPED | WIDGETS)
     return m
 
 

@@ -23,7 +23,7 @@ from jinja2 import Template
 from jinja2.utils import htmlsafe_json_dumps
 
 from geo.offsets import Datum, convert
-from maps.assets import leaflet_map, vector_grid
+from maps.assets import local_map, vector_grid
 from maps.render import Text, figure_of
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -109,7 +109,8 @@ def _base(view: View, base: Basemap | None) -> folium.Map:
     lon, lat = view.lon, view.lat
     if base is not None and base.datum != "wgs84":
         lon, lat = (float(v) for v in convert(lon, lat, Datum.wgs84, Datum(base.datum)))
-    m = leaflet_map(
+    m = local_map(
+        widgets=False,
         location=[lat, lon],
         zoom_start=view.zoom,
         tiles=None,
